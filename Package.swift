@@ -1,0 +1,82 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers point one way: a module may import the ones listed before it, never one after.
+// C libraries stay behind their wrapper module (CPostgres → ReelDB, CCurl → ReelHTTP (a later issue),
+// CFFmpeg → ReelRender, CSystemd → ReelSystemd).
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "reeld",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "reeld", targets: ["reeld"]),
+        .executable(name: "reelctl", targets: ["reelctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // C wrappers: module map + shim header, nothing else.
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libswscale-dev", "libswresample-dev"])]
+        ),
+
+        .target(name: "ReelCore", swiftSettings: strict),
+        .target(name: "ReelDB", dependencies: ["ReelCore", "CPostgres", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "ReelQueue", dependencies: ["ReelCore", "ReelDB", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // libav: probe, synthesise, encode, mux, render. Before ReelProviders because the
+        // offline `local` provider makes its media with it.
+        .target(name: "ReelRender", dependencies: ["ReelCore", "CFFmpeg"], swiftSettings: strict),
+        .target(name: "ReelProviders", dependencies: ["ReelCore", "ReelRender", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(
+            name: "ReelStorage",
+            dependencies: ["ReelCore", "ReelRender", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ReelIntake",
+            dependencies: ["ReelCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(name: "ReelSystemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(
+            name: "ReelDaemon",
+            dependencies: [
+                "ReelCore", "ReelDB", "ReelQueue", "ReelProviders", "ReelRender", "ReelStorage", "ReelIntake", "ReelSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "reeld",
+            dependencies: ["ReelDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "reelctl",
+            dependencies: ["ReelCore", "ReelDB", "ReelQueue", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+
+        .target(name: "ReelTestSupport", dependencies: ["ReelCore", "ReelDB"], path: "Tests/ReelTestSupport", swiftSettings: strict),
+        .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"], swiftSettings: strict),
+        .testTarget(name: "ReelDBTests", dependencies: ["ReelDB", "ReelTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ReelQueueTests", dependencies: ["ReelQueue", "ReelTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ReelRenderTests", dependencies: ["ReelRender"], swiftSettings: strict),
+        .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender"], swiftSettings: strict),
+        .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake"], swiftSettings: strict),
+        .testTarget(name: "ReelDaemonTests", dependencies: ["ReelDaemon", "ReelTestSupport"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// ReelDB: see ../../README.md

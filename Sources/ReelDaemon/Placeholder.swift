@@ -1,0 +1,1 @@
+// ReelDaemon: see ../../README.md

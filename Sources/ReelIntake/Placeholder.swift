@@ -1,0 +1,1 @@
+// ReelIntake: see ../../README.md

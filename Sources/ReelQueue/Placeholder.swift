@@ -1,0 +1,1 @@
+// ReelQueue: see ../../README.md

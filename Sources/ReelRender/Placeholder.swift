@@ -1,0 +1,1 @@
+// ReelRender: see ../../README.md

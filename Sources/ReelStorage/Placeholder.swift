@@ -1,0 +1,1 @@
+// ReelStorage: see ../../README.md

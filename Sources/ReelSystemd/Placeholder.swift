@@ -1,0 +1,1 @@
+// ReelSystemd: see ../../README.md
