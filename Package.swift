@@ -33,7 +33,14 @@ let package = Package(
 
         .target(name: "ReelCore", swiftSettings: strict),
         .target(name: "ReelDB", dependencies: ["ReelCore", "CPostgres", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .target(name: "ReelQueue", dependencies: ["ReelCore", "ReelDB", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(
+            name: "ReelQueue",
+            dependencies: [
+                "ReelCore", "ReelDB", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // libav: probe, synthesise, encode, mux, render. Before ReelProviders because the
         // offline `local` provider makes its media with it.
         .target(name: "ReelRender", dependencies: ["ReelCore", "CFFmpeg"], swiftSettings: strict),

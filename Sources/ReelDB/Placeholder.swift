@@ -1,1 +1,0 @@
-// ReelDB: see ../../README.md

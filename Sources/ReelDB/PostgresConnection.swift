@@ -1,0 +1,118 @@
+import CPostgres
+import Foundation
+
+/// One libpq connection. Not thread-safe: the pool confines each to its own `DedicatedThread`.
+public final class PostgresConnection {
+    private var handle: OpaquePointer?
+
+    /// Connects with a libpq connection string or URL (`postgresql://user@/db?host=/run/pg`).
+    public init(url: String) throws {
+        let conn = PQconnectdb(url)
+        guard let conn, PQstatus(conn) == CONNECTION_OK else {
+            let message = conn.map { Self.errorText($0) } ?? "out of memory"
+            if let conn { PQfinish(conn) }
+            throw DatabaseError(kind: .connection, message: "cannot connect to PostgreSQL: \(message)")
+        }
+        handle = conn
+        // Times go over the wire in UTC, and a statement may not hang a worker forever.
+        _ = try execute("set timezone = 'UTC'; set statement_timeout = '60s'")
+    }
+
+    deinit { if let handle { PQfinish(handle) } }
+
+    public var isHealthy: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
+
+    /// The socket, for waiting on notifications with poll().
+    var socket: Int32 { handle.map { PQsocket($0) } ?? -1 }
+
+    /// Runs one statement with `$n` parameters bound as text.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any SQLParameter] = []) throws -> PostgresRows {
+        guard let handle else { throw DatabaseError(kind: .connection, message: "connection closed") }
+        let texts = parameters.map { $0.sqlText }
+        // strdup keeps each C string alive for the call; freed right after.
+        let cStrings: [UnsafeMutablePointer<CChar>?] = texts.map { $0.flatMap { strdup($0) } }
+        defer { cStrings.forEach { free($0) } }
+        let result = cStrings.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) { values in
+                PQexecParams(handle, sql, Int32(texts.count), nil, texts.isEmpty ? nil : values, nil, nil, 0)
+            }
+        }
+        return try consume(result)
+    }
+
+    /// Runs SQL text that may hold several statements (migrations), without parameters.
+    @discardableResult
+    public func execute(_ sql: String) throws -> PostgresRows {
+        guard let handle else { throw DatabaseError(kind: .connection, message: "connection closed") }
+        return try consume(PQexec(handle, sql))
+    }
+
+    private func consume(_ result: OpaquePointer?) throws -> PostgresRows {
+        guard let result else {
+            throw DatabaseError(kind: .connection, message: handle.map { Self.errorText($0) } ?? "no connection")
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            let rowCount = Int(PQntuples(result))
+            let columnCount = Int(PQnfields(result))
+            let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+            var values: [[String?]] = []
+            values.reserveCapacity(rowCount)
+            for r in 0..<rowCount {
+                var row: [String?] = []
+                row.reserveCapacity(columnCount)
+                for c in 0..<columnCount {
+                    if PQgetisnull(result, Int32(r), Int32(c)) == 1 {
+                        row.append(nil)
+                    } else {
+                        row.append(String(cString: PQgetvalue(result, Int32(r), Int32(c))))
+                    }
+                }
+                values.append(row)
+            }
+            let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+            return PostgresRows(columns: columns, values: values, affectedRows: affected)
+        default:
+            let field = { (code: Int32) -> String? in
+                PQresultErrorField(result, code).map { String(cString: $0) }
+            }
+            let sqlState = field(Int32(UInt8(ascii: "C")))
+            let message = field(Int32(UInt8(ascii: "M"))) ?? String(cString: PQresultErrorMessage(result))
+            let detail = field(Int32(UInt8(ascii: "D")))
+            let broken = handle.map { PQstatus($0) != CONNECTION_OK } ?? true
+            throw DatabaseError(kind: broken ? .connection : .server, message: message, sqlState: sqlState, detail: detail)
+        }
+    }
+
+    /// Reads what arrived on the socket and returns the notifications in it.
+    func drainNotifications() throws -> [DatabaseNotification] {
+        guard let handle else { throw DatabaseError(kind: .connection, message: "connection closed") }
+        guard PQconsumeInput(handle) == 1 else {
+            throw DatabaseError(kind: .connection, message: Self.errorText(handle))
+        }
+        var found: [DatabaseNotification] = []
+        while let notify = PQnotifies(handle) {
+            found.append(DatabaseNotification(
+                channel: String(cString: notify.pointee.relname), payload: String(cString: notify.pointee.extra)))
+            PQfreemem(notify)
+        }
+        return found
+    }
+
+    private static func errorText(_ conn: OpaquePointer) -> String {
+        String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A NOTIFY received on a LISTEN channel.
+public struct DatabaseNotification: Sendable, Hashable {
+    public var channel: String
+    public var payload: String
+
+    public init(channel: String, payload: String) {
+        self.channel = channel
+        self.payload = payload
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+import ReelCore
+import Synchronization
+
+/// Runs one kind of job. Handlers know their kind's work, not the queue: they return an
+/// outcome or throw (a `JobError` says how to treat the failure; anything else is transient).
+public protocol JobHandler: Sendable {
+    func run(_ job: ClaimedJob, context: JobContext) async throws -> JobOutcome
+}
+
+/// How an attempt ended well.
+public enum JobOutcome: Sendable {
+    /// Done, with a result kept on the job row.
+    case completed(JSONValue)
+    /// Waiting for something (a provider, child jobs): run again after `after`, or sooner
+    /// when woken; spends no attempt. `state` comes back as `ClaimedJob.snoozeState`.
+    case snooze(after: Duration, state: JSONValue?)
+}
+
+/// What a running handler may use: its logger (job fields set), progress, and the queue.
+public struct JobContext: Sendable {
+    public let logger: Logger
+    public let queue: JobQueue
+    let progressBox: ProgressBox
+
+    /// Reports progress in [0, 1]; sent with the next heartbeat (at least every heartbeat interval).
+    public func reportProgress(_ fraction: Double) {
+        progressBox.value.withLock { $0 = fraction }
+    }
+}
+
+/// Latest progress of one running job, read by the heartbeat loop.
+final class ProgressBox: Sendable {
+    let value = Mutex<Double?>(nil)
+    let cancelled = Atomic<Bool>(false)
+    let cancelSignal = AsyncSignal()
+
+    func cancel() {
+        cancelled.store(true, ordering: .relaxed)
+        cancelSignal.signal()
+    }
+}
+
+/// Handlers by kind.
+public struct HandlerRegistry: Sendable {
+    private var handlers: [JobKind: any JobHandler] = [:]
+
+    public init() {}
+
+    public mutating func register(_ kind: JobKind, _ handler: any JobHandler) {
+        handlers[kind] = handler
+    }
+
+    public func handler(for kind: JobKind) -> (any JobHandler)? { handlers[kind] }
+
+    public var kinds: [JobKind] { Array(handlers.keys) }
+}
+
+/// A handler from a closure, for small kinds and tests.
+public struct ClosureHandler: JobHandler {
+    let body: @Sendable (ClaimedJob, JobContext) async throws -> JobOutcome
+
+    public init(_ body: @escaping @Sendable (ClaimedJob, JobContext) async throws -> JobOutcome) {
+        self.body = body
+    }
+
+    public func run(_ job: ClaimedJob, context: JobContext) async throws -> JobOutcome {
+        try await body(job, context)
+    }
+}

@@ -1,0 +1,310 @@
+import Foundation
+import Logging
+import ReelCore
+import ReelDB
+
+/// The job engine's SQL: submit, claim, heartbeat, complete, fail, snooze, cancel, rescue, prune.
+///
+/// Every state change is one statement, guarded by `state = 'running' and lease_owner = $owner`
+/// where it ends an attempt: a node whose lease was taken away can never complete, fail or
+/// snooze the job again, so no job runs twice to completion. Triggers in `Migrations/0003_jobs.sql`
+/// publish each change on `reeld_events` and wake idle nodes on `reeld_jobs`.
+public struct JobQueue: Sendable {
+    public let database: Database
+    public let clock: any QueueClock
+
+    public init(database: Database, clock: any QueueClock = DatabaseClock()) {
+        self.database = database
+        self.clock = clock
+    }
+
+    // MARK: Submit
+
+    /// Submits through `reeld.submit_job()`. The same idempotency key returns the same job.
+    /// Throws `SubmitError.invalid` with the database's reason when the job is refused.
+    public func submit(_ job: JobSubmission) async throws -> SubmitReceipt {
+        do {
+            let row = try await database.query(
+                """
+                select job_id, created from reeld.submit_job($1, $2::jsonb, $3::uuid, $4::uuid, $5, $6::int, $7::timestamptz, $8::int, $9::uuid)
+                """,
+                [job.kind.rawValue, job.args, job.userID, job.projectID, job.idempotencyKey, job.priority, job.runAt, job.maxAttempts, job.parentID]
+            )[0]
+            return SubmitReceipt(jobID: try row.uuid("job_id"), created: try row.bool("created"))
+        } catch let error as DatabaseError where error.isInvalidInput {
+            throw SubmitError.invalid(error.message)
+        }
+    }
+
+    // MARK: Claim
+
+    /// Leases up to `limit` claimable jobs for `owner`, by priority then run time.
+    ///
+    /// Served by `jobs_claim_idx` (partial on the claimable states, ordered by priority, run_at);
+    /// SKIP LOCKED lets every node claim at once without waiting on each other's rows.
+    public func claim(owner: String, limit: Int, lease: Duration) async throws -> [ClaimedJob] {
+        let rows = try await database.query(
+            """
+            with picked as (
+                select id from public.jobs
+                where state in ('available', 'retryable', 'waiting') and run_at <= coalesce($3::timestamptz, now())
+                order by priority, run_at
+                limit $2::int
+                for update skip locked
+            )
+            update public.jobs j
+            set state = 'running',
+                attempt = case when j.state = 'waiting' then greatest(j.attempt, 1) else j.attempt + 1 end,
+                lease_owner = $1,
+                lease_expires_at = coalesce($3::timestamptz, now()) + make_interval(secs => $4::double precision),
+                attempted_at = coalesce($3::timestamptz, now()),
+                wake_requested = false
+            from picked
+            where j.id = picked.id
+            returning j.id, j.kind, j.args, j.attempt, j.max_attempts, j.user_id, j.project_id, j.parent_id,
+                      j.snooze_state, j.priority, extract(epoch from j.created_at) as created
+            """,
+            [owner, limit, clock.now(), lease.seconds])
+        return try rows.map { row in
+            ClaimedJob(
+                id: try row.uuid("id"), kind: JobKind(try row.string("kind")), args: try row.json("args"),
+                attempt: try row.int("attempt"), maxAttempts: try row.int("max_attempts"),
+                userID: try row.optionalUUID("user_id"), projectID: try row.optionalUUID("project_id"),
+                parentID: try row.optionalUUID("parent_id"), snoozeState: try row.optionalJSON("snooze_state"),
+                priority: try row.int("priority"), createdAt: try row.epochDate("created"))
+        }.sorted { ($0.priority, $0.createdAt) < ($1.priority, $1.createdAt) }
+    }
+
+    // MARK: Heartbeat
+
+    /// Extends the leases of the jobs `owner` runs and records their progress, in one round trip.
+    /// Returns the jobs whose cancel was requested, and those whose lease this owner lost.
+    public func heartbeat(owner: String, jobs: [UUID: Double?], lease: Duration) async throws -> HeartbeatResult {
+        guard !jobs.isEmpty else { return HeartbeatResult(cancelRequested: [], lost: []) }
+        let ids = Array(jobs.keys)
+        let progress = JSONValue.array(jobs.compactMap { id, value in
+            value.map { .object(["id": .string(id.uuidString.lowercased()), "progress": .double(min(max($0, 0), 1))]) }
+        })
+        let now = clock.now()
+        let rows = try await database.withConnection { conn -> PostgresRows in
+            if case .array(let items) = progress, !items.isEmpty {
+                try conn.query(
+                    """
+                    update public.jobs j set progress = p.progress
+                    from jsonb_to_recordset($2::jsonb) as p(id uuid, progress real)
+                    where j.id = p.id and j.state = 'running' and j.lease_owner = $1 and j.progress <> p.progress
+                    """, [owner, progress])
+            }
+            return try conn.query(
+                """
+                update public.jobs set lease_expires_at = coalesce($3::timestamptz, now()) + make_interval(secs => $4::double precision)
+                where id = any($2::uuid[]) and state = 'running' and lease_owner = $1
+                returning id, cancel_requested
+                """, [owner, SQLArray(ids), now, lease.seconds])
+        }
+        var alive = Set<UUID>()
+        var cancel = Set<UUID>()
+        for row in rows {
+            let id = try row.uuid("id")
+            alive.insert(id)
+            if try row.bool("cancel_requested") { cancel.insert(id) }
+        }
+        return HeartbeatResult(cancelRequested: cancel, lost: Set(ids).subtracting(alive))
+    }
+
+    // MARK: Ending an attempt
+
+    /// Completes a batch of jobs in one statement. Returns the ids that were completed; a job
+    /// missing from the answer had lost its lease (it was rescued) and is not completed twice.
+    @discardableResult
+    public func complete(owner: String, _ completions: [(id: UUID, result: JSONValue)]) async throws -> Set<UUID> {
+        guard !completions.isEmpty else { return [] }
+        let payload = JSONValue.array(completions.map { .object(["id": .string($0.id.uuidString.lowercased()), "result": $0.result]) })
+        let rows = try await database.query(
+            """
+            update public.jobs j
+            set state = 'completed', result = d.result, progress = 1, finished_at = now(),
+                lease_owner = null, lease_expires_at = null, snooze_state = null
+            from jsonb_to_recordset($2::jsonb) as d(id uuid, result jsonb)
+            where j.id = d.id and j.state = 'running' and j.lease_owner = $1
+            returning j.id
+            """, [owner, payload])
+        return Set(try rows.map { try $0.uuid("id") })
+    }
+
+    /// Records a failed attempt: retryable after `delay`, or failed when the error is permanent
+    /// or the attempts are used up. A throttled job goes back without spending the attempt.
+    /// Returns the new state, or nil if this owner no longer held the lease.
+    @discardableResult
+    public func fail(owner: String, job: UUID, error: JobError, delay: Duration) async throws -> JobState? {
+        let rows = try await database.query(
+            """
+            update public.jobs
+            set state = case
+                    when $4::text = 'throttled' then 'retryable'
+                    when $4 = 'permanent' or attempt >= max_attempts then 'failed'
+                    else 'retryable' end::public.job_state,
+                attempt = case when $4 = 'throttled' then greatest(attempt - 1, 0) else attempt end,
+                run_at = coalesce($6::timestamptz, now()) + make_interval(secs => $5::double precision),
+                finished_at = case when $4 <> 'throttled' and ($4 = 'permanent' or attempt >= max_attempts) then now() end,
+                errors = errors || jsonb_build_array(jsonb_build_object(
+                    'attempt', attempt, 'at', now(), 'class', $4::text, 'error', $3::text, 'detail', $7::jsonb)),
+                lease_owner = null, lease_expires_at = null
+            where id = $2::uuid and state = 'running' and lease_owner = $1
+            returning state
+            """,
+            [owner, job, error.message, error.failureClass.rawValue, delay.seconds, clock.now(), error.detail ?? .null])
+        return try rows.first.map { JobState(rawValue: try $0.string("state"))! }
+    }
+
+    /// Parks a running job while a provider works. Spends no attempt: the next claim keeps it.
+    /// If a child ended while the job ran (`wake_requested`), it is due at once instead.
+    @discardableResult
+    public func snooze(owner: String, job: UUID, for delay: Duration, state: JSONValue?) async throws -> Bool {
+        let rows = try await database.query(
+            """
+            update public.jobs
+            set state = 'waiting',
+                run_at = case when wake_requested then coalesce($4::timestamptz, now())
+                              else coalesce($4::timestamptz, now()) + make_interval(secs => $3::double precision) end,
+                wake_requested = false, snooze_state = $5::jsonb, lease_owner = null, lease_expires_at = null
+            where id = $2::uuid and state = 'running' and lease_owner = $1
+            returning id
+            """, [owner, job, delay.seconds, clock.now(), state ?? .null])
+        return !rows.isEmpty
+    }
+
+    /// Marks a running job cancelled once its worker has stopped.
+    public func acknowledgeCancel(owner: String, job: UUID) async throws {
+        try await database.query(
+            """
+            update public.jobs set state = 'cancelled', finished_at = now(), lease_owner = null, lease_expires_at = null
+            where id = $2::uuid and state = 'running' and lease_owner = $1
+            """, [owner, job])
+    }
+
+    /// Hands leases back at shutdown: the jobs are due again at once on any node, and the
+    /// interrupted attempt is not counted. A job that had snoozed goes back to waiting.
+    public func release(owner: String, jobs: [UUID]) async throws {
+        guard !jobs.isEmpty else { return }
+        try await database.query(
+            """
+            update public.jobs
+            set state = case when cancel_requested then 'cancelled'
+                             when snooze_state is not null then 'waiting'
+                             else 'available' end::public.job_state,
+                attempt = case when snooze_state is not null then attempt else greatest(attempt - 1, 0) end,
+                finished_at = case when cancel_requested then now() end,
+                run_at = now(), lease_owner = null, lease_expires_at = null
+            where id = any($2::uuid[]) and state = 'running' and lease_owner = $1
+            """, [owner, SQLArray(jobs)])
+    }
+
+    // MARK: Operators and the studio
+
+    /// Cancels a job: a queued one at once; a running one is flagged and its worker stops at its
+    /// next heartbeat. Returns the state after the call, or nil when the job does not exist.
+    public func cancel(job: UUID) async throws -> JobState? {
+        let rows = try await database.query(
+            """
+            with target as (select id, state from public.jobs where id = $1::uuid for update)
+            update public.jobs j
+            set state = case when t.state in ('available', 'retryable', 'waiting') then 'cancelled' else t.state end,
+                cancel_requested = (t.state = 'running') or j.cancel_requested,
+                finished_at = case when t.state in ('available', 'retryable', 'waiting') then now() else j.finished_at end
+            from target t
+            where j.id = t.id
+            returning j.state
+            """, [job])
+        return try rows.first.map { JobState(rawValue: try $0.string("state"))! }
+    }
+
+    /// Puts a failed or cancelled job back in the queue with one more attempt; its error history stays.
+    public func retry(job: UUID) async throws -> Bool {
+        let rows = try await database.query(
+            """
+            update public.jobs
+            set state = 'available', run_at = now(), finished_at = null, cancel_requested = false,
+                max_attempts = greatest(max_attempts, attempt + 1)
+            where id = $1::uuid and state in ('failed', 'cancelled')
+            returning id
+            """, [job])
+        return !rows.isEmpty
+    }
+
+    // MARK: Housekeeping
+
+    /// Returns jobs whose lease expired (their node died or hung) to the queue, counting the
+    /// attempt. Served by `jobs_lease_idx`. A live node's heartbeats keep its leases fresh, so
+    /// its jobs are never touched however long they run.
+    public func rescueExpired() async throws -> [UUID] {
+        let rows = try await database.query(
+            """
+            update public.jobs
+            set state = case when cancel_requested then 'cancelled'
+                             when attempt >= max_attempts then 'failed'
+                             else 'retryable' end::public.job_state,
+                finished_at = case when cancel_requested or attempt >= max_attempts then now() end,
+                run_at = coalesce($1::timestamptz, now()),
+                errors = errors || jsonb_build_array(jsonb_build_object(
+                    'attempt', attempt, 'at', now(), 'class', 'transient',
+                    'error', 'lease expired: node ' || lease_owner || ' stopped heartbeating')),
+                lease_owner = null, lease_expires_at = null
+            where state = 'running' and lease_expires_at < coalesce($1::timestamptz, now())
+            returning id
+            """, [clock.now()])
+        return try rows.map { try $0.uuid("id") }
+    }
+
+    /// Deletes (or archives) finished jobs older than `retention`, at most `limit` per call.
+    /// Served by `jobs_finished_idx`. Idempotency keys are remembered as long as their job is.
+    public func prune(olderThan retention: Duration, archive: Bool, limit: Int = 10_000) async throws -> Int {
+        let archiveSQL = archive ? "insert into reeld.jobs_archive select * from gone" : "select 1 from gone"
+        let rows = try await database.query(
+            """
+            with doomed as (
+                select id from public.jobs
+                where state in ('completed', 'failed', 'cancelled')
+                  and finished_at < coalesce($1::timestamptz, now()) - make_interval(secs => $2::double precision)
+                limit $3::int
+                for update skip locked
+            ), gone as (
+                delete from public.jobs j using doomed d where j.id = d.id returning j.*
+            )
+            \(archiveSQL)
+            """, [clock.now(), retention.seconds, limit])
+        return max(rows.affectedRows, rows.count)
+    }
+}
+
+/// The answer to a submit.
+public struct SubmitReceipt: Sendable, Hashable {
+    public var jobID: UUID
+    /// False when the idempotency key matched an existing job.
+    public var created: Bool
+
+    public init(jobID: UUID, created: Bool) {
+        self.jobID = jobID
+        self.created = created
+    }
+}
+
+/// Why a submit was refused.
+public enum SubmitError: Error, Sendable, CustomStringConvertible {
+    /// The job is invalid as submitted; the message names the field.
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let message): "job refused: \(message)"
+        }
+    }
+}
+
+/// The answer to a heartbeat.
+public struct HeartbeatResult: Sendable {
+    /// Running jobs an operator or the studio asked to cancel.
+    public var cancelRequested: Set<UUID>
+    /// Jobs this node thought it ran but no longer holds (rescued after a stall): stop them.
+    public var lost: Set<UUID>
+}

@@ -1,1 +1,0 @@
-// ReelQueue: see ../../README.md

@@ -1,0 +1,29 @@
+import Foundation
+import Synchronization
+
+/// Where the queue's "now" comes from. In production it is the database's own clock (nil: SQL
+/// uses now()), so that every node agrees. Tests inject a manual clock to check leases,
+/// backoff and schedules without sleeping.
+public protocol QueueClock: Sendable {
+    /// The time to use in SQL, or nil for the database's now().
+    func now() -> Date?
+}
+
+/// The database's clock.
+public struct DatabaseClock: QueueClock {
+    public init() {}
+    public func now() -> Date? { nil }
+}
+
+/// A clock that moves only when told to.
+public final class ManualClock: QueueClock {
+    private let current: Mutex<Date>
+
+    public init(_ start: Date = Date()) { current = Mutex(start) }
+
+    public func now() -> Date? { current.withLock { $0 } }
+
+    public func advance(by duration: Duration) {
+        current.withLock { $0 = $0.addingTimeInterval(duration.seconds) }
+    }
+}

@@ -1,0 +1,402 @@
+import Foundation
+import Logging
+import ReelCore
+import ReelDB
+import ServiceLifecycle
+import Synchronization
+
+/// One node's worker pool: claims jobs in batches, runs them with bounded concurrency,
+/// heartbeats their leases, commits completions in groups, rescues expired leases and prunes.
+///
+/// It wakes on NOTIFY `reeld_jobs`, on a freed worker slot, or on the fallback poll timer;
+/// between those it blocks, so an idle node spends no CPU. On graceful shutdown it stops
+/// claiming, gives running jobs `shutdownGrace` to finish, then cancels the rest and hands
+/// their leases back.
+public final class QueueWorker: Service, Sendable {
+    /// Tuning for one node.
+    public struct Configuration: Sendable {
+        /// The lease owner name; unique per process (host, pid and a random suffix by default).
+        public var owner: String
+        public var workers: Int
+        public var claimBatch: Int
+        public var lease: Duration
+        public var heartbeatInterval: Duration
+        public var rescueInterval: Duration
+        public var pollInterval: Duration
+        public var shutdownGrace: Duration
+        public var retention: Duration
+        public var pruneInterval: Duration
+        public var archive: Bool
+        public var backoff: Backoff
+
+        public init(
+            owner: String = QueueWorker.defaultOwner(), workers: Int = 8, claimBatch: Int = 64,
+            lease: Duration = .seconds(30), heartbeatInterval: Duration = .seconds(10),
+            rescueInterval: Duration = .seconds(15), pollInterval: Duration = .seconds(5),
+            shutdownGrace: Duration = .seconds(25), retention: Duration = .seconds(7 * 86_400),
+            pruneInterval: Duration = .seconds(3600), archive: Bool = false, backoff: Backoff = Backoff()
+        ) {
+            self.owner = owner
+            self.workers = max(1, workers)
+            self.claimBatch = max(1, claimBatch)
+            self.lease = lease
+            self.heartbeatInterval = heartbeatInterval
+            self.rescueInterval = rescueInterval
+            // The plan: the timer is only a fallback behind NOTIFY, never a busy poll.
+            self.pollInterval = max(pollInterval, .seconds(5))
+            self.shutdownGrace = shutdownGrace
+            self.retention = retention
+            self.pruneInterval = pruneInterval
+            self.archive = archive
+            self.backoff = backoff
+        }
+    }
+
+    /// Counters for STATUS= and benchmarks.
+    public struct Stats: Sendable {
+        public var running: Int
+        public var completed: Int
+        public var failed: Int
+        public var claimed: Int
+    }
+
+    struct Running {
+        var box: ProgressBox
+        /// Still holding a lease (until its completion is committed).
+        var leased = true
+    }
+
+    struct State {
+        var running: [UUID: Running] = [:]
+        var busy = 0
+        var stopping = false
+        var stats = Stats(running: 0, completed: 0, failed: 0, claimed: 0)
+        var pendingCompletions: [(id: UUID, result: JSONValue)] = []
+    }
+
+    public let configuration: Configuration
+    let queue: JobQueue
+    let handlers: HandlerRegistry
+    let listenURL: String?
+    let logger: Logger
+    let state = Mutex(State())
+    let workAvailable = AsyncSignal()
+    let slotFreed = AsyncSignal()
+    let completionsPending = AsyncSignal()
+    let drained = AsyncSignal()
+    /// Called with each job id when its attempt starts; the queue benchmark measures pickup with it.
+    let onStart: (@Sendable (UUID) -> Void)?
+
+    /// - Parameter listenURL: where to LISTEN for `reeld_jobs`; nil relies on the poll timer alone.
+    public init(
+        queue: JobQueue, handlers: HandlerRegistry, configuration: Configuration, listenURL: String?,
+        logger: Logger, onStart: (@Sendable (UUID) -> Void)? = nil
+    ) {
+        self.queue = queue
+        self.handlers = handlers
+        self.configuration = configuration
+        self.listenURL = listenURL
+        self.logger = logger
+        self.onStart = onStart
+    }
+
+    public static func defaultOwner() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, 255)
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(host):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+    }
+
+    public var stats: Stats {
+        state.withLock { state in
+            var stats = state.stats
+            stats.running = state.busy
+            return stats
+        }
+    }
+
+    /// Runs until graceful shutdown (or cancellation).
+    public func run() async throws {
+        let listener = listenURL.map { NotificationListener(url: $0, channels: ["reeld_jobs"], logger: logger) }
+        defer { listener?.stop() }
+        await withTaskGroup(of: Void.self) { loops in
+            if let listener {
+                loops.addTask {
+                    for await _ in listener.notifications { self.workAvailable.signal() }
+                }
+            }
+            loops.addTask { await self.completionLoop() }
+            loops.addTask { await self.heartbeatLoop() }
+            loops.addTask { await self.housekeepingLoop() }
+
+            await withTaskGroup(of: Void.self) { jobs in
+                await withGracefulShutdownHandler {
+                    await self.claimLoop(jobs: &jobs)
+                } onGracefulShutdown: {
+                    self.beginStopping()
+                }
+                self.beginStopping()
+                await self.drain()
+                await jobs.waitForAll()
+            }
+            await flushCompletions()
+            listener?.stop()
+            loops.cancelAll()
+        }
+        logger.info("Worker stopped", metadata: ["owner": "\(configuration.owner)"])
+    }
+
+    private func beginStopping() {
+        state.withLock { $0.stopping = true }
+        workAvailable.signal()
+        slotFreed.signal()
+    }
+
+    private var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
+
+    // MARK: Claiming
+
+    private func claimLoop(jobs: inout TaskGroup<Void>) async {
+        var failures = 0
+        while !isStopping {
+            let free = state.withLock { configuration.workers - $0.busy }
+            if free <= 0 {
+                await slotFreed.wait(timeout: configuration.pollInterval)
+                continue
+            }
+            let limit = min(free, configuration.claimBatch)
+            let claimed: [ClaimedJob]
+            do {
+                claimed = try await queue.claim(owner: configuration.owner, limit: limit, lease: configuration.lease)
+                failures = 0
+            } catch {
+                failures += 1
+                logger.error("Claim failed", metadata: ["error": "\(error)", "failures": "\(failures)"])
+                await workAvailable.wait(timeout: .milliseconds(min(5000, 100 << min(failures, 6))))
+                continue
+            }
+            if claimed.isEmpty {
+                await workAvailable.wait(timeout: configuration.pollInterval)
+                continue
+            }
+            state.withLock { state in
+                state.busy += claimed.count
+                state.stats.claimed += claimed.count
+                for job in claimed { state.running[job.id] = Running(box: ProgressBox()) }
+            }
+            for job in claimed {
+                let box = state.withLock { $0.running[job.id]!.box }
+                jobs.addTask { await self.execute(job, box: box) }
+            }
+        }
+    }
+
+    // MARK: Running one job
+
+    private func execute(_ job: ClaimedJob, box: ProgressBox) async {
+        onStart?(job.id)
+        var logger = self.logger
+        logger[metadataKey: "job_id"] = "\(job.id.uuidString.lowercased())"
+        logger[metadataKey: "job_kind"] = "\(job.kind)"
+        logger[metadataKey: "attempt"] = "\(job.attempt)"
+        if let project = job.projectID { logger[metadataKey: "project_id"] = "\(project.uuidString.lowercased())" }
+
+        let result: Result<JobOutcome, any Error>
+        if let handler = handlers.handler(for: job.kind) {
+            let context = JobContext(logger: logger, queue: queue, progressBox: box)
+            result = await Self.runCancellable(box: box) { try await handler.run(job, context: context) }
+        } else {
+            result = .failure(JobError.permanent("no handler for kind \(job.kind) on this node"))
+        }
+        state.withLock { $0.busy -= 1 }
+        slotFreed.signal()
+
+        switch result {
+        case .success(.completed(let value)):
+            state.withLock { $0.pendingCompletions.append((job.id, value)) }
+            completionsPending.signal()
+            return
+        case .success(.snooze(let after, let snoozeState)):
+            await settle(job, logger: logger) {
+                try await self.queue.snooze(owner: self.configuration.owner, job: job.id, for: after, state: snoozeState)
+            }
+        case .failure where box.cancelled.load(ordering: .relaxed):
+            if state.withLock({ $0.stopping }) && !Task.isCancelled {
+                // Shutdown cancelled it: the lease is handed back in drain().
+                logger.info("Job interrupted by shutdown")
+            } else {
+                logger.info("Job cancelled")
+                await settle(job, logger: logger) { try await self.queue.acknowledgeCancel(owner: self.configuration.owner, job: job.id) }
+            }
+        case .failure(let error):
+            let jobError = (error as? JobError) ?? JobError("\(error)")
+            let delay = configuration.backoff.delay(afterAttempt: job.attempt, retryAfter: jobError.retryAfter) { Double.random(in: 0..<1) }
+            let settled = await settle(job, logger: logger) {
+                try await self.queue.fail(owner: self.configuration.owner, job: job.id, error: jobError, delay: delay)
+            } ?? nil
+            logger.warning(
+                settled == .failed ? "Job failed" : "Job attempt failed, will retry",
+                metadata: ["error": "\(jobError.message)", "class": "\(jobError.failureClass.rawValue)", "retry_in_s": "\(delay.seconds)"])
+            if settled == .failed { state.withLock { $0.stats.failed += 1 } }
+        }
+    }
+
+    /// Ends an attempt in the database, retrying while the database is away: giving up would
+    /// leave the job to the rescuer, which is correct but slower.
+    @discardableResult
+    private func settle<T: Sendable>(_ job: ClaimedJob, logger: Logger, _ body: @escaping @Sendable () async throws -> T) async -> T? {
+        defer { forget(job.id) }
+        for attempt in 1...5 {
+            do {
+                return try await body()
+            } catch {
+                logger.error("Could not record job outcome", metadata: ["error": "\(error)", "try": "\(attempt)"])
+                try? await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+        return nil
+    }
+
+    private func forget(_ id: UUID) {
+        let empty = state.withLock { state -> Bool in
+            state.running[id] = nil
+            return state.running.isEmpty
+        }
+        if empty { drained.signal() }
+    }
+
+    /// Runs the handler so that a cancel from the heartbeat (or shutdown) cancels it.
+    static func runCancellable(box: ProgressBox, _ body: @escaping @Sendable () async throws -> JobOutcome) async -> Result<JobOutcome, any Error> {
+        await withTaskGroup(of: Result<JobOutcome, any Error>?.self) { group in
+            group.addTask {
+                do { return .success(try await body()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                while !Task.isCancelled && !box.cancelled.load(ordering: .relaxed) {
+                    await box.cancelSignal.wait(timeout: .seconds(3600))
+                }
+                return nil
+            }
+            var outcome: Result<JobOutcome, any Error>?
+            while let next = await group.next() {
+                if let next {
+                    outcome = next
+                    group.cancelAll()
+                } else if outcome == nil {
+                    // The watcher saw a cancel: cancel the handler and wait for it to return.
+                    group.cancelAll()
+                }
+            }
+            return outcome ?? .failure(CancellationError())
+        }
+    }
+
+    // MARK: Completions (group commit)
+
+    private func completionLoop() async {
+        while !Task.isCancelled {
+            await completionsPending.wait(timeout: .seconds(3600))
+            await flushCompletions()
+        }
+    }
+
+    /// Commits every pending completion in one statement. While one flush runs, new completions
+    /// gather for the next: batches grow with load and a lone job still commits at once.
+    private func flushCompletions() async {
+        while true {
+            let batch = state.withLock { state in
+                defer { state.pendingCompletions.removeAll(keepingCapacity: true) }
+                return state.pendingCompletions
+            }
+            if batch.isEmpty { return }
+            var done: Set<UUID> = []
+            for attempt in 1...10 {
+                do {
+                    done = try await queue.complete(owner: configuration.owner, batch)
+                    break
+                } catch {
+                    logger.error("Could not commit completions", metadata: ["error": "\(error)", "jobs": "\(batch.count)", "try": "\(attempt)"])
+                    try? await Task.sleep(for: .milliseconds(200 * attempt))
+                }
+            }
+            if done.count < batch.count {
+                logger.warning("Completed jobs had lost their lease; another node owns them now", metadata: ["jobs": "\(batch.count - done.count)"])
+            }
+            state.withLock { $0.stats.completed += done.count }
+            for item in batch { forget(item.id) }
+        }
+    }
+
+    // MARK: Heartbeat, rescue, prune
+
+    private func heartbeatLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.heartbeatInterval)
+            if Task.isCancelled { return }
+            let snapshot = state.withLock { state in
+                state.running.mapValues { $0.box.value.withLock { $0 } }
+            }
+            guard !snapshot.isEmpty else { continue }
+            do {
+                let answer = try await queue.heartbeat(owner: configuration.owner, jobs: snapshot, lease: configuration.lease)
+                for id in answer.cancelRequested.union(answer.lost) {
+                    state.withLock { $0.running[id]?.box }?.cancel()
+                }
+                if !answer.lost.isEmpty {
+                    logger.warning("Lost leases; stopping those jobs", metadata: ["jobs": "\(answer.lost.count)"])
+                }
+            } catch {
+                logger.error("Heartbeat failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func housekeepingLoop() async {
+        var lastPrune = ContinuousClock.now
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.rescueInterval)
+            if Task.isCancelled { return }
+            do {
+                let rescued = try await queue.rescueExpired()
+                if !rescued.isEmpty {
+                    logger.warning("Rescued jobs whose lease expired", metadata: ["jobs": "\(rescued.count)"])
+                    workAvailable.signal()
+                }
+                if ContinuousClock.now - lastPrune >= configuration.pruneInterval {
+                    lastPrune = .now
+                    let pruned = try await queue.prune(olderThan: configuration.retention, archive: configuration.archive)
+                    if pruned > 0 { logger.info("Pruned finished jobs", metadata: ["jobs": "\(pruned)"]) }
+                }
+            } catch {
+                logger.error("Housekeeping failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Shutdown
+
+    private func drain() async {
+        let deadline = ContinuousClock.now + configuration.shutdownGrace
+        while state.withLock({ !$0.running.isEmpty }) && ContinuousClock.now < deadline {
+            await drained.wait(timeout: min(.milliseconds(250), deadline - .now))
+            await flushCompletions()
+        }
+        await flushCompletions()
+        let leftovers = state.withLock { state -> [UUID] in
+            for running in state.running.values { running.box.cancel() }
+            return Array(state.running.keys)
+        }
+        guard !leftovers.isEmpty else { return }
+        logger.warning("Grace period over; handing leases back", metadata: ["jobs": "\(leftovers.count)"])
+        // Give handlers a moment to see the cancel, then return the leases to the queue.
+        let handBackBy = ContinuousClock.now + .seconds(2)
+        while state.withLock({ $0.busy > 0 }) && ContinuousClock.now < handBackBy {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        do {
+            try await queue.release(owner: configuration.owner, jobs: leftovers)
+        } catch {
+            logger.error("Could not hand leases back; the rescuer will return them", metadata: ["error": "\(error)"])
+        }
+    }
+}

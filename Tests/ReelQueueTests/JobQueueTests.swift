@@ -1,0 +1,230 @@
+import Foundation
+import ReelCore
+import ReelDB
+import ReelQueue
+import ReelTestSupport
+import Testing
+
+/// The engine's SQL against a real PostgreSQL, with a manual clock so that leases, backoff and
+/// schedules are checked without sleeping.
+@Suite struct JobQueueTests {
+    let database: Database
+    let clock = ManualClock(Date(timeIntervalSince1970: 1_900_000_000))
+    let queue: JobQueue
+
+    init() throws {
+        database = try TestDatabase.makePool()
+        queue = JobQueue(database: database, clock: clock)
+    }
+
+    func state(_ id: UUID) async throws -> JobState {
+        JobState(rawValue: try await database.query("select state from jobs where id = $1::uuid", [id])[0].string("state"))!
+    }
+
+    /// Submits a job due at the manual clock's time.
+    func submit(_ kind: JobKind = .noop, key: String? = nil, priority: Int = 100, maxAttempts: Int? = nil) async throws -> UUID {
+        try await queue.submit(JobSubmission(kind: kind, args: kind == .sleep ? ["seconds": 1] : [:], idempotencyKey: key,
+                                             priority: priority, runAt: clock.now(), maxAttempts: maxAttempts)).jobID
+    }
+
+    @Test func sameIdempotencyKeyReturnsTheSameJobAndNoSecondRow() async throws {
+        let first = try await queue.submit(JobSubmission(kind: .noop, idempotencyKey: "film-42"))
+        let second = try await queue.submit(JobSubmission(kind: .noop, idempotencyKey: "film-42"))
+        #expect(first.created && !second.created)
+        #expect(first.jobID == second.jobID)
+        #expect(try await database.query("select count(*) as n from jobs")[0].int("n") == 1)
+    }
+
+    @Test func concurrentSubmitsWithOneKeyMakeOneJob() async throws {
+        let ids = try await withThrowingTaskGroup(of: UUID.self) { group in
+            for _ in 0..<8 { group.addTask { try await queue.submit(JobSubmission(kind: .noop, idempotencyKey: "race")).jobID } }
+            return try await group.reduce(into: Set<UUID>()) { $0.insert($1) }
+        }
+        #expect(ids.count == 1)
+    }
+
+    @Test func submitRefusesInvalidJobsNamingTheField() async throws {
+        await #expect { try await queue.submit(JobSubmission(kind: JobKind("video.nonsense"))) } throws: { error in
+            "\(error)".contains("kind: unknown job kind")
+        }
+        await #expect { try await queue.submit(JobSubmission(kind: .sleep, args: [:])) } throws: { error in
+            "\(error)".contains("args.seconds")
+        }
+        await #expect { try await queue.submit(JobSubmission(kind: .image, args: ["prompt": "x"])) } throws: { error in
+            "\(error)".contains("project_id")
+        }
+        await #expect { try await queue.submit(JobSubmission(kind: .noop, args: ["a"])) } throws: { error in
+            "\(error)".contains("args: expected a JSON object")
+        }
+    }
+
+    @Test func claimTakesJobsByPriorityThenRunTimeAndSetsALease() async throws {
+        let low = try await submit(priority: 500)
+        let high = try await submit(priority: 10)
+        let claimed = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        #expect(claimed.map(\.id) == [high])
+        #expect(claimed.first?.attempt == 1)
+        let row = try await database.query(
+            "select lease_owner, extract(epoch from lease_expires_at) as exp from jobs where id = $1::uuid", [high])[0]
+        #expect(try row.string("lease_owner") == "a")
+        #expect(abs(try row.double("exp") - clock.now()!.addingTimeInterval(30).timeIntervalSince1970) < 0.01)
+        #expect(try await state(low) == .available)
+    }
+
+    @Test func concurrentClaimsNeverShareAJob() async throws {
+        for _ in 0..<200 { _ = try await submit() }
+        let claims = try await withThrowingTaskGroup(of: [UUID].self) { group in
+            for node in 0..<4 {
+                group.addTask { try await queue.claim(owner: "n\(node)", limit: 80, lease: .seconds(30)).map(\.id) }
+            }
+            return try await group.reduce(into: [[UUID]]()) { $0.append($1) }
+        }
+        let all = claims.flatMap { $0 }
+        #expect(all.count == 200)
+        #expect(Set(all).count == 200)
+    }
+
+    @Test func futureJobsAreNotClaimedBeforeTheirTime() async throws {
+        let id = try await queue.submit(JobSubmission(kind: .noop, runAt: clock.now()!.addingTimeInterval(60))).jobID
+        #expect(try await queue.claim(owner: "a", limit: 10, lease: .seconds(30)).isEmpty)
+        clock.advance(by: .seconds(61))
+        #expect(try await queue.claim(owner: "a", limit: 10, lease: .seconds(30)).map(\.id) == [id])
+    }
+
+    @Test func expiredLeaseReturnsJobToQueueButALiveOwnersLeaseIsNeverTouched() async throws {
+        let dead = try await submit()
+        let alive = try await submit()
+        _ = try await queue.claim(owner: "dead-node", limit: 1, lease: .seconds(30))
+        _ = try await queue.claim(owner: "live-node", limit: 1, lease: .seconds(30))
+        // The live node heartbeats every 10 s for five minutes; the dead one never does.
+        for _ in 0..<30 {
+            clock.advance(by: .seconds(10))
+            let beat = try await queue.heartbeat(owner: "live-node", jobs: [alive: 0.5], lease: .seconds(30))
+            #expect(beat.lost.isEmpty)
+            _ = try await queue.rescueExpired()
+        }
+        #expect(try await state(dead) == .retryable)
+        #expect(try await state(alive) == .running)
+        let errors = try await database.query("select errors from jobs where id = $1::uuid", [dead])[0].json("errors")
+        #expect(errors.arrayValue?.first?["error"]?.stringValue?.contains("dead-node") == true)
+        // The dead node's late completion is refused: the job does not complete twice.
+        #expect(try await queue.complete(owner: "dead-node", [(dead, [:])]).isEmpty)
+        let progress = try await database.query("select progress from jobs where id = $1::uuid", [alive])[0].double("progress")
+        #expect(progress == 0.5)
+    }
+
+    @Test func rescueHappensWithinTwoLeasePeriods() async throws {
+        let id = try await submit()
+        _ = try await queue.claim(owner: "gone", limit: 1, lease: .seconds(30))
+        clock.advance(by: .seconds(29))
+        #expect(try await queue.rescueExpired().isEmpty)
+        clock.advance(by: .seconds(2))
+        #expect(try await queue.rescueExpired() == [id])
+    }
+
+    @Test func failedAttemptBacksOffAndKeepsEachError() async throws {
+        let id = try await submit()
+        _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        let next = try await queue.fail(owner: "a", job: id, error: JobError("provider timed out"), delay: .seconds(30))
+        #expect(next == .retryable)
+        clock.advance(by: .seconds(29))
+        #expect(try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).isEmpty)
+        clock.advance(by: .seconds(2))
+        let again = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        #expect(again.first?.attempt == 2)
+        _ = try await queue.fail(owner: "a", job: id, error: JobError("provider 503"), delay: .zero)
+        let errors = try await database.query("select errors from jobs where id = $1::uuid", [id])[0].json("errors").arrayValue ?? []
+        #expect(errors.compactMap { $0["error"]?.stringValue } == ["provider timed out", "provider 503"])
+        #expect(errors.compactMap { $0["attempt"]?.intValue } == [1, 2])
+    }
+
+    @Test func attemptsRunOutThenTheJobFails() async throws {
+        let id = try await submit(maxAttempts: 2)
+        for expected in [JobState.retryable, .failed] {
+            _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+            #expect(try await queue.fail(owner: "a", job: id, error: JobError("boom"), delay: .zero) == expected)
+        }
+        #expect(try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).isEmpty)
+    }
+
+    @Test func permanentErrorFailsAtOnceWithTheReason() async throws {
+        let id = try await submit()
+        _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        let next = try await queue.fail(owner: "a", job: id, error: .permanent("content policy: prompt refused"), delay: .seconds(5))
+        #expect(next == .failed)
+        let row = try await database.query("select errors, finished_at is not null as done from jobs where id = $1::uuid", [id])[0]
+        #expect(try row.bool("done"))
+        #expect(try row.json("errors").arrayValue?.first?["class"]?.stringValue == "permanent")
+    }
+
+    @Test func throttledAttemptGoesBackWithoutSpendingIt() async throws {
+        let id = try await submit(maxAttempts: 1)
+        _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        let throttled = JobError("429", class: .throttled, retryAfter: .seconds(20))
+        #expect(try await queue.fail(owner: "a", job: id, error: throttled, delay: .seconds(20)) == .retryable)
+        clock.advance(by: .seconds(21))
+        #expect(try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).first?.attempt == 1)
+    }
+
+    @Test func snoozeSpendsNoAttemptAndKeepsItsState() async throws {
+        let id = try await submit(maxAttempts: 1)
+        _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        for round in 0..<3 {
+            #expect(try await queue.snooze(owner: "a", job: id, for: .seconds(10), state: ["task": "t-1", "round": .int(Int64(round))]))
+            #expect(try await state(id) == .waiting)
+            #expect(try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).isEmpty)
+            clock.advance(by: .seconds(11))
+            let job = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).first
+            #expect(job?.attempt == 1)
+            #expect(job?.snoozeState?["task"] == "t-1")
+        }
+    }
+
+    @Test func cancelEndsAQueuedJobAtOnceAndFlagsARunningOne() async throws {
+        let queued = try await submit()
+        #expect(try await queue.cancel(job: queued) == .cancelled)
+        let running = try await submit()
+        _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        #expect(try await queue.cancel(job: running) == .running)
+        let beat = try await queue.heartbeat(owner: "a", jobs: [running: nil], lease: .seconds(30))
+        #expect(beat.cancelRequested == [running])
+        try await queue.acknowledgeCancel(owner: "a", job: running)
+        #expect(try await state(running) == .cancelled)
+        #expect(try await queue.cancel(job: running) == .cancelled)
+        #expect(try await queue.cancel(job: UUID()) == nil)
+    }
+
+    @Test func retryPutsAFailedJobBackKeepingItsHistory() async throws {
+        let id = try await submit(maxAttempts: 1)
+        _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        _ = try await queue.fail(owner: "a", job: id, error: JobError("boom"), delay: .zero)
+        #expect(try await queue.retry(job: id))
+        let job = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).first
+        #expect(job?.attempt == 2)
+        #expect(try await database.query("select jsonb_array_length(errors) as n from jobs where id = $1::uuid", [id])[0].int("n") == 1)
+    }
+
+    @Test func aChildThatEndsWakesItsWaitingParent() async throws {
+        let parent = try await submit()
+        _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        let child = try await queue.submit(JobSubmission(kind: .noop, runAt: clock.now(), parentID: parent)).jobID
+        // The child finishes while the parent still runs: the parent's snooze becomes "due now".
+        _ = try await queue.claim(owner: "b", limit: 1, lease: .seconds(30))
+        try await queue.complete(owner: "b", [(child, [:])])
+        try await queue.snooze(owner: "a", job: parent, for: .seconds(3600), state: nil)
+        #expect(try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).map(\.id) == [parent])
+    }
+
+    @Test func pruneRemovesOnlyOldFinishedJobs() async throws {
+        let old = try await submit()
+        _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        try await queue.complete(owner: "a", [(old, [:])])
+        try await database.query("update jobs set finished_at = now() - interval '8 days' where id = $1::uuid", [old])
+        let fresh = try await submit()
+        let pruned = try await JobQueue(database: database).prune(olderThan: .seconds(7 * 86_400), archive: true)
+        #expect(pruned == 1)
+        #expect(try await database.query("select count(*) as n from jobs where id = $1::uuid", [old])[0].int("n") == 0)
+        #expect(try await database.query("select count(*) as n from reeld.jobs_archive where id = $1::uuid", [old])[0].int("n") == 1)
+        #expect(try await state(fresh) == .available)
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import ReelCore
+import ReelDB
+import ReelQueue
+import ReelTestSupport
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A real worker against a real PostgreSQL: NOTIFY wake-ups, retries, cancel, shutdown.
+@Suite struct QueueWorkerTests {
+    let url: String
+    let database: Database
+    let queue: JobQueue
+
+    init() throws {
+        url = try TestDatabase.makeDatabase()
+        database = Database(configuration: .init(url: url, maxConnections: 4), logger: TestDatabase.logger)
+        queue = JobQueue(database: database)
+    }
+
+    func config(workers: Int = 4, grace: Duration = .seconds(5)) -> QueueWorker.Configuration {
+        .init(owner: "test-\(UUID())", workers: workers, claimBatch: 16, lease: .seconds(3),
+              heartbeatInterval: .milliseconds(200), rescueInterval: .seconds(1), shutdownGrace: grace,
+              backoff: Backoff(base: .milliseconds(10), cap: .milliseconds(50)))
+    }
+
+    func state(_ id: UUID) async throws -> JobState {
+        JobState(rawValue: try await database.query("select state from jobs where id = $1::uuid", [id])[0].string("state"))!
+    }
+
+    /// Polls until `condition` holds or `timeout` passes.
+    func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return try await condition()
+    }
+
+    /// Runs `worker` in a service group, calls `body`, then shuts the group down gracefully.
+    func withWorker(_ worker: QueueWorker, _ body: () async throws -> Void) async throws {
+        let group = ServiceGroup(configuration: .init(services: [worker], logger: TestDatabase.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            do { try await body() } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test func idleWorkerPicksUpNewJobsThroughNotify() async throws {
+        var handlers = HandlerRegistry()
+        handlers.register(.noop, ClosureHandler { _, _ in .completed(["ok": true]) })
+        // Poll interval is the 5 s minimum, so pickup well under it proves the NOTIFY path.
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: config(), listenURL: url, logger: TestDatabase.logger)
+        try await withWorker(worker) {
+            try await Task.sleep(for: .milliseconds(300))
+            let started = ContinuousClock.now
+            let id = try await queue.submit(JobSubmission(kind: .noop)).jobID
+            #expect(try await eventually(timeout: .seconds(4)) { try await state(id) == .completed })
+            #expect(ContinuousClock.now - started < .seconds(2))
+            var ids: [UUID] = []
+            for _ in 0..<100 { ids.append(try await queue.submit(JobSubmission(kind: .noop)).jobID) }
+            #expect(try await eventually {
+                try await database.query("select count(*) as n from jobs where state = 'completed'")[0].int("n") == 101
+            })
+        }
+    }
+
+    @Test func failingHandlerIsRetriedThenSucceedsKeepingTheErrors() async throws {
+        let calls = Atomic<Int>(0)
+        var handlers = HandlerRegistry()
+        handlers.register(.noop, ClosureHandler { _, _ in
+            if calls.add(1, ordering: .relaxed).newValue < 3 { throw JobError("flaky provider") }
+            return .completed([:])
+        })
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: config(), listenURL: url, logger: TestDatabase.logger)
+        try await withWorker(worker) {
+            let id = try await queue.submit(JobSubmission(kind: .noop)).jobID
+            // Retries are scheduled 0–50 ms out; the rescue loop's wake or the poll picks them up.
+            #expect(try await eventually(timeout: .seconds(15)) { try await state(id) == .completed })
+            let row = try await database.query("select attempt, jsonb_array_length(errors) as n from jobs where id = $1::uuid", [id])[0]
+            #expect(try row.int("attempt") == 3)
+            #expect(try row.int("n") == 2)
+        }
+    }
+
+    @Test func cancellingARunningJobStopsItsHandler() async throws {
+        let stopped = Atomic<Bool>(false)
+        var handlers = HandlerRegistry()
+        handlers.register(.sleep, ClosureHandler { _, _ in
+            do { try await Task.sleep(for: .seconds(60)) } catch { stopped.store(true, ordering: .relaxed); throw error }
+            return .completed([:])
+        })
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: config(), listenURL: url, logger: TestDatabase.logger)
+        try await withWorker(worker) {
+            let id = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": 60])).jobID
+            #expect(try await eventually { try await state(id) == .running })
+            #expect(try await queue.cancel(job: id) == .running)
+            #expect(try await eventually(timeout: .seconds(3)) { try await state(id) == .cancelled })
+            let handlerStopped = stopped.load(ordering: .relaxed)
+            #expect(handlerStopped)
+        }
+    }
+
+    @Test func shutdownLetsShortJobsFinishAndHandsLongOnesBack() async throws {
+        var handlers = HandlerRegistry()
+        handlers.register(.sleep, ClosureHandler { job, _ in
+            try await Task.sleep(for: .milliseconds(Int64((job.args["seconds"]?.doubleValue ?? 0) * 1000)))
+            return .completed([:])
+        })
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: config(grace: .seconds(1)), listenURL: url, logger: TestDatabase.logger)
+        var short = UUID()
+        var long = UUID()
+        try await withWorker(worker) {
+            short = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": 0.3])).jobID
+            long = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": 60])).jobID
+            #expect(try await eventually {
+                let a = try await state(short)
+                let b = try await state(long)
+                return a == .running && b == .running
+            })
+        }
+        #expect(try await state(short) == .completed)
+        // Handed back: due again on any node, the interrupted attempt not counted.
+        let row = try await database.query("select state, attempt, lease_owner from jobs where id = $1::uuid", [long])[0]
+        #expect(try row.string("state") == "available")
+        #expect(try row.int("attempt") == 0)
+        #expect(try row.optionalString("lease_owner") == nil)
+    }
+}
