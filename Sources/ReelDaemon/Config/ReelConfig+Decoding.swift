@@ -1,0 +1,103 @@
+import Logging
+import ReelCore
+
+/// Upper bound for settings in seconds: a year is already absurd, and it keeps `Duration` maths far from overflow.
+private let maxSeconds = 365 * 86_400
+
+extension ReelConfig {
+    init(reading root: inout ConfigTable, environment: [String: String]) throws(ConfigError) {
+        self.init()
+
+        var t = try root.table("node")
+        if let name = try t.string("name") {
+            guard !name.isEmpty, !name.contains(where: { $0.isWhitespace }) else {
+                throw t.error("name", "must be a non-empty name without spaces")
+            }
+            node.name = name
+        }
+        try t.finish()
+
+        t = try root.table("database")
+        let url = try t.string("url") ?? ""
+        let urlFile = try t.path("url_file", environment: environment)
+        if !url.isEmpty, urlFile != nil {
+            throw t.error("url_file", "set either database.url or database.url_file, not both")
+        }
+        database = Database(url: url, urlFile: urlFile, poolSize: try t.int("pool_size", default: 4, in: 1...1000))
+        try t.finish()
+
+        t = try root.table("queue")
+        queue.workers = try t.int("workers", default: queue.workers, in: 1...10_000)
+        queue.claimBatch = try t.int("claim_batch", default: queue.claimBatch, in: 1...10_000)
+        queue.lease = try t.seconds("lease_seconds", default: queue.lease, in: 1...maxSeconds)
+        queue.heartbeatInterval = try t.seconds("heartbeat_seconds", default: queue.heartbeatInterval, in: 1...maxSeconds)
+        queue.rescueInterval = try t.seconds("rescue_interval_seconds", default: queue.rescueInterval, in: 1...maxSeconds)
+        queue.pollInterval = try t.seconds("poll_interval_seconds", default: queue.pollInterval, in: 5...maxSeconds)
+        queue.shutdownGrace = try t.seconds("shutdown_grace_seconds", default: queue.shutdownGrace, in: 0...maxSeconds)
+        queue.retention = .seconds(86_400 * (try t.int("retention_days", default: 7, in: 1...36_500)))
+        queue.pruneInterval = try t.seconds("prune_interval_seconds", default: queue.pruneInterval, in: 1...maxSeconds)
+        queue.backoffBase = try t.seconds("backoff_base_seconds", default: queue.backoffBase, in: 1...maxSeconds)
+        queue.backoffCap = try t.seconds("backoff_cap_seconds", default: queue.backoffCap, in: 1...maxSeconds)
+        queue.archive = try t.bool("archive", default: queue.archive)
+        if queue.heartbeatInterval >= queue.lease {
+            throw t.error(
+                "heartbeat_seconds",
+                "must be shorter than queue.lease_seconds (\(queue.lease)), or leases expire between heartbeats"
+            )
+        }
+        if queue.backoffCap < queue.backoffBase {
+            throw t.error("backoff_cap_seconds", "must not be smaller than queue.backoff_base_seconds")
+        }
+        try t.finish()
+
+        t = try root.table("intake")
+        intake.spoolDirectory = try t.path("spool_dir", default: intake.spoolDirectory, environment: environment)
+        intake.maxFileBytes = try t.int("max_file_bytes", default: intake.maxFileBytes, in: 1...(1 << 30))
+        if let uids = try t.array("allowed_uids") {
+            intake.allowedUIDs = try uids.map { (value: JSONValue) throws(ConfigError) -> UInt32 in
+                guard case .int(let i) = value, let uid = UInt32(exactly: i) else {
+                    throw t.error("allowed_uids", "expected user ids (integers from 0 to \(UInt32.max)), found \(value.jsonText)")
+                }
+                return uid
+            }
+        }
+        intake.rescanInterval = try t.seconds("rescan_seconds", default: intake.rescanInterval, in: 1...maxSeconds)
+        try t.finish()
+
+        t = try root.table("storage")
+        storage.root = try t.path("root", default: storage.root, environment: environment)
+        try t.finish()
+
+        t = try root.table("providers")
+        providers.defaultProvider = try t.string("default") ?? providers.defaultProvider
+        var local = try t.table("local")
+        providers.local.enabled = try local.bool("enabled", default: providers.local.enabled)
+        providers.local.videoDelay = .milliseconds(
+            try local.int("video_delay_ms", default: 1000, in: 0...(maxSeconds * 1000))
+        )
+        providers.local.tasksDirectory = try local.path(
+            "tasks_dir", default: providers.local.tasksDirectory, environment: environment
+        )
+        try local.finish()
+        guard Providers.known.contains(providers.defaultProvider) else {
+            throw t.error(
+                "default",
+                "unknown provider \"\(providers.defaultProvider)\"; known: " + Providers.known.joined(separator: ", ")
+            )
+        }
+        if providers.defaultProvider == "local", !providers.local.enabled {
+            throw t.error("default", "names provider \"local\", but providers.local.enabled is false")
+        }
+        try t.finish()
+
+        t = try root.table("render")
+        render.workers = try t.int("workers", default: render.workers, in: 1...256)
+        render.threadsPerRender = try t.int("threads_per_render", default: render.threadsPerRender, in: 1...256)
+        try t.finish()
+
+        t = try root.table("log")
+        log.level = try t.choice("level", default: log.level, among: Logger.Level.allCases)
+        log.backend = try t.choice("backend", default: log.backend, among: Log.Backend.allCases)
+        try t.finish()
+    }
+}

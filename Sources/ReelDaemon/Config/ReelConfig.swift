@@ -1,0 +1,229 @@
+import Glibc
+import Logging
+
+/// Everything `/etc/reeld/reeld.toml` can set, with the defaults `config/reeld.toml` documents.
+///
+/// Built once at start (and again on SIGHUP) and passed to the services that need each part;
+/// nothing reads configuration from globals.
+public struct ReelConfig: Sendable, Hashable {
+    public var node: Node
+    public var database: Database
+    public var queue: Queue
+    public var intake: Intake
+    public var storage: Storage
+    public var providers: Providers
+    public var render: Render
+    public var log: Log
+
+    public init(
+        node: Node = Node(),
+        database: Database = Database(),
+        queue: Queue = Queue(),
+        intake: Intake = Intake(),
+        storage: Storage = Storage(),
+        providers: Providers = Providers(),
+        render: Render = Render(),
+        log: Log = Log()
+    ) {
+        self.node = node
+        self.database = database
+        self.queue = queue
+        self.intake = intake
+        self.storage = storage
+        self.providers = providers
+        self.render = render
+        self.log = log
+    }
+
+    /// The configuration an empty file gives.
+    public static let `default` = ReelConfig()
+
+    /// `[node]`: this daemon's identity among the nodes sharing one database.
+    public struct Node: Sendable, Hashable {
+        /// Lease owner name; must differ between nodes. Defaults to the host name.
+        public var name: String
+
+        public init(name: String = Node.hostName()) {
+            self.name = name
+        }
+
+        /// The kernel's host name (`gethostname(2)`), no DNS involved.
+        public static func hostName() -> String {
+            var buffer = [CChar](repeating: 0, count: 256)
+            guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+            let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return name.isEmpty ? "localhost" : name
+        }
+    }
+
+    /// `[database]`: the PostgreSQL connection.
+    public struct Database: Sendable, Hashable, CustomStringConvertible {
+        /// libpq connection URI. After ``ReelConfig/load(path:environment:)`` it holds the contents
+        /// of ``urlFile`` when that is set.
+        public var url: String
+        /// A file holding the URI, read at start: how a `LoadCredential=` secret gets in.
+        public var urlFile: String?
+        public var poolSize: Int
+
+        public init(url: String = "", urlFile: String? = nil, poolSize: Int = 4) {
+            self.url = url
+            self.urlFile = urlFile
+            self.poolSize = poolSize
+        }
+
+        /// Never prints the URL: it usually carries a password.
+        public var description: String {
+            "Database(url: \(url.isEmpty ? "\"\"" : "<redacted>"), urlFile: \(urlFile ?? "nil"), poolSize: \(poolSize))"
+        }
+    }
+
+    /// `[queue]`: the job engine's workers, leases and housekeeping.
+    public struct Queue: Sendable, Hashable {
+        /// Jobs run at once by this node (generation pool).
+        public var workers: Int
+        /// Most jobs claimed in one statement.
+        public var claimBatch: Int
+        /// How long a claim holds a job without a heartbeat.
+        public var lease: Duration
+        /// How often running jobs renew their lease; shorter than ``lease``.
+        public var heartbeatInterval: Duration
+        /// How often expired leases are returned to the queue.
+        public var rescueInterval: Duration
+        /// Fallback wake-up when no NOTIFY arrives.
+        public var pollInterval: Duration
+        /// How long SIGTERM waits for running jobs before handing their leases back.
+        public var shutdownGrace: Duration
+        /// How long finished jobs are kept before pruning.
+        public var retention: Duration
+        public var pruneInterval: Duration
+        public var backoffBase: Duration
+        public var backoffCap: Duration
+        /// Move pruned jobs to an archive table instead of deleting them.
+        public var archive: Bool
+
+        public init(
+            workers: Int = 8,
+            claimBatch: Int = 64,
+            lease: Duration = .seconds(30),
+            heartbeatInterval: Duration = .seconds(10),
+            rescueInterval: Duration = .seconds(15),
+            pollInterval: Duration = .seconds(5),
+            shutdownGrace: Duration = .seconds(25),
+            retention: Duration = .seconds(7 * 86_400),
+            pruneInterval: Duration = .seconds(3600),
+            backoffBase: Duration = .seconds(2),
+            backoffCap: Duration = .seconds(600),
+            archive: Bool = false
+        ) {
+            self.workers = workers
+            self.claimBatch = claimBatch
+            self.lease = lease
+            self.heartbeatInterval = heartbeatInterval
+            self.rescueInterval = rescueInterval
+            self.pollInterval = pollInterval
+            self.shutdownGrace = shutdownGrace
+            self.retention = retention
+            self.pruneInterval = pruneInterval
+            self.backoffBase = backoffBase
+            self.backoffCap = backoffCap
+            self.archive = archive
+        }
+    }
+
+    /// `[intake]`: the Maildir-style spool directory.
+    public struct Intake: Sendable, Hashable {
+        /// Holds `tmp/`, `new/`, `accepted/`, `rejected/`.
+        public var spoolDirectory: String
+        /// Larger job files are rejected unread.
+        public var maxFileBytes: Int
+        /// Owners whose job files are accepted; empty accepts any owner.
+        public var allowedUIDs: [UInt32]
+        /// Full rescan interval, in case an inotify event was lost.
+        public var rescanInterval: Duration
+
+        public init(
+            spoolDirectory: String = "/var/spool/reeld",
+            maxFileBytes: Int = 1_048_576,
+            allowedUIDs: [UInt32] = [],
+            rescanInterval: Duration = .seconds(30)
+        ) {
+            self.spoolDirectory = spoolDirectory
+            self.maxFileBytes = maxFileBytes
+            self.allowedUIDs = allowedUIDs
+            self.rescanInterval = rescanInterval
+        }
+    }
+
+    /// `[storage]`: where generated media is kept.
+    public struct Storage: Sendable, Hashable {
+        public var root: String
+
+        public init(root: String = "/var/lib/reeld/storage") {
+            self.root = root
+        }
+    }
+
+    /// `[providers]`: which generation backends exist and which one jobs use by default.
+    public struct Providers: Sendable, Hashable {
+        /// Provider for jobs that name none.
+        public var defaultProvider: String
+        public var local: Local
+
+        /// Provider names the config knows; `[providers.NAME]` for any other is an error.
+        public static let known: [String] = ["local"]
+
+        public init(defaultProvider: String = "local", local: Local = Local()) {
+            self.defaultProvider = defaultProvider
+            self.local = local
+        }
+
+        /// `[providers.local]`: the offline provider that makes media with libav.
+        public struct Local: Sendable, Hashable {
+            public var enabled: Bool
+            /// Simulated time until an asynchronous video task finishes.
+            public var videoDelay: Duration
+            /// Where pending local video tasks are kept between polls.
+            public var tasksDirectory: String
+
+            public init(
+                enabled: Bool = true,
+                videoDelay: Duration = .milliseconds(1000),
+                tasksDirectory: String = "/var/lib/reeld/local-tasks"
+            ) {
+                self.enabled = enabled
+                self.videoDelay = videoDelay
+                self.tasksDirectory = tasksDirectory
+            }
+        }
+    }
+
+    /// `[render]`: the libav render pool.
+    public struct Render: Sendable, Hashable {
+        public var workers: Int
+        /// libav threads per render; `workers × threadsPerRender` bounds render CPU use.
+        public var threadsPerRender: Int
+
+        public init(workers: Int = 2, threadsPerRender: Int = 2) {
+            self.workers = workers
+            self.threadsPerRender = threadsPerRender
+        }
+    }
+
+    /// `[log]`
+    public struct Log: Sendable, Hashable {
+        public var level: Logger.Level
+        public var backend: Backend
+
+        public init(level: Logger.Level = .info, backend: Backend = .auto) {
+            self.level = level
+            self.backend = backend
+        }
+
+        /// Where logs go; `auto` picks journald when stderr is the service's journal stream.
+        public enum Backend: String, Sendable, Hashable, CaseIterable {
+            case auto
+            case journald
+            case stderr
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// ReelDaemon: see ../../README.md

@@ -1,1 +1,0 @@
-// ReelSystemd: see ../../README.md

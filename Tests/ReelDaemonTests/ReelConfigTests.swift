@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import ReelDaemon
+
+@Suite struct ReelConfigTests {
+    /// `config/reeld.toml` in this checkout.
+    static let shippedConfig = URL(filePath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appending(path: "config/reeld.toml").path
+
+    func configError(_ text: String, environment: [String: String] = [:]) -> ConfigError? {
+        do {
+            _ = try ReelConfig.parse(text, source: "test.toml", environment: environment)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func shippedConfigParsesAndHoldsTheDefaults() throws {
+        let config = try ReelConfig.load(path: Self.shippedConfig, environment: [:])
+        #expect(config == ReelConfig.default)
+    }
+
+    @Test func emptyFileGivesTheDefaults() throws {
+        let config = try ReelConfig.parse("")
+        #expect(config == ReelConfig.default)
+        #expect(config.queue.lease == .seconds(30))
+        #expect(config.queue.retention == .seconds(7 * 86_400))
+        #expect(config.providers.local.videoDelay == .milliseconds(1000))
+        #expect(config.log.level == .info)
+        #expect(!config.node.name.isEmpty)
+    }
+
+    @Test func readsEverySection() throws {
+        let config = try ReelConfig.parse(
+            """
+            [node]
+            name = "render-01"
+            [database]
+            url = "postgresql://reeld@db/reeld"
+            pool_size = 2
+            [queue]
+            workers = 3
+            lease_seconds = 60
+            heartbeat_seconds = 20
+            archive = true
+            [intake]
+            allowed_uids = [1000, 1001]
+            [providers.local]
+            video_delay_ms = 0
+            [render]
+            threads_per_render = 4
+            [log]
+            level = "debug"
+            backend = "stderr"
+            """
+        )
+        #expect(config.node.name == "render-01")
+        #expect(config.database.url == "postgresql://reeld@db/reeld")
+        #expect(config.database.poolSize == 2)
+        #expect(config.queue.workers == 3)
+        #expect(config.queue.lease == .seconds(60))
+        #expect(config.queue.archive)
+        #expect(config.intake.allowedUIDs == [1000, 1001])
+        #expect(config.providers.local.videoDelay == .zero)
+        #expect(config.render.threadsPerRender == 4)
+        #expect(config.log.level == .debug)
+        #expect(config.log.backend == .stderr)
+    }
+
+    @Test func unknownKeyIsAnErrorNamingKeyAndLine() {
+        let e = configError("[queue]\nworkers = 2\nwrokers = 3")
+        #expect(e?.key == "queue.wrokers")
+        #expect(e?.position?.line == 3)
+        #expect(e?.description.hasPrefix("test.toml:3:1: queue.wrokers: unknown key; known in [queue]: workers,") == true)
+    }
+
+    @Test func unknownTableIsAnError() {
+        let e = configError("[metrics]\nport = 9090")
+        #expect(e?.key == "metrics")
+        #expect(e?.position?.line == 1)
+        #expect(e?.message.hasPrefix("unknown table [metrics]") == true)
+        #expect(configError("[providers.kling]\nenabled = true")?.key == "providers.kling")
+    }
+
+    @Test func wrongTypeIsAnErrorNamingKeyAndLine() {
+        let e = configError("\n[queue]\nworkers = \"8\"")
+        #expect(e?.description == "test.toml:3:1: queue.workers: expected an integer, found a string")
+        #expect(configError("[queue]\narchive = 1")?.message == "expected true or false, found an integer")
+        #expect(configError("[queue]\nworkers = 8.0")?.message == "expected an integer, found a float")
+        #expect(configError("queue = 1")?.message == "expected a table, found an integer")
+        #expect(configError("[intake]\nallowed_uids = [-1]")?.key == "intake.allowed_uids")
+    }
+
+    @Test func outOfRangeValuesAreRejected() {
+        #expect(configError("[queue]\npoll_interval_seconds = 2")?.message == "must be between 5 and 31536000 (found 2)")
+        #expect(configError("[queue]\nworkers = 0")?.key == "queue.workers")
+        #expect(configError("[queue]\nheartbeat_seconds = 30")?.key == "queue.heartbeat_seconds")
+        #expect(configError("[queue]\nbackoff_cap_seconds = 1")?.key == "queue.backoff_cap_seconds")
+        #expect(configError("[log]\nlevel = \"loud\"")?.message.hasPrefix("'loud' is not one of \"trace\"") == true)
+        #expect(configError("[storage]\nroot = \"relative/dir\"")?.message.contains("absolute path") == true)
+        #expect(configError("[providers]\ndefault = \"kling\"")?.message.hasPrefix("unknown provider") == true)
+        #expect(configError("[providers.local]\nenabled = false")?.key == "providers.default")
+    }
+
+    @Test func syntaxErrorsCarryThePosition() {
+        let e = configError("[queue]\nworkers = 1\nworkers = 2")
+        #expect(e?.description == "test.toml:3:1: duplicate key 'queue.workers' (first defined at 2:1)")
+    }
+
+    @Test func pathsExpandEnvironmentVariables() throws {
+        let config = try ReelConfig.parse(
+            """
+            [database]
+            url_file = "${CREDENTIALS_DIRECTORY}/database-url"
+            [storage]
+            root = "${STATE_DIRECTORY}/storage$x"
+            """,
+            environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/reeld.service", "STATE_DIRECTORY": "/var/lib/reeld"]
+        )
+        #expect(config.database.urlFile == "/run/credentials/reeld.service/database-url")
+        #expect(config.storage.root == "/var/lib/reeld/storage$x")
+    }
+
+    @Test func unsetOrMalformedVariableIsAnError() {
+        let e = configError("[database]\nurl_file = \"${CREDENTIALS_DIRECTORY}/database-url\"")
+        #expect(e?.description == "test.toml:2:1: database.url_file: environment variable CREDENTIALS_DIRECTORY is not set")
+        #expect(configError("[storage]\nroot = \"/x/${OPEN\"")?.message == "'${' without a closing '}'")
+        #expect(configError("[storage]\nroot = \"/x/${1BAD}\"")?.message.contains("not a valid") == true)
+    }
+
+    @Test func urlAndURLFileAreExclusive() {
+        let e = configError("[database]\nurl = \"postgresql://x\"\nurl_file = \"/run/x\"")
+        #expect(e?.key == "database.url_file")
+    }
+
+    @Test func loadReadsTheURLFileAndTrimsIt() throws {
+        let dir = FileManager.default.temporaryDirectory.appending(path: "reeld-config-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "postgresql://reeld:pw@db/reeld\n".write(to: dir.appending(path: "database-url"), atomically: true, encoding: .utf8)
+        let configPath = dir.appending(path: "reeld.toml").path
+        try "[database]\nurl_file = \"${CREDENTIALS_DIRECTORY}/database-url\"\n"
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        let config = try ReelConfig.load(path: configPath, environment: ["CREDENTIALS_DIRECTORY": dir.path])
+        #expect(config.database.url == "postgresql://reeld:pw@db/reeld")
+        #expect(!"\(config.database)".contains("pw"))
+
+        try FileManager.default.removeItem(at: dir.appending(path: "database-url"))
+        #expect(throws: ConfigError.self) {
+            try ReelConfig.load(path: configPath, environment: ["CREDENTIALS_DIRECTORY": dir.path])
+        }
+    }
+
+    @Test func missingConfigFileIsAnErrorNamingIt() {
+        #expect {
+            try ReelConfig.load(path: "/nonexistent/reeld.toml", environment: [:])
+        } throws: { error in
+            (error as? ConfigError)?.source == "/nonexistent/reeld.toml"
+        }
+    }
+}
