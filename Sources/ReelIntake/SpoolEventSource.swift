@@ -160,6 +160,7 @@ final class SpoolEventSource: Sendable {
                         failure = SpoolIOError(operation: "read inotify", path: path, code: errno)
                         break watching
                     }
+                    if count == 0 { break }
                     Self.parse(buffer[..<count]) { mask, name in
                         if mask & UInt32(IN_Q_OVERFLOW) != 0 {
                             rescan = true
