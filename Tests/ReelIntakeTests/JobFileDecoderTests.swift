@@ -114,6 +114,10 @@ import Testing
         #expect(problems(#"{"kind": "audio.speech", "args": {"text": "\#(long)"}}"#).map(\.path) == ["$.args.text"])
     }
 
+    @Test func integersMayBeWrittenWithAZeroFraction() {
+        #expect(problems(#"{"kind": "workflow.run", "args": {"brief": "b", "scenes": 4.0}, "priority": 5.0}"#).isEmpty)
+    }
+
     @Test func enumeratedArgumentsOnlyTakeTheirValues() {
         #expect(problems(#"{"kind": "image.generate", "args": {"prompt": "p", "role": "hero"}}"#).isEmpty)
         let found = problems(#"{"kind": "image.generate", "args": {"prompt": "p", "role": "villain"}}"#)
