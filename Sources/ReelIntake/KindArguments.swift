@@ -1,0 +1,69 @@
+import ReelCore
+
+/// The `args` each job kind takes, and what else it needs at the top level of a job file.
+///
+/// This table is the single source of truth for the spool's validation and for
+/// `config/job-file.schema.json`; a kind not in it is refused.
+struct KindArguments: Sendable {
+    var kind: JobKind
+    /// Fields of `args` besides the ones every kind may carry (`commonRules`).
+    var rules: [ArgumentRule]
+    /// `render.edit` assembles a project's edit, so it needs `project_id` beside `args`.
+    var requiresProjectID = false
+
+    /// Every kind may name the provider and model to use; the engine picks when absent.
+    static let commonRules: [ArgumentRule] = [
+        .optional("provider", .string(length: 1...Int.max)),
+        .optional("model", .string(length: 1...Int.max)),
+    ]
+
+    /// All rules for this kind's `args`, the common ones included.
+    var allRules: [ArgumentRule] { rules + Self.commonRules }
+
+    private static let text = ArgumentRule.ValueType.string(length: 1...Int.max)
+    private static let dimension = ArgumentRule.ValueType.integer(1...16384)
+    private static let audioDuration = ArgumentRule.ValueType.number(0...3600)
+
+    static let table: [JobKind: KindArguments] = {
+        let kinds = [
+            KindArguments(kind: .noop, rules: []),
+            KindArguments(kind: .sleep, rules: [.required("seconds", .number(0...86400))]),
+            KindArguments(kind: .workflowRun, rules: [
+                .required("brief", .string(length: 1...4000)),
+                .optional("scenes", .integer(1...12)),
+                .optional("title", .string(length: nil)),
+            ]),
+            KindArguments(kind: .storyboard, rules: [.required("brief", text)]),
+            KindArguments(kind: .image, rules: [
+                .required("prompt", text),
+                .optional("reference_asset_id", .uuid),
+                .optional("width", dimension),
+                .optional("height", dimension),
+                .optional("scene_id", .uuid),
+                .optional("role", .oneOf(["hero", "start_frame", "end_frame"])),
+            ]),
+            KindArguments(kind: .video, rules: [
+                .required("prompt", text),
+                .optional("start_asset_id", .uuid),
+                .optional("end_asset_id", .uuid),
+                .optional("duration_seconds", .number(1...60)),
+                .optional("scene_id", .uuid),
+            ]),
+            KindArguments(kind: .speech, rules: [
+                .required("text", .string(length: 1...5000)),
+                .optional("voice", .string(length: 1...Int.max)),
+            ]),
+            KindArguments(kind: .music, rules: [.required("prompt", text), .optional("duration_seconds", audioDuration)]),
+            KindArguments(kind: .soundEffect, rules: [.required("prompt", text), .optional("duration_seconds", audioDuration)]),
+            KindArguments(kind: .edit, rules: [], requiresProjectID: true),
+            KindArguments(kind: .export, rules: [
+                .optional("timeline_asset_id", .uuid),
+                .optional("format", .oneOf(["mp4"])),
+            ]),
+        ]
+        return Dictionary(uniqueKeysWithValues: kinds.map { ($0.kind, $0) })
+    }()
+
+    /// The known kinds in `JobKind.all` order (stable for messages and the schema).
+    static var knownKinds: [JobKind] { JobKind.all.filter { table[$0] != nil } }
+}

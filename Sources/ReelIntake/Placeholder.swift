@@ -1,1 +1,0 @@
-// ReelIntake: see ../../README.md

@@ -1,0 +1,199 @@
+import Foundation
+import Logging
+import ReelCore
+
+/// Takes files from the spool's `new/` directory one at a time: checks, reads, decodes,
+/// submits, and moves each to `accepted/` or `rejected/` (see `SpoolFileLifecycle` for the
+/// steps and why a crash at any point neither loses nor duplicates a job).
+///
+/// `SpoolWatcher` drives it from inotify events; tests and `reeld` one-shot commands may call it directly.
+public struct SpoolProcessor: Sendable {
+    let layout: SpoolLayout
+    let configuration: SpoolConfiguration
+    let submitter: any JobSubmitting
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    /// Opens the spool at `configuration.root`, creating `tmp/ new/ accepted/ rejected/` if missing.
+    /// - Throws: `SpoolIOError` when a directory cannot be created or opened.
+    public init(
+        configuration: SpoolConfiguration, submitter: any JobSubmitting, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
+        self.layout = try SpoolLayout(configuration)
+        self.configuration = configuration
+        self.submitter = submitter
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Handles every file now in `new/`, in name order. Stops early when cancelled, or when the
+    /// submitter fails transiently (the queue is likely down; the rest waits for the next scan).
+    @discardableResult
+    public func scan() async -> [SpoolOutcome] {
+        let names: [[UInt8]]
+        do {
+            names = try layout.new.entryNames()
+        } catch {
+            logger.error("Spool scan failed", metadata: ["error": "\(error)"])
+            return []
+        }
+        var outcomes: [SpoolOutcome] = []
+        for name in names {
+            if Task.isCancelled { break }
+            let (outcome, queueFailed) = await process(name: name)
+            outcomes.append(outcome)
+            if queueFailed {
+                logger.warning("Spool scan paused until the next scan: submit failed", metadata: ["spool.remaining": "\(names.count - outcomes.count)"])
+                break
+            }
+        }
+        return outcomes
+    }
+
+    /// Handles the one file `name` in `new/`. A name with `/`, a leading `.`, or control
+    /// characters is refused (`.ignored`) without touching anything.
+    public func process(fileNamed name: String) async -> SpoolOutcome {
+        await process(name: Array(name.utf8)).outcome
+    }
+
+    /// - Returns: the outcome, and whether the submitter failed transiently.
+    func process(name bytes: [UInt8]) async -> (outcome: SpoolOutcome, queueFailed: Bool) {
+        var logger = self.logger
+        logger[metadataKey: "spool.file"] = "\(SpoolFileName.display(bytes))"
+        var machine = SpoolFileLifecycle(
+            name: bytes, limits: .init(maxFileBytes: configuration.maxFileBytes, allowedOwnerUIDs: configuration.allowedOwnerUIDs))
+        var action = machine.start()
+        var openFile: SpoolOpenFile?
+        var queueFailed = false
+
+        while true {
+            switch action {
+            case .inspect(let name):
+                action = inspect(name, machine: &machine, openFile: &openFile)
+
+            case .read(_, let limit):
+                // `.read` only ever follows an `inspected` of a file this function opened.
+                guard let file = openFile else { preconditionFailure("read without an open file") }
+                do {
+                    action = machine.read(try file.read(limit: limit))
+                } catch {
+                    action = machine.failed(error.description + "; will retry on the next scan")
+                }
+                openFile = nil
+
+            case .submit(let job):
+                logger.debug("Submitting spool job", metadata: ["job.kind": "\(job.kind)", "job.idempotency_key": "\(job.idempotencyKey ?? "")"])
+                do {
+                    action = machine.submitted(try await submitter.submit(job))
+                } catch let rejection as SubmitRejection {
+                    action = machine.submitRejected(rejection)
+                } catch {
+                    queueFailed = true
+                    action = machine.failed("submit failed, will retry on the next scan: \(error)")
+                }
+
+            case .moveToAccepted(let name):
+                action = step(&machine) { () throws(SpoolIOError) in try moveToAccepted(name) }
+
+            case .moveToRejected(let name, let problems):
+                action = step(&machine) { () throws(SpoolIOError) in try moveToRejected(name, problems) }
+
+            case .finish(let outcome):
+                log(outcome, logger: logger)
+                return (outcome, queueFailed)
+            }
+        }
+    }
+
+    // MARK: - Steps
+
+    private func inspect(
+        _ name: SpoolFileName, machine: inout SpoolFileLifecycle, openFile: inout SpoolOpenFile?
+    ) -> SpoolFileLifecycle.Action {
+        do {
+            // A look without following links first, so a device or FIFO is never even opened.
+            let linkFacts = try layout.new.facts(of: name.value)
+            if linkFacts.type != .regular { return machine.inspected(linkFacts) }
+            let file: SpoolOpenFile
+            do {
+                file = try layout.new.openForReading(name.value)
+            } catch where error.isSymlink {
+                // Replaced by a symlink since the look above.
+                return machine.inspected(.init(type: .symlink, size: 0, ownerUID: linkFacts.ownerUID))
+            }
+            // Decide on the open file itself: what is read is what was checked.
+            let facts = try file.facts()
+            openFile = file
+            return machine.inspected(facts)
+        } catch where error.isNotFound {
+            return machine.vanished()
+        } catch {
+            return machine.failed(error.description + "; will retry on the next scan")
+        }
+    }
+
+    private func step(
+        _ machine: inout SpoolFileLifecycle, _ move: () throws(SpoolIOError) -> String
+    ) -> SpoolFileLifecycle.Action {
+        do {
+            return machine.moved(storedAs: try move())
+        } catch where error.isNotFound {
+            return machine.vanished()
+        } catch {
+            return machine.failed(error.description + "; will retry on the next scan")
+        }
+    }
+
+    private func moveToAccepted(_ name: SpoolFileName) throws(SpoolIOError) -> String {
+        for candidate in SpoolLayout.candidates(for: name.value) {
+            if try layout.new.move(name.value, to: layout.accepted, as: candidate) { return candidate }
+        }
+        throw SpoolIOError.noFreeName(in: layout.accepted.path + "/" + name.value)
+    }
+
+    /// The reason is written (durably) before the file is moved, so a rejected file is never
+    /// without its `.error.json`.
+    private func moveToRejected(_ name: SpoolFileName, _ problems: [IntakeProblem]) throws(SpoolIOError) -> String {
+        let rejected = layout.rejected
+        let report = RejectionReport(file: name.value, rejectedAt: now(), errors: problems).jsonBytes
+        for candidate in SpoolLayout.candidates(for: name.value) {
+            let reason = candidate + ".error.json"
+            if try rejected.exists(candidate) {
+                // Taken, unless it is this very file from a move a crash interrupted (then its reason is there).
+                if try rejected.exists(reason), try layout.new.move(name.value, to: rejected, as: candidate) { return candidate }
+                continue
+            }
+            guard try rejected.writeDurably(report, as: reason, via: layout.tmp) else { continue }
+            if try layout.new.move(name.value, to: rejected, as: candidate) { return candidate }
+            try? rejected.unlink(reason)
+        }
+        throw SpoolIOError.noFreeName(in: rejected.path + "/" + name.value)
+    }
+
+    private func log(_ outcome: SpoolOutcome, logger: Logger) {
+        switch outcome {
+        case .accepted(_, let receipt, let storedAs):
+            logger.info(
+                "Spool file accepted",
+                metadata: ["job.id": "\(receipt.jobID)", "job.created": "\(receipt.created)", "spool.stored_as": "\(storedAs)"])
+        case .rejected(_, let problems, let storedAs):
+            logger.warning(
+                "Spool file rejected",
+                metadata: [
+                    "spool.stored_as": "\(storedAs)", "spool.problems": "\(problems.count)",
+                    "spool.problem": "\(problems.first?.message ?? "")",
+                ])
+        case .deferred(_, let reason):
+            logger.warning("Spool file left in new/ for the next scan", metadata: ["spool.reason": "\(reason)"])
+        case .ignored(let file, let reason):
+            if file.hasPrefix(".") {
+                logger.debug("Spool file ignored", metadata: ["spool.reason": "\(reason)"])
+            } else {
+                logger.warning("Spool file ignored", metadata: ["spool.reason": "\(reason)"])
+            }
+        case .vanished:
+            logger.debug("Spool file gone before it was handled")
+        }
+    }
+}

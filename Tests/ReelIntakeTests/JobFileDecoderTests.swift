@@ -1,0 +1,147 @@
+import Foundation
+import ReelCore
+import Testing
+@testable import ReelIntake
+
+@Suite struct JobFileDecoderTests {
+    let decoder = JobFileDecoder()
+
+    func problems(_ text: String) -> [IntakeProblem] {
+        do {
+            _ = try decoder.decode(Array(text.utf8))
+            return []
+        } catch {
+            return error.problems
+        }
+    }
+
+    @Test func fullJobFileDecodesEveryField() throws {
+        let user = UUID(), project = UUID()
+        let job = try decoder.decode(Array("""
+            {"kind": "workflow.run", "args": {"brief": "A lighthouse at dusk", "scenes": 4},
+             "user_id": "\(user)", "project_id": "\(project)", "idempotency_key": "brief-42",
+             "priority": 10, "run_at": "2026-01-31T09:30:00Z", "max_attempts": 5}
+            """.utf8))
+        #expect(job.kind == .workflowRun)
+        #expect(job.args == ["brief": "A lighthouse at dusk", "scenes": 4])
+        #expect(job.userID == user)
+        #expect(job.projectID == project)
+        #expect(job.idempotencyKey == "brief-42")
+        #expect(job.priority == 10)
+        #expect(job.runAt == Date(timeIntervalSince1970: 1_769_851_800))
+        #expect(job.maxAttempts == 5)
+    }
+
+    @Test func onlyKindIsRequiredAndDefaultsApply() throws {
+        let job = try decoder.decode(Array(#"{"kind": "system.noop"}"#.utf8))
+        #expect(job.args == [:])
+        #expect(job.priority == 100)
+        #expect(job.runAt == nil)
+        #expect(job.idempotencyKey?.hasPrefix("spool:") == true)
+    }
+
+    @Test func runAtAcceptsFractionalSecondsAndOffsets() throws {
+        let a = try decoder.decode(Array(#"{"kind": "system.noop", "run_at": "2026-01-31T10:30:00.250+01:00"}"#.utf8))
+        #expect(a.runAt == Date(timeIntervalSince1970: 1_769_851_800.25))
+    }
+
+    @Test func keyWithoutIdempotencyKeyIsHashOfContent() throws {
+        let text = #"{"kind": "system.sleep", "args": {"seconds": 1}}"#
+        let first = try decoder.decode(Array(text.utf8))
+        let second = try decoder.decode(Array(text.utf8))
+        #expect(first.idempotencyKey == second.idempotencyKey)
+        #expect(first.idempotencyKey == JobFileDecoder.contentKey(Array(text.utf8)))
+        #expect(first.idempotencyKey?.count == "spool:".count + 64)
+        let other = try decoder.decode(Array(#"{"kind": "system.sleep", "args": {"seconds": 2}}"#.utf8))
+        #expect(other.idempotencyKey != first.idempotencyKey)
+    }
+
+    @Test func malformedJSONIsOneProblemAtTheRoot() {
+        let found = problems(#"{"kind": "system.noop", "#)
+        #expect(found.count == 1)
+        #expect(found.first?.path == "$")
+        #expect(found.first?.expected == "a JSON object")
+        #expect(found.first?.got.hasPrefix("malformed JSON") == true)
+    }
+
+    @Test func documentThatIsNotAnObjectIsRefused() {
+        #expect(problems(#"["system.noop"]"#) == [IntakeProblem(path: "$", expected: "a JSON object", got: "array of 1 items")])
+    }
+
+    @Test func unknownKindNamesTheKnownOnes() {
+        let found = problems(#"{"kind": "video.upscale"}"#)
+        #expect(found.map(\.path) == ["$.kind"])
+        #expect(found.first?.got == #"string "video.upscale" (13 characters)"#)
+        #expect(found.first?.expected.contains("\"workflow.run\"") == true)
+    }
+
+    @Test func missingKindIsReported() {
+        #expect(problems(#"{"args": {}}"#).map(\.path) == ["$.kind"])
+    }
+
+    @Test func unknownTopLevelFieldIsAnError() {
+        let found = problems(#"{"kind": "system.noop", "priorty": 5}"#)
+        #expect(found.map(\.path) == ["$.priorty"])
+        #expect(found.first?.got == "integer 5")
+    }
+
+    @Test func wrongArgumentTypeNamesPathExpectedAndGot() {
+        let found = problems(#"{"kind": "workflow.run", "args": {"brief": 42}}"#)
+        #expect(found == [IntakeProblem(path: "$.args.brief", expected: "a string of 1 to 4000 characters", got: "integer 42")])
+    }
+
+    @Test func missingRequiredArgumentIsReported() {
+        let found = problems(#"{"kind": "image.generate", "args": {"width": 1024}}"#)
+        #expect(found == [IntakeProblem(path: "$.args.prompt", expected: "a string of at least 1 characters", got: "nothing (field missing)")])
+    }
+
+    @Test func everyProblemIsReportedNotJustTheFirst() {
+        let found = problems("""
+            {"kind": "video.generate", "user_id": "nope", "priority": 1.5,
+             "args": {"prompt": "", "duration_seconds": 90, "start_asset_id": "x", "colour": "red"}}
+            """)
+        #expect(Set(found.map(\.path)) == [
+            "$.user_id", "$.priority", "$.args.prompt", "$.args.duration_seconds", "$.args.start_asset_id", "$.args.colour",
+        ])
+    }
+
+    @Test func argumentRangesAreEnforced() {
+        #expect(problems(#"{"kind": "system.sleep", "args": {"seconds": 86401}}"#).map(\.path) == ["$.args.seconds"])
+        #expect(problems(#"{"kind": "system.sleep", "args": {"seconds": 86400}}"#).isEmpty)
+        #expect(problems(#"{"kind": "workflow.run", "args": {"brief": "b", "scenes": 13}}"#).map(\.path) == ["$.args.scenes"])
+        #expect(problems(#"{"kind": "workflow.run", "args": {"brief": "b", "scenes": 2.5}}"#).map(\.path) == ["$.args.scenes"])
+        let long = String(repeating: "é", count: 5001)
+        #expect(problems(#"{"kind": "audio.speech", "args": {"text": "\#(long)"}}"#).map(\.path) == ["$.args.text"])
+    }
+
+    @Test func integersMayBeWrittenWithAZeroFraction() {
+        #expect(problems(#"{"kind": "workflow.run", "args": {"brief": "b", "scenes": 4.0}, "priority": 5.0}"#).isEmpty)
+    }
+
+    @Test func enumeratedArgumentsOnlyTakeTheirValues() {
+        #expect(problems(#"{"kind": "image.generate", "args": {"prompt": "p", "role": "hero"}}"#).isEmpty)
+        let found = problems(#"{"kind": "image.generate", "args": {"prompt": "p", "role": "villain"}}"#)
+        #expect(found.first?.expected == #"one of "hero", "start_frame", "end_frame""#)
+        #expect(problems(#"{"kind": "render.export", "args": {"format": "mov"}}"#).map(\.path) == ["$.args.format"])
+    }
+
+    @Test func anyKindMayNameProviderAndModel() {
+        #expect(problems(#"{"kind": "audio.sfx", "args": {"prompt": "door", "provider": "elevenlabs", "model": "sfx-2"}}"#).isEmpty)
+        #expect(problems(#"{"kind": "system.noop", "args": {"provider": 3}}"#).map(\.path) == ["$.args.provider"])
+    }
+
+    @Test func renderEditNeedsAProjectAtTopLevel() {
+        #expect(problems(#"{"kind": "render.edit"}"#).map(\.path) == ["$.project_id"])
+        #expect(problems(#"{"kind": "render.edit", "project_id": "\#(UUID())"}"#).isEmpty)
+    }
+
+    @Test func oddFieldNamesAreQuotedInPaths() {
+        #expect(problems(#"{"kind": "system.noop", "args": {"a b": 1}}"#).map(\.path) == ["$.args['a b']"])
+    }
+
+    @Test func everyKnownKindHasArgumentRules() {
+        for kind in JobKind.all {
+            #expect(KindArguments.table[kind] != nil, "no argument rules for \(kind)")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import Testing
+@testable import ReelIntake
+
+@Suite struct SpoolWatcherTests {
+    let logger = Logger(label: "test.intake.watcher")
+
+    /// Runs a watcher while `body` runs, then cancels it and checks that it stops promptly.
+    func withWatcher(
+        _ spool: TemporarySpool, _ submitter: FakeSubmitter, configuration: SpoolConfiguration? = nil,
+        _ body: () async throws -> Void
+    ) async throws {
+        let watcher = SpoolWatcher(configuration: configuration ?? spool.configuration(), submitter: submitter, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await watcher.run() }
+            try await body()
+            let cancelledAt = ContinuousClock.now
+            group.cancelAll()
+            try await group.waitForAll()
+            #expect(ContinuousClock.now - cancelledAt < .seconds(1), "run() must end promptly on cancellation")
+        }
+    }
+
+    @Test func fileDroppedWhileRunningIsPickedUpByInotify() async throws {
+        let spool = TemporarySpool()
+        defer { spool.remove() }
+        let submitter = FakeSubmitter()
+        // No periodic rescan within the test: only the start scan and inotify can find files.
+        try await withWatcher(spool, submitter, configuration: spool.configuration(rescanInterval: .seconds(3600))) {
+            // Wait for the start scan (which runs after the watch is in place) to be done.
+            #expect(await eventually { FileManager.default.fileExists(atPath: spool.root + "/new") })
+            spool.drop("0-before.json", #"{"kind": "system.noop", "idempotency_key": "before"}"#)
+            #expect(await eventually { spool.names(in: "accepted").contains("0-before.json") })
+
+            spool.drop("1-later.json", #"{"kind": "system.noop", "idempotency_key": "later"}"#)
+            #expect(await eventually(within: .seconds(2)) { spool.names(in: "accepted").contains("1-later.json") })
+            spool.drop("2-bad.json", "not json")
+            #expect(await eventually(within: .seconds(2)) { spool.names(in: "rejected").contains("2-bad.json") })
+        }
+        #expect(submitter.submissions.map(\.idempotencyKey) == ["before", "later"])
+    }
+
+    @Test func filesPresentAtStartAreScanned() async throws {
+        let spool = TemporarySpool()
+        defer { spool.remove() }
+        _ = try SpoolProcessor(configuration: spool.configuration(), submitter: FakeSubmitter(), logger: logger)
+        spool.drop("waiting.json", #"{"kind": "system.noop"}"#)
+        let submitter = FakeSubmitter()
+        try await withWatcher(spool, submitter) {
+            #expect(await eventually { spool.names(in: "accepted") == ["waiting.json"] })
+        }
+    }
+
+    @Test func periodicRescanRetriesAFileLeftByATransientFailure() async throws {
+        let spool = TemporarySpool()
+        defer { spool.remove() }
+        let submitter = FakeSubmitter(.failTransiently(count: 1))
+        try await withWatcher(spool, submitter, configuration: spool.configuration(rescanInterval: .milliseconds(300))) {
+            #expect(await eventually { FileManager.default.fileExists(atPath: spool.root + "/new") })
+            spool.drop("retry.json", #"{"kind": "system.noop"}"#)
+            #expect(await eventually(within: .seconds(3)) { spool.names(in: "accepted") == ["retry.json"] })
+        }
+        #expect(submitter.jobCount == 1)
+    }
+
+    @Test func runEndsWithAnErrorWhenTheSpoolCannotBeCreated() async throws {
+        let spool = TemporarySpool()
+        defer { spool.remove() }
+        try Data().write(to: URL(fileURLWithPath: spool.root))  // a file where the spool directory should be
+        let watcher = SpoolWatcher(configuration: spool.configuration(), submitter: FakeSubmitter(), logger: logger)
+        await #expect(throws: SpoolIOError.self) { try await watcher.run() }
+    }
+
+    @Test func eventSourceStopsAndClosesWhenAsked() async throws {
+        let spool = TemporarySpool()
+        defer { spool.remove() }
+        let layout = try SpoolLayout(spool.configuration())
+        let source = try SpoolEventSource(watching: layout.new, rescanInterval: .seconds(3600), logger: logger)
+        #expect(source.takeWork() == .rescan)
+        source.start()
+        spool.drop("x.json", "{}")
+        #expect(await eventually { source.takeWork() == .files([Array("x.json".utf8)]) })
+        source.stop()
+        await source.waitUntilClosed()
+        #expect(source.failure == nil)
+        // The stream is finished: draining it ends (a buffered wake-up at most).
+        var remaining = 0
+        for await _ in source.wakeups { remaining += 1 }
+        #expect(remaining <= 1)
+    }
+}
