@@ -1,0 +1,103 @@
+import CFFmpeg
+import Foundation
+
+/// Quiets libav's own stderr chatter (x264 banners, probe warnings): failures reach callers
+/// as `MediaError`s instead. Set once per process; a global `let` is initialised exactly once.
+let libavLogLevelSet: Void = av_log_set_level(AV_LOG_ERROR)
+
+/// An open demuxer for one file. Not `Sendable`: each call opens its own.
+final class InputFile {
+    let path: String
+    private(set) var context: UnsafeMutablePointer<AVFormatContext>?
+
+    init(_ url: URL) throws(MediaError) {
+        _ = libavLogLevelSet
+        path = url.path
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw MediaError(.open, path: path, message: "no such readable file")
+        }
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
+        try check(avformat_open_input(&ctx, path, nil, nil), .open, path: path, "opening input")
+        context = ctx
+        try check(avformat_find_stream_info(ctx, nil), .probe, path: path, "reading stream info")
+        if streamCount == 0 {
+            throw MediaError(.probe, path: path, message: "no streams found")
+        }
+    }
+
+    deinit { avformat_close_input(&context) }
+
+    var format: UnsafeMutablePointer<AVFormatContext> { context! }
+
+    var streamCount: Int { Int(format.pointee.nb_streams) }
+
+    func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> { format.pointee.streams[index]! }
+
+    /// The stream libav would pick for this media type, or a `MediaError` naming the file.
+    func bestStream(_ type: AVMediaType) throws(MediaError) -> UnsafeMutablePointer<AVStream> {
+        let index = av_find_best_stream(format, type, -1, -1, nil, 0)
+        let what = type == AVMEDIA_TYPE_VIDEO ? "video" : "audio"
+        try check(index, .probe, path: path, "finding a \(what) stream")
+        return stream(Int(index))
+    }
+
+    /// Reads packets in file order until the end, handing each to `body`.
+    func forEachPacket(_ body: (UnsafeMutablePointer<AVPacket>) throws -> Void) throws {
+        let packet = Packet()
+        while true {
+            let rc = av_read_frame(format, packet.pointer)
+            if rc == reel_averror_eof() { return }
+            try check(rc, .decode, path: path, "reading a packet")
+            defer { av_packet_unref(packet.pointer) }
+            try body(packet.pointer)
+        }
+    }
+
+    /// Decodes one stream to the end, handing every decoded frame to `body`.
+    func decodeStream(_ stream: UnsafeMutablePointer<AVStream>, _ body: (UnsafeMutablePointer<AVFrame>) throws -> Void) throws {
+        let decoder = try Decoder(stream: stream, path: path)
+        let index = stream.pointee.index
+        try forEachPacket { packet in
+            if packet.pointee.stream_index == index { try decoder.decode(packet, body) }
+        }
+        try decoder.decode(nil, body)
+    }
+}
+
+/// An owned `AVPacket`.
+final class Packet {
+    let pointer: UnsafeMutablePointer<AVPacket>
+    init() { pointer = av_packet_alloc() }
+    /// Takes a new reference to `other`'s data (no copy of the bytes).
+    init(cloning other: UnsafeMutablePointer<AVPacket>) throws(MediaError) {
+        guard let p = av_packet_clone(other) else { throw MediaError(.encode, path: nil, message: "out of memory cloning a packet") }
+        pointer = p
+    }
+    deinit {
+        var p: UnsafeMutablePointer<AVPacket>? = pointer
+        av_packet_free(&p)
+    }
+}
+
+/// An owned `AVFrame`.
+final class Frame {
+    let pointer: UnsafeMutablePointer<AVFrame>
+    init() { pointer = av_frame_alloc() }
+    deinit {
+        var p: UnsafeMutablePointer<AVFrame>? = pointer
+        av_frame_free(&p)
+    }
+
+    /// A video frame with its own buffers.
+    static func video(width: Int, height: Int, format: AVPixelFormat, path: String?) throws(MediaError) -> Frame {
+        let frame = Frame()
+        frame.pointer.pointee.width = Int32(width)
+        frame.pointer.pointee.height = Int32(height)
+        frame.pointer.pointee.format = format.rawValue
+        try check(av_frame_get_buffer(frame.pointer, 0), .encode, path: path, "allocating a \(width)x\(height) frame")
+        return frame
+    }
+
+    var data: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?> { reel_frame_data(pointer) }
+    var linesize: UnsafeMutablePointer<Int32> { reel_frame_linesize(pointer) }
+}

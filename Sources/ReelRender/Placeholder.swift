@@ -1,1 +1,0 @@
-// ReelRender: see ../../README.md
