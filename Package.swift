@@ -62,6 +62,7 @@ let package = Package(
                 "ReelCore", "ReelDB", "ReelQueue", "ReelProviders", "ReelRender", "ReelStorage", "ReelIntake", "ReelSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

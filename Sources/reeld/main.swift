@@ -1,1 +1,133 @@
-print("reeld")
+import ArgumentParser
+import Foundation
+import Logging
+import ReelDB
+import ReelDaemon
+import ReelSystemd
+
+@main
+struct Reeld: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reeld",
+        abstract: "The job runner for AI video production.",
+        subcommands: [Run.self, Migrate.self, CheckConfig.self, Demo.self, Bench.self])
+}
+
+/// Options every command that reads configuration shares.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "Configuration file.")
+    var config: String = "/etc/reeld/reeld.toml"
+
+    @Option(name: .long, help: "Migrations directory (default: ./Migrations, then /usr/share/reeld/migrations).")
+    var migrations: String?
+
+    func load() throws -> ReelConfig { try ReelConfig.load(path: config) }
+}
+
+func bootstrapLogging(level: Logger.Level, backend: ReelConfig.Log.Backend = .auto) -> Logger {
+    let chosen: LoggingBackend = switch backend {
+    case .auto: LoggingBackend.detect()
+    case .journald: .journald
+    case .stderr: .stderr
+    }
+    LoggingSystem.bootstrap { label in chosen.makeHandler(label: label, logLevel: level) }
+    return Logger(label: "reeld")
+}
+
+extension Reeld {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a node: engine, workers and spool intake, until SIGTERM.")
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let config = try options.load()
+            let logger = bootstrapLogging(level: config.log.level, backend: config.log.backend)
+            try Migrator(directory: try MigrationsLocator.find(explicit: options.migrations), logger: logger).check(url: config.database.url)
+            let node = try ReelNode(config: config, logger: logger)
+            try await node.run()
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Apply pending migrations (safe from several nodes at once).")
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let config = try options.load()
+            let logger = bootstrapLogging(level: config.log.level, backend: config.log.backend)
+            let report = try Migrator(directory: try MigrationsLocator.find(explicit: options.migrations), logger: logger)
+                .migrate(url: config.database.url)
+            print("applied \(report.applied.count) migration(s)\(report.applied.isEmpty ? "" : ": " + report.applied.joined(separator: ", ")); \(report.alreadyApplied) already applied")
+        }
+    }
+
+    struct CheckConfig: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Validate a configuration file.")
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let config = try options.load()
+            print("\(options.config): ok (node \(config.node.name), \(config.queue.workers) workers, database \(config.database))")
+        }
+    }
+
+    struct Demo: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a film from a one-line brief, offline: throwaway PostgreSQL, local provider, real media.")
+        @Argument(help: "The brief.")
+        var brief: String = "A lighthouse keeper befriends a storm"
+        @Option(help: "Number of scenes (1-12).")
+        var scenes: Int = 3
+        @Option(help: "State directory (database, storage).")
+        var stateDir: String = ".reeld/demo"
+        @Option(help: "Migrations directory.")
+        var migrations: String?
+
+        func validate() throws {
+            guard (1...12).contains(scenes) else { throw ValidationError("--scenes must be 1…12") }
+        }
+
+        func run() async throws {
+            let logger = bootstrapLogging(level: .warning, backend: .stderr)
+            let state = URL(fileURLWithPath: stateDir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            try await ReelDaemon.Demo(brief: brief, scenes: scenes, stateDirectory: state,
+                                      migrations: try MigrationsLocator.find(explicit: migrations)).run(logger: logger)
+        }
+    }
+
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Benchmarks that print figures.", subcommands: [Queue.self])
+
+        struct Queue: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Drain throughput and pickup latency of no-op jobs.")
+            @Option(help: "No-op jobs to drain.") var jobs: Int = 100_000
+            @Option(help: "Concurrent workers.") var workers: Int = 256
+            @Option(help: "Jobs per claim.") var batch: Int = 256
+            @Option(help: "Pickup latency samples.") var samples: Int = 200
+            @Option(help: "Database URL (default: a throwaway cluster).") var databaseURL: String?
+            @Option(help: "Migrations directory.") var migrations: String?
+
+            func run() async throws {
+                let logger = bootstrapLogging(level: .warning, backend: .stderr)
+                var cluster: LocalCluster?
+                let url: String
+                if let databaseURL {
+                    url = databaseURL
+                } else {
+                    let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reeld-bench-\(getpid())")
+                    cluster = LocalCluster(directory: directory)
+                    try cluster!.start()
+                    url = cluster!.url()
+                }
+                defer {
+                    if let cluster {
+                        try? cluster.stop()
+                        try? FileManager.default.removeItem(at: cluster.directory)
+                    }
+                }
+                try Migrator(directory: try MigrationsLocator.find(explicit: migrations), logger: logger).migrate(url: url)
+                try await QueueBenchmark(jobs: jobs, workers: workers, batch: batch, latencySamples: samples).run(url: url, logger: logger)
+            }
+        }
+    }
+}

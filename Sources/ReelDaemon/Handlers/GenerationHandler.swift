@@ -1,0 +1,191 @@
+import Foundation
+import Logging
+import ReelCore
+import ReelDB
+import ReelProviders
+import ReelQueue
+import ReelStorage
+
+/// Runs every provider-backed kind (storyboard, image, video, speech, music, effects).
+///
+/// A generation is paid for once: its row (whose id is the external id providers see) exists
+/// before the provider is called; a pending task is kept in the job's snooze state and polled,
+/// never submitted again; a generation already completed before a crash returns its output.
+struct GenerationHandler: JobHandler {
+    let kind: GenerationKind
+    let store: StudioStore
+    let storage: LocalStorage
+    let providers: ProviderRegistry
+    /// Parent of per-job scratch directories, on the same filesystem as storage when possible.
+    let scratchRoot: URL
+
+    func run(_ job: ClaimedJob, context: JobContext) async throws -> JobOutcome {
+        guard let project = job.projectID else { throw JobError.permanent("project_id: required for \(job.kind)") }
+        let user = try await job.userID.orLoad { try await store.projectOwner(project) }
+        let args = job.args
+        let provider = try providers.provider(named: args["provider"]?.stringValue)
+        let scene = try args.uuid("scene_id")
+        let role = args["role"]?.stringValue ?? Self.defaultRole(kind)
+        let generation = try await store.generation(
+            job: job.id, user: user, project: project, scene: scene, kind: kind.rawValue, provider: provider.name,
+            model: args["model"]?.stringValue, prompt: Self.prompt(kind, args), params: args)
+        if generation.state == "completed", let output = generation.output {
+            context.logger.info("Generation already completed before; returning its output")
+            return .completed(output)
+        }
+        let request = try await makeRequest(job: job, generation: generation.id)
+        let workDirectory = scratchRoot.appendingPathComponent(job.id.uuidString.lowercased())
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+        let generationContext = GenerationContext(workDirectory: workDirectory, logger: context.logger)
+
+        let outcome: GenerationOutcome
+        do {
+            if let taskID = job.snoozeState?["task_id"]?.stringValue {
+                outcome = try await provider.poll(ProviderTask(provider: provider.name, id: taskID), request: request, context: generationContext)
+            } else {
+                outcome = try await provider.generate(request, context: generationContext)
+            }
+        } catch let error as JobError where error.failureClass == .permanent {
+            try? await store.markFailed(generation: generation.id, error: error.message)
+            throw error
+        }
+
+        switch outcome {
+        case .pending(let task, let pollAfter):
+            try await store.markSubmitted(generation: generation.id, taskID: task.id)
+            context.logger.debug("Provider is working; snoozing", metadata: ["task": "\(task.id)"])
+            return .snooze(after: pollAfter, state: ["task_id": .string(task.id), "provider": .string(task.provider)])
+        case .finished(let result):
+            defer { try? FileManager.default.removeItem(at: workDirectory) }
+            return .completed(try await finish(result, job: job, user: user, project: project, scene: scene, role: role,
+                                               generation: generation.id, provider: provider.name))
+        }
+    }
+
+    /// Stores the files, then records assets, the generation and its usage in one transaction.
+    private func finish(_ result: GenerationResult, job: ClaimedJob, user: UUID, project: UUID, scene: UUID?, role: String,
+                        generation: UUID, provider: String) async throws -> JSONValue {
+        if kind == .text, let storyboard = result.json {
+            _ = try await store.saveStoryboard(project: project, user: user, storyboard: storyboard)
+        }
+        var stored: [StoredFile] = []
+        for (index, file) in result.files.enumerated() {
+            let suffix = result.files.count > 1 ? "-\(index)" : ""
+            let name = "\(role)-\(generation.uuidString.prefix(8).lowercased())\(suffix).\(file.url.pathExtension.isEmpty ? "bin" : file.url.pathExtension)"
+            let storage = self.storage
+            stored.append(try await Blocking.run { try storage.store(file.url, project: project, name: name, mimeType: file.mimeType) })
+        }
+        let assetKind = Self.assetKind(kind)
+        let notes = result.notes
+        let model = result.model
+        let json = result.json
+        let usage = result.usage
+        let assetIDs = try await store.database.transaction { [store, stored] conn -> [UUID] in
+            let ids = try stored.map {
+                try store.recordAsset($0, user: user, project: project, scene: scene, kind: assetKind, role: role, on: conn)
+            }
+            var output: [String: JSONValue] = [
+                "generation_id": .string(generation.uuidString.lowercased()),
+                "asset_ids": .array(ids.map { .string($0.uuidString.lowercased()) }),
+                "model": .string(model), "notes": .array(notes.map { .string($0) }),
+            ]
+            if let first = ids.first { output["asset_id"] = .string(first.uuidString.lowercased()) }
+            if let json { output["json"] = json }
+            try conn.query(
+                """
+                update public.generations set state = 'completed', asset_id = $2::uuid, output = $3::jsonb, model = $4,
+                       completed_at = now() where id = $1::uuid
+                """, [generation, ids.first, JSONValue.object(output), model])
+            try conn.query(
+                "insert into public.usage_logs (user_id, generation_id, provider, model, unit, units) values ($1::uuid, $2::uuid, $3, $4, $5, $6::double precision)",
+                [user, generation, provider, model, usage.unit, usage.amount])
+            return ids
+        }
+        var result: [String: JSONValue] = [
+            "generation_id": .string(generation.uuidString.lowercased()),
+            "asset_ids": .array(assetIDs.map { .string($0.uuidString.lowercased()) }),
+            "model": .string(model),
+        ]
+        if let first = assetIDs.first { result["asset_id"] = .string(first.uuidString.lowercased()) }
+        if !notes.isEmpty { result["notes"] = .array(notes.map { .string($0) }) }
+        return .object(result)
+    }
+
+    private func makeRequest(job: ClaimedJob, generation: UUID) async throws -> GenerationRequest {
+        let args = job.args
+        var request = GenerationRequest(kind: kind, model: args["model"]?.stringValue, prompt: Self.prompt(kind, args),
+                                        externalID: generation.uuidString.lowercased())
+        request.width = args["width"]?.intValue.map(Int.init)
+        request.height = args["height"]?.intValue.map(Int.init)
+        request.durationSeconds = args["duration_seconds"]?.doubleValue
+        request.voice = args["voice"]?.stringValue
+        request.seed = UInt64(truncatingIfNeeded: SeededHash.fnv1a(job.projectID?.uuidString ?? ""))
+        if kind == .text, let scenes = args["scenes"]?.intValue {
+            request.responseSchema = ["properties": ["scenes": ["minItems": .int(scenes), "maxItems": .int(scenes)]]]
+        }
+        if let reference = try args.uuid("reference_asset_id") { request.referenceImages = [try await assetURL(reference, "reference_asset_id")] }
+        if let start = try args.uuid("start_asset_id") { request.startFrame = try await assetURL(start, "start_asset_id") }
+        if let end = try args.uuid("end_asset_id") { request.endFrame = try await assetURL(end, "end_asset_id") }
+        return request
+    }
+
+    private func assetURL(_ id: UUID, _ field: String) async throws -> URL {
+        guard let asset = try await store.asset(id: id) else { throw JobError.permanent("args.\(field): no asset \(id)") }
+        return try storage.url(forKey: asset.storageKey)
+    }
+
+    static func prompt(_ kind: GenerationKind, _ args: JSONValue) -> String {
+        switch kind {
+        case .text: args["brief"]?.stringValue ?? ""
+        case .speech: args["text"]?.stringValue ?? ""
+        default: args["prompt"]?.stringValue ?? ""
+        }
+    }
+
+    static func defaultRole(_ kind: GenerationKind) -> String {
+        switch kind {
+        case .text: "storyboard"
+        case .image: "image"
+        case .video: "clip"
+        case .speech: "voiceover"
+        case .music: "music"
+        case .soundEffect: "sfx"
+        }
+    }
+
+    static func assetKind(_ kind: GenerationKind) -> String {
+        switch kind {
+        case .text: "text"
+        case .image: "image"
+        case .video: "video"
+        case .speech, .music, .soundEffect: "audio"
+        }
+    }
+}
+
+/// FNV-1a, for a deterministic seed from a project id.
+enum SeededHash {
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+}
+
+extension JSONValue {
+    /// An optional uuid argument; a present but malformed one is a permanent error naming the field.
+    func uuid(_ key: String) throws -> UUID? {
+        guard let value = self[key], value != .null else { return nil }
+        guard let text = value.stringValue, let id = UUID(uuidString: text) else {
+            throw JobError.permanent("args.\(key): expected a uuid")
+        }
+        return id
+    }
+}
+
+extension Optional where Wrapped == UUID {
+    func orLoad(_ load: () async throws -> UUID) async throws -> UUID {
+        if let self { return self }
+        return try await load()
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import ReelCore
+import ReelQueue
+
+/// `workflow.run`: drives a film from a brief through the eight steps, each step its own jobs.
+///
+/// The handler is re-entrant and keeps no state of its own: each run reads the steps from
+/// `workflow_steps`, submits the next step's children (idempotently: their keys name the run and
+/// the step, so a crash between submit and bookkeeping submits nothing twice), and snoozes.
+/// A child that ends wakes it (a trigger sets the parent due), so steps follow each other at once.
+struct WorkflowHandler: JobHandler {
+    let store: StudioStore
+    /// Fallback wake-up while children work; children normally wake the run sooner.
+    let pollInterval: Duration
+
+    func run(_ job: ClaimedJob, context: JobContext) async throws -> JobOutcome {
+        guard let brief = job.args["brief"]?.stringValue, !brief.isEmpty else { throw JobError.permanent("args.brief: required") }
+        let project: UUID
+        let user: UUID
+        if let existing = job.projectID {
+            project = existing
+            user = try await job.userID.orLoad { try await store.projectOwner(existing) }
+        } else {
+            guard let owner = job.userID else { throw JobError.permanent("user_id: workflow.run needs a user or a project") }
+            user = owner
+            project = try await store.createProject(user: owner, title: job.args["title"]?.stringValue ?? "Untitled", brief: brief)
+            try await store.setJobProject(job: job.id, project: project)
+        }
+        try await store.ensureSteps(project: project, user: user)
+
+        while true {
+            let steps = try await store.steps(project: project)
+            context.reportProgress(Double(steps.filter { $0.state == .completed }.count) / Double(max(steps.count, 1)))
+            guard let current = steps.first(where: { $0.state != .completed }) else {
+                return .completed(try await summary(job: job, project: project))
+            }
+            var logger = context.logger
+            logger[metadataKey: "workflow_step"] = "\(current.step.rawValue)"
+            switch current.state {
+            case .failed:
+                throw JobError.permanent("workflow step \(current.step.rawValue) failed")
+            case .pending, .stale:
+                let children = try await children(for: current.step, job: job, project: project, user: user)
+                if children.isEmpty {
+                    try await store.setStep(project: project, step: current.step, state: .completed, jobCount: 0, jobsDone: 0)
+                    continue
+                }
+                for child in children { _ = try await context.queue.submit(child) }
+                try await store.setStep(project: project, step: current.step, state: .running, jobCount: children.count, jobsDone: 0)
+                logger.info("Workflow step started", metadata: ["jobs": "\(children.count)"])
+                return .snooze(after: pollInterval, state: ["project_id": .string(project.uuidString.lowercased())])
+            case .running:
+                let summary = try await store.children(of: job.id, step: current.step)
+                if let error = summary.firstError {
+                    try await store.setStep(project: project, step: current.step, state: .failed, jobsDone: summary.completed, error: error)
+                    throw JobError.permanent("workflow step \(current.step.rawValue) failed: \(error)")
+                }
+                if summary.total > 0 && summary.completed == summary.total {
+                    try await store.setStep(project: project, step: current.step, state: .completed, jobsDone: summary.completed)
+                    logger.info("Workflow step completed")
+                    continue
+                }
+                try await store.setStep(project: project, step: current.step, state: .running, jobsDone: summary.completed)
+                return .snooze(after: pollInterval, state: ["project_id": .string(project.uuidString.lowercased())])
+            case .completed:
+                continue
+            }
+        }
+    }
+
+    /// The jobs of one step, built from what the earlier steps produced.
+    private func children(for step: WorkflowStep, job: ClaimedJob, project: UUID, user: UUID) async throws -> [JobSubmission] {
+        var made: [JobSubmission] = []
+        func child(_ kind: JobKind, _ args: JSONValue) {
+            made.append(JobSubmission(
+                kind: kind, args: args, userID: user, projectID: project,
+                idempotencyKey: "wf:\(job.id.uuidString.lowercased()):\(step.rawValue):\(made.count)",
+                priority: job.priority, parentID: job.id))
+        }
+        let provider: JSONValue = job.args["provider"] ?? .null
+        func withProvider(_ args: [String: JSONValue]) -> JSONValue {
+            var args = args
+            if provider != .null { args["provider"] = provider }
+            return .object(args)
+        }
+        switch step {
+        case .idea:
+            break  // The brief is the idea; it is on the project already.
+        case .storyboard:
+            var args: [String: JSONValue] = ["brief": job.args["brief"] ?? ""]
+            if let scenes = job.args["scenes"] { args["scenes"] = scenes }
+            child(.storyboard, withProvider(args))
+        case .heroShot:
+            let storyboard = try await store.storyboard(project: project) ?? [:]
+            let prompt = "Hero shot: \(storyboard["title"]?.stringValue ?? ""). \(storyboard["logline"]?.stringValue ?? "")"
+            child(.image, withProvider(["prompt": .string(prompt), "role": "hero"]))
+        case .frames:
+            let hero = try await store.asset(project: project, role: "hero")
+            for scene in try await store.scenes(project: project) {
+                let id = JSONValue.string(scene.id.uuidString.lowercased())
+                let reference: JSONValue = hero.map { .string($0.id.uuidString.lowercased()) } ?? .null
+                child(.image, withProvider(["prompt": .string(scene.startFramePrompt), "role": "start_frame", "scene_id": id, "reference_asset_id": reference]))
+                child(.image, withProvider(["prompt": .string(scene.endFramePrompt), "role": "end_frame", "scene_id": id, "reference_asset_id": reference]))
+            }
+        case .clips:
+            for scene in try await store.scenes(project: project) {
+                guard let start = try await store.asset(project: project, role: "start_frame", scene: scene.id),
+                      let end = try await store.asset(project: project, role: "end_frame", scene: scene.id) else {
+                    throw JobError.permanent("scene \(scene.index + 1) has no start/end frames")
+                }
+                child(.video, withProvider([
+                    "prompt": .string(scene.title), "scene_id": .string(scene.id.uuidString.lowercased()),
+                    "start_asset_id": .string(start.id.uuidString.lowercased()), "end_asset_id": .string(end.id.uuidString.lowercased()),
+                    "duration_seconds": .double(scene.durationSeconds),
+                ]))
+            }
+        case .audio:
+            let scenes = try await store.scenes(project: project)
+            let storyboard = try await store.storyboard(project: project) ?? [:]
+            let narration = scenes.map(\.narration).filter { !$0.isEmpty }.joined(separator: " ")
+            let total = scenes.map(\.durationSeconds).reduce(0, +)
+            child(.speech, withProvider(["text": .string(narration.isEmpty ? "…" : narration), "role": "voiceover"]))
+            child(.music, withProvider(["prompt": storyboard["music_prompt"] ?? "gentle score", "duration_seconds": .double(total), "role": "music"]))
+            child(.soundEffect, withProvider(["prompt": "transition whoosh", "duration_seconds": 2, "role": "sfx"]))
+        case .edit:
+            child(.edit, [:])
+        case .export:
+            child(.export, [:])
+        }
+        return made
+    }
+
+    private func summary(job: ClaimedJob, project: UUID) async throws -> JSONValue {
+        let export = try await store.children(of: job.id, step: .export).results.first ?? .null
+        return [
+            "project_id": .string(project.uuidString.lowercased()),
+            "film_asset_id": export["asset_id"] ?? .null,
+            "path": export["path"] ?? .null,
+            "duration_seconds": export["duration_seconds"] ?? .null,
+        ]
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import ReelCore
+import ReelDB
+import ReelIntake
+import ReelProviders
+import ReelQueue
+import ReelStorage
+import ReelSystemd
+import ServiceLifecycle
+import UnixSignals
+
+/// One reeld node: database pool, handlers, worker, spool intake and systemd status, run as a
+/// service group. Every node is the same; nodes coordinate only through the database.
+public struct ReelNode: Sendable {
+    public let config: ReelConfig
+    public let database: Database
+    public let queue: JobQueue
+    public let worker: QueueWorker
+    let logger: Logger
+    let withSpool: Bool
+
+    /// Builds a node from configuration. `migrationsDirectory` is checked before READY.
+    public init(config: ReelConfig, logger: Logger, withSpool: Bool = true, onStart: (@Sendable (UUID) -> Void)? = nil) throws {
+        self.config = config
+        self.logger = logger
+        self.withSpool = withSpool
+        guard !config.database.url.isEmpty else {
+            throw ConfigurationProblem("database.url (or url_file) is not set")
+        }
+        database = Database(configuration: .init(url: config.database.url, maxConnections: config.database.poolSize), logger: logger)
+        queue = JobQueue(database: database)
+        let handlers = try Self.handlers(config: config, database: database)
+        worker = QueueWorker(
+            queue: queue, handlers: handlers,
+            configuration: .init(
+                owner: "\(config.node.name):\(getpid())", workers: config.queue.workers, claimBatch: config.queue.claimBatch,
+                lease: config.queue.lease, heartbeatInterval: config.queue.heartbeatInterval,
+                rescueInterval: config.queue.rescueInterval, pollInterval: config.queue.pollInterval,
+                shutdownGrace: config.queue.shutdownGrace, retention: config.queue.retention,
+                pruneInterval: config.queue.pruneInterval, archive: config.queue.archive,
+                backoff: Backoff(base: config.queue.backoffBase, cap: config.queue.backoffCap)),
+            listenURL: config.database.url, logger: logger, onStart: onStart)
+    }
+
+    /// Every kind this node runs, with its handler.
+    static func handlers(config: ReelConfig, database: Database) throws -> HandlerRegistry {
+        let store = StudioStore(database: database)
+        let storageRoot = URL(fileURLWithPath: config.storage.root)
+        let storage = LocalStorage(root: storageRoot)
+        // Scratch beside storage so that finished files move in with a rename.
+        let scratch = storageRoot.appendingPathComponent(".scratch")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        var providers: [String: any Provider] = [:]
+        if config.providers.local.enabled {
+            providers["local"] = LocalProvider(
+                tasksDirectory: URL(fileURLWithPath: config.providers.local.tasksDirectory),
+                configuration: .init(videoDelay: config.providers.local.videoDelay))
+        }
+        let registry = ProviderRegistry(providers: providers, defaultName: config.providers.defaultProvider)
+        var handlers = HandlerRegistry()
+        handlers.register(.noop, SystemHandlers.noop)
+        handlers.register(.sleep, SystemHandlers.sleep)
+        handlers.register(.workflowRun, WorkflowHandler(store: store, pollInterval: .seconds(30)))
+        let generation: [(JobKind, GenerationKind)] = [
+            (.storyboard, .text), (.image, .image), (.video, .video), (.speech, .speech), (.music, .music), (.soundEffect, .soundEffect),
+        ]
+        for (kind, generationKind) in generation {
+            handlers.register(kind, GenerationHandler(kind: generationKind, store: store, storage: storage, providers: registry, scratchRoot: scratch))
+        }
+        let render = RenderHandler(store: store, storage: storage, scratchRoot: scratch)
+        handlers.register(.edit, render)
+        handlers.register(.export, render)
+        return handlers
+    }
+
+    /// Runs until SIGTERM or SIGINT: worker first in the group, intake last, so that shutdown
+    /// stops intake first and then drains the worker.
+    public func run() async throws {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: worker),
+            .init(service: SystemdStatusService(notifier: SystemdNotifier(), worker: worker, logger: logger)),
+        ]
+        if withSpool {
+            let spool = SpoolConfiguration(
+                root: config.intake.spoolDirectory, maxFileBytes: config.intake.maxFileBytes,
+                allowedOwnerUIDs: Set(config.intake.allowedUIDs), rescanInterval: config.intake.rescanInterval)
+            services.append(.init(service: SpoolService(watcher: SpoolWatcher(configuration: spool, submitter: SpoolSubmitter(queue: queue), logger: logger))))
+        }
+        var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
+        groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
+        let group = ServiceGroup(configuration: groupConfig)
+        try await group.run()
+        database.close()
+    }
+}
+
+/// Configuration that cannot run, named.
+public struct ConfigurationProblem: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

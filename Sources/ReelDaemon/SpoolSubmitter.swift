@@ -1,0 +1,18 @@
+import ReelCore
+import ReelIntake
+import ReelQueue
+
+/// Connects the spool to the one submission path: a refusal by `reeld.submit_job()` rejects the
+/// file with the database's reason; anything else (database down) leaves it for the next scan.
+struct SpoolSubmitter: JobSubmitting {
+    let queue: JobQueue
+
+    func submit(_ job: JobSubmission) async throws -> ReelIntake.SubmitReceipt {
+        do {
+            let receipt = try await queue.submit(job)
+            return ReelIntake.SubmitReceipt(jobID: receipt.jobID, created: receipt.created)
+        } catch SubmitError.invalid(let message) {
+            throw SubmitRejection(message, path: "$." + (message.split(separator: ":").first.map(String.init) ?? ""))
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import ReelCore
+import ReelDB
+import ReelRender
+import ReelStorage
+
+/// The studio's rows as the handlers need them: projects, scenes, assets, generations, usage
+/// and workflow steps. One place per query; every statement binds its parameters.
+struct StudioStore: Sendable {
+    let database: Database
+
+    /// An asset row as handlers use it.
+    struct Asset: Sendable {
+        var id: UUID
+        var role: String?
+        var sceneID: UUID?
+        var storageKey: String
+        var durationSeconds: Double?
+    }
+
+    /// A scene row.
+    struct Scene: Sendable {
+        var id: UUID
+        var index: Int
+        var title: String
+        var narration: String
+        var startFramePrompt: String
+        var endFramePrompt: String
+        var durationSeconds: Double
+    }
+
+    /// A generation row: the stable external id and where it got to.
+    struct Generation: Sendable {
+        var id: UUID
+        var state: String
+        var output: JSONValue?
+    }
+
+    // MARK: Projects and scenes
+
+    func createProject(user: UUID, title: String, brief: String) async throws -> UUID {
+        try await database.query(
+            "insert into public.projects (user_id, title, brief) values ($1::uuid, $2, $3) returning id", [user, title, brief]
+        )[0].uuid("id")
+    }
+
+    /// Attaches a project to a job that created it (a workflow run started without one).
+    func setJobProject(job: UUID, project: UUID) async throws {
+        try await database.query("update public.jobs set project_id = $2::uuid where id = $1::uuid", [job, project])
+    }
+
+    func projectOwner(_ project: UUID) async throws -> UUID {
+        let rows = try await database.query("select user_id from public.projects where id = $1::uuid", [project])
+        guard let row = rows.first else { throw JobError.permanent("project \(project) does not exist") }
+        return try row.uuid("user_id")
+    }
+
+    /// Saves the storyboard on the project and replaces its scenes, in one transaction.
+    func saveStoryboard(project: UUID, user: UUID, storyboard: JSONValue) async throws -> [UUID] {
+        try await database.transaction { conn in
+            try conn.query("update public.projects set storyboard = $2::jsonb, title = coalesce($3, title), updated_at = now() where id = $1::uuid",
+                           [project, storyboard, storyboard["title"]?.stringValue])
+            try conn.query("delete from public.scenes where project_id = $1::uuid", [project])
+            var ids: [UUID] = []
+            for (position, scene) in (storyboard["scenes"]?.arrayValue ?? []).enumerated() {
+                let id = try conn.query(
+                    """
+                    insert into public.scenes (user_id, project_id, index, title, description, narration,
+                                               start_frame_prompt, end_frame_prompt, duration_seconds)
+                    values ($1::uuid, $2::uuid, $3::int, $4, $5, $6, $7, $8, $9::real) returning id
+                    """,
+                    [user, project, position, scene["title"]?.stringValue ?? "", scene["description"]?.stringValue ?? "",
+                     scene["narration"]?.stringValue ?? "", scene["start_frame_prompt"]?.stringValue,
+                     scene["end_frame_prompt"]?.stringValue, scene["duration_seconds"]?.doubleValue ?? 5])[0].uuid("id")
+                ids.append(id)
+            }
+            return ids
+        }
+    }
+
+    func storyboard(project: UUID) async throws -> JSONValue? {
+        try await database.query("select storyboard from public.projects where id = $1::uuid", [project]).first?.optionalJSON("storyboard")
+    }
+
+    func scenes(project: UUID) async throws -> [Scene] {
+        try await database.query(
+            """
+            select id, index, title, narration, coalesce(start_frame_prompt, description) as start_prompt,
+                   coalesce(end_frame_prompt, description) as end_prompt, duration_seconds
+            from public.scenes where project_id = $1::uuid order by index
+            """, [project]
+        ).map { row in
+            Scene(id: try row.uuid("id"), index: try row.int("index"), title: try row.string("title"),
+                  narration: try row.string("narration"), startFramePrompt: try row.string("start_prompt"),
+                  endFramePrompt: try row.string("end_prompt"), durationSeconds: try row.double("duration_seconds"))
+        }
+    }
+
+    // MARK: Assets
+
+    /// The newest asset of a project with a role (and scene), if any.
+    func asset(project: UUID, role: String, scene: UUID? = nil) async throws -> Asset? {
+        try await database.query(
+            """
+            select id, role, scene_id, storage_key, duration_seconds from public.assets
+            where project_id = $1::uuid and role = $2 and scene_id is not distinct from $3::uuid
+            order by created_at desc limit 1
+            """, [project, role, scene]
+        ).first.map(Self.asset)
+    }
+
+    func asset(id: UUID) async throws -> Asset? {
+        try await database.query(
+            "select id, role, scene_id, storage_key, duration_seconds from public.assets where id = $1::uuid", [id]
+        ).first.map(Self.asset)
+    }
+
+    private static func asset(_ row: PostgresRow) throws -> Asset {
+        Asset(id: try row.uuid("id"), role: try row.optionalString("role"), sceneID: try row.optionalUUID("scene_id"),
+              storageKey: try row.string("storage_key"), durationSeconds: try row.optionalDouble("duration_seconds"))
+    }
+
+    /// Records a stored file as an asset.
+    func recordAsset(_ file: StoredFile, user: UUID, project: UUID, scene: UUID?, kind: String, role: String?,
+                     on conn: PostgresConnection) throws -> UUID {
+        let media: JSONValue = try file.media.map { try JSONValue(parsing: JSONEncoder().encode($0)) } ?? [:]
+        return try conn.query(
+            """
+            insert into public.assets (user_id, project_id, scene_id, kind, role, storage_key, mime_type, size_bytes,
+                                       sha256, duration_seconds, width, height, media)
+            values ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8::bigint, $9, $10::double precision, $11::int, $12::int, $13::jsonb)
+            returning id
+            """,
+            [user, project, scene, kind, role, file.key, file.mimeType, file.sizeBytes, file.sha256,
+             file.media?.durationSeconds, file.media?.width, file.media?.height, media])[0].uuid("id")
+    }
+
+    // MARK: Generations
+
+    /// The job's generation row, created on first use. Its id is the stable external id that
+    /// providers see, recorded before anything is submitted to them.
+    func generation(job: UUID, user: UUID, project: UUID, scene: UUID?, kind: String, provider: String,
+                    model: String?, prompt: String, params: JSONValue) async throws -> Generation {
+        let row = try await database.query(
+            """
+            with made as (
+                insert into public.generations (user_id, project_id, scene_id, job_id, kind, provider, model, prompt, params)
+                values ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8, $9::jsonb)
+                on conflict (job_id) do nothing
+                returning id, state, output
+            )
+            select id, state, output from made
+            union all
+            select id, state, output from public.generations where job_id = $4::uuid
+            limit 1
+            """, [user, project, scene, job, kind, provider, model, prompt, params])[0]
+        return Generation(id: try row.uuid("id"), state: try row.string("state"), output: try row.optionalJSON("output"))
+    }
+
+    func markSubmitted(generation: UUID, taskID: String) async throws {
+        try await database.query(
+            "update public.generations set state = 'submitted', provider_task_id = $2 where id = $1::uuid and state = 'pending'",
+            [generation, taskID])
+    }
+
+    func markFailed(generation: UUID, error: String) async throws {
+        try await database.query("update public.generations set state = 'failed', error = $2 where id = $1::uuid", [generation, error])
+    }
+}

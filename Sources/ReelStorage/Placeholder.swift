@@ -1,1 +1,0 @@
-// ReelStorage: see ../../README.md
