@@ -94,7 +94,7 @@ public struct Demo: Sendable {
                     if seen[name] != state {
                         seen[name] = state
                         if try step.string("state") != "pending" {
-                            say(String(format: "  %-11@ %@", name as NSString, state as NSString) + " jobs")
+                            say("  " + name.padding(toLength: 11, withPad: " ", startingAt: 0) + " " + state + " jobs")
                         }
                     }
                 }
@@ -122,8 +122,8 @@ public struct Demo: Sendable {
             select kind, count(*) as n, sum(attempt) as attempts, sum(jsonb_array_length(errors)) as errors
             from public.jobs where project_id = $1::uuid or id = $2::uuid group by kind order by min(created_at)
             """, [project, job]) {
-            print(String(format: "    %-16@ %3d jobs  %3d attempts  %d errors", try row.string("kind") as NSString,
-                         try row.int("n"), try row.int("attempts"), try row.int("errors")))
+            print("    " + (try row.string("kind")).padding(toLength: 16, withPad: " ", startingAt: 0)
+                  + String(format: "%3d jobs  %3d attempts  %d errors", try row.int("n"), try row.int("attempts"), try row.int("errors")))
         }
         print("  time per step:")
         for row in try await database.query(
@@ -131,8 +131,8 @@ public struct Demo: Sendable {
             select step, extract(epoch from finished_at - started_at) as seconds, job_count
             from public.workflow_steps where project_id = $1::uuid order by step
             """, [project]) {
-            print(String(format: "    %-11@ %6.2f s  (%d jobs)", try row.string("step") as NSString,
-                         try row.optionalDouble("seconds") ?? 0, try row.int("job_count")))
+            print("    " + (try row.string("step")).padding(toLength: 11, withPad: " ", startingAt: 0)
+                  + String(format: "%6.2f s  (%d jobs)", try row.optionalDouble("seconds") ?? 0, try row.int("job_count")))
         }
     }
 }

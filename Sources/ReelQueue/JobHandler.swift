@@ -34,6 +34,8 @@ public struct JobContext: Sendable {
 final class ProgressBox: Sendable {
     let value = Mutex<Double?>(nil)
     let cancelled = Atomic<Bool>(false)
+    /// The handler has returned; only its outcome is left to record.
+    let finished = Atomic<Bool>(false)
     let cancelSignal = AsyncSignal()
 
     func cancel() {

@@ -86,7 +86,7 @@ public struct JobQueue: Sendable {
             value.map { .object(["id": .string(id.uuidString.lowercased()), "progress": .double(min(max($0, 0), 1))]) }
         })
         let now = clock.now()
-        let rows = try await database.withConnection { conn -> PostgresRows in
+        let rows = try await database.withConnection { conn -> (extended: PostgresRows, lost: PostgresRows) in
             if case .array(let items) = progress, !items.isEmpty {
                 try conn.query(
                     """
@@ -95,21 +95,26 @@ public struct JobQueue: Sendable {
                     where j.id = p.id and j.state = 'running' and j.lease_owner = $1 and j.progress <> p.progress
                     """, [owner, progress])
             }
-            return try conn.query(
+            // SKIP LOCKED: a row locked right now is being completed or cancelled by another
+            // statement; waiting for it would only risk a deadlock with this node's own commits.
+            try conn.execute("begin; set local reeld.quiet = on")
+            let extended = try conn.query(
                 """
                 update public.jobs set lease_expires_at = coalesce($3::timestamptz, now()) + make_interval(secs => $4::double precision)
-                where id = any($2::uuid[]) and state = 'running' and lease_owner = $1
+                where id in (select id from public.jobs where id = any($2::uuid[]) and state = 'running' and lease_owner = $1
+                             for update skip locked)
                 returning id, cancel_requested
                 """, [owner, SQLArray(ids), now, lease.seconds])
+            try conn.execute("commit")
+            let lost = try conn.query(
+                "select id from public.jobs where id = any($2::uuid[]) and (state <> 'running' or lease_owner is distinct from $1)",
+                [owner, SQLArray(ids)])
+            return (extended, lost)
         }
-        var alive = Set<UUID>()
         var cancel = Set<UUID>()
-        for row in rows {
-            let id = try row.uuid("id")
-            alive.insert(id)
-            if try row.bool("cancel_requested") { cancel.insert(id) }
-        }
-        return HeartbeatResult(cancelRequested: cancel, lost: Set(ids).subtracting(alive))
+        for row in rows.extended where try row.bool("cancel_requested") { cancel.insert(try row.uuid("id")) }
+        let lost = Set(try rows.lost.map { try $0.uuid("id") })
+        return HeartbeatResult(cancelRequested: cancel, lost: lost)
     }
 
     // MARK: Ending an attempt

@@ -208,6 +208,7 @@ public final class QueueWorker: Service, Sendable {
         } else {
             result = .failure(JobError.permanent("no handler for kind \(job.kind) on this node"))
         }
+        box.finished.store(true, ordering: .relaxed)
         state.withLock { $0.busy -= 1 }
         slotFreed.signal()
 
@@ -339,11 +340,16 @@ public final class QueueWorker: Service, Sendable {
             guard !snapshot.isEmpty else { continue }
             do {
                 let answer = try await queue.heartbeat(owner: configuration.owner, jobs: snapshot, lease: configuration.lease)
-                for id in answer.cancelRequested.union(answer.lost) {
+                // A finished job awaiting its completion commit shows as lost once the commit
+                // lands; only jobs whose handler still runs are really lost.
+                let lost = answer.lost.filter { id in
+                    state.withLock { $0.running[id].map { !$0.box.finished.load(ordering: .relaxed) } ?? false }
+                }
+                for id in answer.cancelRequested.union(lost) {
                     state.withLock { $0.running[id]?.box }?.cancel()
                 }
-                if !answer.lost.isEmpty {
-                    logger.warning("Lost leases; stopping those jobs", metadata: ["jobs": "\(answer.lost.count)"])
+                if !lost.isEmpty {
+                    logger.warning("Lost leases; stopping those jobs", metadata: ["jobs": "\(lost.count)"])
                 }
             } catch {
                 logger.error("Heartbeat failed", metadata: ["error": "\(error)"])

@@ -13,10 +13,11 @@ public struct LocalStorage: Sendable {
         self.root = root.standardizedFileURL
     }
 
-    /// Moves `file` into `projects/<project>/<category>/<name>` and describes it.
+    /// Moves `file` into `projects/<project>/<category>/<name>` (category from the MIME type unless
+    /// given) and describes it.
     /// An existing file at the key is replaced atomically (a re-run of the same generation).
-    public func store(_ file: URL, project: UUID, name: String, mimeType: String) throws -> StoredFile {
-        let category = StorageCategory.forMIMEType(mimeType)
+    public func store(_ file: URL, project: UUID, name: String, mimeType: String, category: StorageCategory? = nil) throws -> StoredFile {
+        let category = category ?? StorageCategory.forMIMEType(mimeType)
         let key = "projects/\(project.uuidString.lowercased())/\(category.rawValue)/\(try Self.safeName(name))"
         let destination = try url(forKey: key)
         let fm = FileManager.default

@@ -46,7 +46,7 @@ struct RenderHandler: JobHandler {
         let file = directory.appendingPathComponent("timeline.json")
         try Data(timeline.jsonText.utf8).write(to: file)
         let stored = try storage.store(file, project: project, name: "timeline-\(job.id.uuidString.prefix(8).lowercased()).json",
-                                       mimeType: "application/json")
+                                       mimeType: "application/json", category: .exports)
         let id = try await store.database.transaction { [store] conn in
             try store.recordAsset(stored, user: user, project: project, scene: nil, kind: "timeline", role: "timeline", on: conn)
         }
@@ -82,7 +82,7 @@ struct RenderHandler: JobHandler {
         context.reportProgress(0.9)
         let name = "film-\(job.id.uuidString.prefix(8).lowercased()).mp4"
         let storage = self.storage
-        let stored = try await Blocking.run { try storage.store(output, project: project, name: name, mimeType: "video/mp4") }
+        let stored = try await Blocking.run { try storage.store(output, project: project, name: name, mimeType: "video/mp4", category: .exports) }
         let id = try await store.database.transaction { [store] conn in
             try store.recordAsset(stored, user: user, project: project, scene: nil, kind: "export", role: "film", on: conn)
         }
