@@ -26,6 +26,15 @@ public struct JobRecord: Sendable, Hashable, Encodable {
         enum CodingKeys: String, CodingKey {
             case attempt, at, failureClass = "class", error, detail
         }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(attempt, forKey: .attempt)
+            try c.encode(at, forKey: .at)
+            try c.encode(failureClass, forKey: .failureClass)
+            try c.encode(error, forKey: .error)
+            try c.encode(detail, forKey: .detail)
+        }
     }
 
     public var id: UUID
@@ -104,5 +113,32 @@ public struct JobRecord: Sendable, Hashable, Encodable {
         case idempotencyKey = "idempotency_key", priority, attempt, maxAttempts = "max_attempts", runAt = "run_at"
         case leaseOwner = "lease_owner", leaseExpiresAt = "lease_expires_at", cancelRequested = "cancel_requested"
         case progress, errors, createdAt = "created_at", attemptedAt = "attempted_at", finishedAt = "finished_at"
+    }
+
+    /// The row's own column names, every key present (`null` when unset), ids in lowercase as
+    /// PostgreSQL prints them, so scripts can compare them with `psql` output.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id.uuidString.lowercased(), forKey: .id)
+        try c.encode(kind.rawValue, forKey: .kind)
+        try c.encode(state, forKey: .state)
+        try c.encode(userID?.uuidString.lowercased(), forKey: .userID)
+        try c.encode(projectID?.uuidString.lowercased(), forKey: .projectID)
+        try c.encode(parentID?.uuidString.lowercased(), forKey: .parentID)
+        try c.encode(args, forKey: .args)
+        try c.encode(result, forKey: .result)
+        try c.encode(idempotencyKey, forKey: .idempotencyKey)
+        try c.encode(priority, forKey: .priority)
+        try c.encode(attempt, forKey: .attempt)
+        try c.encode(maxAttempts, forKey: .maxAttempts)
+        try c.encode(runAt, forKey: .runAt)
+        try c.encode(leaseOwner, forKey: .leaseOwner)
+        try c.encode(leaseExpiresAt, forKey: .leaseExpiresAt)
+        try c.encode(cancelRequested, forKey: .cancelRequested)
+        try c.encode(progress, forKey: .progress)
+        try c.encode(errors, forKey: .errors)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(attemptedAt, forKey: .attemptedAt)
+        try c.encode(finishedAt, forKey: .finishedAt)
     }
 }
