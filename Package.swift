@@ -73,7 +73,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "reelctl",
-            dependencies: ["ReelCore", "ReelDB", "ReelQueue", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ReelCore", "ReelDB", "ReelQueue", "ReelIntake", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
