@@ -13,7 +13,7 @@ public struct JobFileDecoder: Sendable {
         "kind", "args", "user_id", "project_id", "idempotency_key", "priority", "run_at", "max_attempts",
     ]
     static let idempotencyKeyLength = 1...255
-    static let priorityRange: ClosedRange<Int64> = -32768...32767
+    static let priorityRange: ClosedRange<Int64> = 0...1000
     static let maxAttemptsRange: ClosedRange<Int64> = 1...100
 
     public init() {}

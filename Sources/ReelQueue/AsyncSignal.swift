@@ -1,45 +1,61 @@
 import Synchronization
 
-/// A wake-up flag tasks can wait on with a timeout: set by NOTIFYs, freed worker slots and
-/// shutdown; consumed by the one loop that waits. Signals while nobody waits are remembered once.
+/// A wake-up flag tasks wait on: set by NOTIFYs, freed worker slots, completions and shutdown.
+/// A signal wakes every task waiting at that moment; a signal while nobody waits is remembered
+/// (once), so a signal is never lost between a check and the wait that follows it.
+///
+/// Each wait has its own id. Cancelling a wait (its timeout fired, or the task was cancelled)
+/// resumes only that wait's continuation and never touches `pending`: an earlier version
+/// cleared `pending` after a timeout and could erase a signal, or leave a cancelled waiter
+/// registered with nobody left to resume it, hanging its task.
 final class AsyncSignal: Sendable {
     private struct State {
         var pending = false
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Waits cancelled before they registered: they must not register at all.
+        var cancelledBeforeWaiting: Set<UInt64> = []
+        var nextID: UInt64 = 0
     }
 
     private let state = Mutex(State())
 
     func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
-            state.pending = true
-            return nil
+        let waiters = state.withLock { state -> Dictionary<UInt64, CheckedContinuation<Void, Never>>.Values in
+            if state.waiters.isEmpty { state.pending = true }
+            defer { state.waiters.removeAll() }
+            return state.waiters.values
         }
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns when signalled or when the task is cancelled.
+    func wait() async {
+        if consumePending() { return }
+        await waitForSignal(id: state.withLock { state in
+            state.nextID &+= 1
+            return state.nextID
+        })
     }
 
     /// Returns when signalled, after `timeout`, or when the task is cancelled.
     func wait(timeout: Duration) async {
-        if state.withLock({ state in
-            defer { state.pending = false }
-            return state.pending
-        }) { return }
+        if consumePending() { return }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForSignal() }
+            group.addTask { await self.wait() }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
-            // Cancelling the waiter: resume it so the group can finish.
-            self.signal()
-            self.state.withLock { state in state.pending = false }
         }
     }
 
-    private func waitForSignal() async {
+    private func consumePending() -> Bool {
+        state.withLock { state in
+            defer { state.pending = false }
+            return state.pending
+        }
+    }
+
+    private func waitForSignal(id: UInt64) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let resumeNow = state.withLock { state -> Bool in
@@ -47,13 +63,21 @@ final class AsyncSignal: Sendable {
                         state.pending = false
                         return true
                     }
-                    state.waiter = continuation
+                    if state.cancelledBeforeWaiting.remove(id) != nil { return true }
+                    state.waiters[id] = continuation
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            self.signal()
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if let waiter = state.waiters.removeValue(forKey: id) { return waiter }
+                state.cancelledBeforeWaiting.insert(id)
+                return nil
+            }
+            waiter?.resume()
         }
+        // A cancel that raced a signal may have left this id behind.
+        state.withLock { _ = $0.cancelledBeforeWaiting.remove(id) }
     }
 }

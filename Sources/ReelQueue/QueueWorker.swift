@@ -274,7 +274,7 @@ public final class QueueWorker: Service, Sendable {
             }
             group.addTask {
                 while !Task.isCancelled && !box.cancelled.load(ordering: .relaxed) {
-                    await box.cancelSignal.wait(timeout: .seconds(3600))
+                    await box.cancelSignal.wait()
                 }
                 return nil
             }
@@ -296,7 +296,7 @@ public final class QueueWorker: Service, Sendable {
 
     private func completionLoop() async {
         while !Task.isCancelled {
-            await completionsPending.wait(timeout: .seconds(3600))
+            await completionsPending.wait()
             await flushCompletions()
         }
     }

@@ -112,6 +112,10 @@ import Testing
         #expect(problems(#"{"kind": "workflow.run", "args": {"brief": "b", "scenes": 2.5}}"#).map(\.path) == ["$.args.scenes"])
         let long = String(repeating: "é", count: 5001)
         #expect(problems(#"{"kind": "audio.speech", "args": {"text": "\#(long)"}}"#).map(\.path) == ["$.args.text"])
+        // The queue's own range (reeld.submit_job), so a file is refused here, with a path.
+        #expect(problems(#"{"kind": "system.noop", "priority": 1001}"#).map(\.path) == ["$.priority"])
+        #expect(problems(#"{"kind": "system.noop", "priority": -1}"#).map(\.path) == ["$.priority"])
+        #expect(problems(#"{"kind": "system.noop", "priority": 0}"#).isEmpty)
     }
 
     @Test func integersMayBeWrittenWithAZeroFraction() {
