@@ -70,7 +70,7 @@ public struct PostgresRow: Sendable {
 
     public func uuid(_ column: String) throws -> UUID {
         let text = try required(column)
-        guard let value = UUID(uuidString: text) else { throw decoding(column, text, "uuid") }
+        guard let value = UUID(text: text) else { throw decoding(column, text, "uuid") }
         return value
     }
 

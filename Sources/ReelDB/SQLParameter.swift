@@ -13,7 +13,7 @@ extension Int64: SQLParameter { public var sqlText: String? { String(self) } }
 extension Int32: SQLParameter { public var sqlText: String? { String(self) } }
 extension Double: SQLParameter { public var sqlText: String? { String(self) } }
 extension Bool: SQLParameter { public var sqlText: String? { self ? "true" : "false" } }
-extension UUID: SQLParameter { public var sqlText: String? { uuidString.lowercased() } }
+extension UUID: SQLParameter { public var sqlText: String? { lowercasedText } }
 extension JSONValue: SQLParameter { public var sqlText: String? { jsonText } }
 
 extension Date: SQLParameter {

@@ -59,7 +59,7 @@ public struct Demo: Sendable {
         let job = try await node.queue.submit(JobSubmission(
             kind: .workflowRun, args: ["brief": .string(brief), "scenes": .int(Int64(scenes)), "title": .string(brief)],
             userID: user, idempotencyKey: "demo:\(UUID().uuidString)"))
-        say("submitted workflow.run \(job.jobID.uuidString.lowercased()) for: \(brief)")
+        say("submitted workflow.run \(job.jobID.lowercasedText) for: \(brief)")
 
         let outcome = try await withThrowingTaskGroup(of: JSONValue?.self) { group in
             group.addTask {

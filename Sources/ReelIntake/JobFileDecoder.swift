@@ -28,7 +28,7 @@ public struct JobFileDecoder: Sendable {
         do {
             document = try JSONValue(parsing: data)
         } catch {
-            throw JobFileInvalid([IntakeProblem(path: "$", expected: "a JSON object", got: "malformed JSON (\(Self.describe(error)))")])
+            throw JobFileInvalid([IntakeProblem(path: "$", expected: "a JSON object", got: "malformed JSON (\(error))")])
         }
         guard case .object(let fields) = document else {
             throw JobFileInvalid([IntakeProblem(path: "$", expected: "a JSON object", got: Self.describe(document))])
@@ -133,7 +133,7 @@ public struct JobFileDecoder: Sendable {
             return range.map { $0.contains(d) } ?? true
         case .uuid:
             guard case .string(let s) = value else { return false }
-            return UUID(uuidString: s) != nil
+            return UUID(text: s) != nil
         case .oneOf(let allowed):
             guard case .string(let s) = value else { return false }
             return allowed.contains(s)
@@ -142,7 +142,7 @@ public struct JobFileDecoder: Sendable {
 
     private func decodeUUID(_ value: JSONValue?, at path: String, into problems: inout [IntakeProblem]) -> UUID? {
         guard let value else { return nil }
-        if case .string(let s) = value, let id = UUID(uuidString: s) { return id }
+        if case .string(let s) = value, let id = UUID(text: s) { return id }
         problems.append(IntakeProblem(path: path, expected: "a UUID string", got: Self.describe(value)))
         return nil
     }
@@ -204,13 +204,5 @@ public struct JobFileDecoder: Sendable {
         case .array(let a)?: return "array of \(a.count) items"
         case .object(let o)?: return "object with \(o.count) fields"
         }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            if let underlying = context.underlyingError { return String(describing: underlying) }
-            return context.debugDescription
-        }
-        return String(describing: error)
     }
 }

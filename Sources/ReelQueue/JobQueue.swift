@@ -83,7 +83,7 @@ public struct JobQueue: Sendable {
         guard !jobs.isEmpty else { return HeartbeatResult(cancelRequested: [], lost: []) }
         let ids = Array(jobs.keys)
         let progress = JSONValue.array(jobs.compactMap { id, value in
-            value.map { .object(["id": .string(id.uuidString.lowercased()), "progress": .double(min(max($0, 0), 1))]) }
+            value.map { .object(["id": .string(id.lowercasedText), "progress": .double(min(max($0, 0), 1))]) }
         })
         let now = clock.now()
         let rows = try await database.withConnection { conn -> (extended: PostgresRows, lost: PostgresRows) in
@@ -124,7 +124,7 @@ public struct JobQueue: Sendable {
     @discardableResult
     public func complete(owner: String, _ completions: [(id: UUID, result: JSONValue)]) async throws -> Set<UUID> {
         guard !completions.isEmpty else { return [] }
-        let payload = JSONValue.array(completions.map { .object(["id": .string($0.id.uuidString.lowercased()), "result": $0.result]) })
+        let payload = JSONValue.array(completions.map { .object(["id": .string($0.id.lowercasedText), "result": $0.result]) })
         let rows = try await database.query(
             """
             update public.jobs j

@@ -119,12 +119,12 @@ public struct JobRecord: Sendable, Hashable, Encodable {
     /// PostgreSQL prints them, so scripts can compare them with `psql` output.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id.uuidString.lowercased(), forKey: .id)
+        try c.encode(id.lowercasedText, forKey: .id)
         try c.encode(kind.rawValue, forKey: .kind)
         try c.encode(state, forKey: .state)
-        try c.encode(userID?.uuidString.lowercased(), forKey: .userID)
-        try c.encode(projectID?.uuidString.lowercased(), forKey: .projectID)
-        try c.encode(parentID?.uuidString.lowercased(), forKey: .parentID)
+        try c.encode(userID?.lowercasedText, forKey: .userID)
+        try c.encode(projectID?.lowercasedText, forKey: .projectID)
+        try c.encode(parentID?.lowercasedText, forKey: .parentID)
         try c.encode(args, forKey: .args)
         try c.encode(result, forKey: .result)
         try c.encode(idempotencyKey, forKey: .idempotencyKey)

@@ -129,7 +129,9 @@ public final class QueueWorker: Service, Sendable {
             loops.addTask { await self.heartbeatLoop() }
             loops.addTask { await self.housekeepingLoop() }
 
-            await withTaskGroup(of: Void.self) { jobs in
+            // Discarding: a finished job's task is freed at once. A plain task group keeps every
+            // child's result until it is awaited, which grew the daemon by kilobytes per job.
+            await withDiscardingTaskGroup { jobs in
                 await withGracefulShutdownHandler {
                     await self.claimLoop(jobs: &jobs)
                 } onGracefulShutdown: {
@@ -137,7 +139,6 @@ public final class QueueWorker: Service, Sendable {
                 }
                 self.beginStopping()
                 await self.drain()
-                await jobs.waitForAll()
             }
             await flushCompletions()
             listener?.stop()
@@ -156,7 +157,7 @@ public final class QueueWorker: Service, Sendable {
 
     // MARK: Claiming
 
-    private func claimLoop(jobs: inout TaskGroup<Void>) async {
+    private func claimLoop(jobs: inout DiscardingTaskGroup) async {
         var failures = 0
         while !isStopping {
             let free = state.withLock { configuration.workers - $0.busy }
@@ -196,10 +197,10 @@ public final class QueueWorker: Service, Sendable {
     private func execute(_ job: ClaimedJob, box: ProgressBox) async {
         onStart?(job.id)
         var logger = self.logger
-        logger[metadataKey: "job_id"] = "\(job.id.uuidString.lowercased())"
+        logger[metadataKey: "job_id"] = "\(job.id.lowercasedText)"
         logger[metadataKey: "job_kind"] = "\(job.kind)"
         logger[metadataKey: "attempt"] = "\(job.attempt)"
-        if let project = job.projectID { logger[metadataKey: "project_id"] = "\(project.uuidString.lowercased())" }
+        if let project = job.projectID { logger[metadataKey: "project_id"] = "\(project.lowercasedText)" }
 
         let result: Result<JobOutcome, any Error>
         if let handler = handlers.handler(for: job.kind) {

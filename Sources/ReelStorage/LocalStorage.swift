@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ReelCore
 import ReelRender
 
 /// Storage on the local filesystem under one root directory.
@@ -18,7 +19,7 @@ public struct LocalStorage: Sendable {
     /// An existing file at the key is replaced atomically (a re-run of the same generation).
     public func store(_ file: URL, project: UUID, name: String, mimeType: String, category: StorageCategory? = nil) throws -> StoredFile {
         let category = category ?? StorageCategory.forMIMEType(mimeType)
-        let key = "projects/\(project.uuidString.lowercased())/\(category.rawValue)/\(try Self.safeName(name))"
+        let key = "projects/\(project.lowercasedText)/\(category.rawValue)/\(try Self.safeName(name))"
         let destination = try url(forKey: key)
         let fm = FileManager.default
         try fm.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)

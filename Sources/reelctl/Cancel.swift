@@ -1,4 +1,5 @@
 import ArgumentParser
+import ReelCore
 import ReelQueue
 
 /// `reelctl cancel JOB_ID`.
@@ -18,7 +19,7 @@ struct Cancel: AsyncParsableCommand {
             guard let state = try await JobQueue(database: database).cancel(job: job.value) else {
                 throw CtlFailure.noSuchJob(job.value)
             }
-            let id = job.value.uuidString.lowercased()
+            let id = job.value.lowercasedText
             switch state {
             case .running: print("job \(id): cancel requested; the worker stops at its next heartbeat")
             case .cancelled: print("job \(id) cancelled")

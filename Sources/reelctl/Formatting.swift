@@ -35,7 +35,7 @@ enum Formatting {
 
     static func percent(_ progress: Double) -> String { "\(Int((progress * 100).rounded()))%" }
 
-    static func uuid(_ id: UUID?) -> String { id?.uuidString.lowercased() ?? "—" }
+    static func uuid(_ id: UUID?) -> String { id?.lowercasedText ?? "—" }
 
     /// Indented JSON with sorted keys.
     static func prettyJSON(_ value: some Encodable) -> String {

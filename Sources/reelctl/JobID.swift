@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import ReelCore
 
 /// A job id on the command line, checked before any database is opened.
 struct JobID: ExpressibleByArgument {
     var value: UUID
 
     init?(argument: String) {
-        guard let value = UUID(uuidString: argument) else { return nil }
+        guard let value = UUID(text: argument) else { return nil }
         self.value = value
     }
 
@@ -15,6 +16,6 @@ struct JobID: ExpressibleByArgument {
 
 extension CtlFailure {
     static func noSuchJob(_ id: UUID) -> CtlFailure {
-        CtlFailure(code: .notFound, message: "no job \(id.uuidString.lowercased()) (never submitted, or pruned)")
+        CtlFailure(code: .notFound, message: "no job \(id.lowercasedText) (never submitted, or pruned)")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ReelCore
 import ReelQueue
 
 /// `reelctl retry JOB_ID`.
@@ -15,7 +16,7 @@ struct Retry: AsyncParsableCommand {
         try await reportingFailures {
             let database = try root.global.openDatabase()
             defer { database.close() }
-            let id = job.value.uuidString.lowercased()
+            let id = job.value.lowercasedText
             if try await JobQueue(database: database).retry(job: job.value) {
                 print("job \(id) queued again")
                 return

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ReelCore
 import ReelIntake
 import ReelQueue
 
@@ -20,7 +21,7 @@ struct Submit: AsyncParsableCommand {
             let database = try root.global.openDatabase()
             defer { database.close() }
             let receipt = try await JobQueue(database: database).submit(submission)
-            let id = receipt.jobID.uuidString.lowercased()
+            let id = receipt.jobID.lowercasedText
             if receipt.created {
                 print("job \(id) created")
             } else {

@@ -1,3 +1,4 @@
+import Foundation
 import ReelCore
 import Testing
 
@@ -14,5 +15,23 @@ import Testing
         #expect(WorkflowStep.allCases.map(\.rawValue) == ["idea", "storyboard", "hero_shot", "frames", "clips", "audio", "edit", "export"])
         #expect(WorkflowStep.clips.next == .audio)
         #expect(WorkflowStep.export.next == nil)
+    }
+}
+
+@Suite struct UUIDTextTests {
+    @Test func lowercasedTextMatchesFoundation() {
+        for _ in 0..<100 {
+            let id = UUID()
+            #expect(id.lowercasedText == id.uuidString.lowercased())
+            #expect(UUID(text: id.lowercasedText) == id)
+            #expect(UUID(text: id.uuidString) == id)
+        }
+    }
+
+    @Test func malformedTextIsNil() {
+        for text in ["", "8d0f3b2a1c4e4f6ab7d95e2a1c3b4d6f", "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6", "8d0f3b2a-1c4e-4f6a-b7d9_5e2a1c3b4d6f",
+                     "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6g", "{8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f}"] {
+            #expect(UUID(text: text) == nil, "\(text)")
+        }
     }
 }

@@ -34,7 +34,7 @@ struct GenerationHandler: JobHandler {
             return .completed(output)
         }
         let request = try await makeRequest(job: job, generation: generation.id)
-        let workDirectory = scratchRoot.appendingPathComponent(job.id.uuidString.lowercased())
+        let workDirectory = scratchRoot.appendingPathComponent(job.id.lowercasedText)
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         let generationContext = GenerationContext(workDirectory: workDirectory, logger: context.logger)
 
@@ -85,11 +85,11 @@ struct GenerationHandler: JobHandler {
                 try store.recordAsset($0, user: user, project: project, scene: scene, kind: assetKind, role: role, on: conn)
             }
             var output: [String: JSONValue] = [
-                "generation_id": .string(generation.uuidString.lowercased()),
-                "asset_ids": .array(ids.map { .string($0.uuidString.lowercased()) }),
+                "generation_id": .string(generation.lowercasedText),
+                "asset_ids": .array(ids.map { .string($0.lowercasedText) }),
                 "model": .string(model), "notes": .array(notes.map { .string($0) }),
             ]
-            if let first = ids.first { output["asset_id"] = .string(first.uuidString.lowercased()) }
+            if let first = ids.first { output["asset_id"] = .string(first.lowercasedText) }
             if let json { output["json"] = json }
             try conn.query(
                 """
@@ -102,11 +102,11 @@ struct GenerationHandler: JobHandler {
             return ids
         }
         var result: [String: JSONValue] = [
-            "generation_id": .string(generation.uuidString.lowercased()),
-            "asset_ids": .array(assetIDs.map { .string($0.uuidString.lowercased()) }),
+            "generation_id": .string(generation.lowercasedText),
+            "asset_ids": .array(assetIDs.map { .string($0.lowercasedText) }),
             "model": .string(model),
         ]
-        if let first = assetIDs.first { result["asset_id"] = .string(first.uuidString.lowercased()) }
+        if let first = assetIDs.first { result["asset_id"] = .string(first.lowercasedText) }
         if !notes.isEmpty { result["notes"] = .array(notes.map { .string($0) }) }
         return .object(result)
     }
@@ -114,7 +114,7 @@ struct GenerationHandler: JobHandler {
     private func makeRequest(job: ClaimedJob, generation: UUID) async throws -> GenerationRequest {
         let args = job.args
         var request = GenerationRequest(kind: kind, model: args["model"]?.stringValue, prompt: Self.prompt(kind, args),
-                                        externalID: generation.uuidString.lowercased())
+                                        externalID: generation.lowercasedText)
         request.width = args["width"]?.intValue.map(Int.init)
         request.height = args["height"]?.intValue.map(Int.init)
         request.durationSeconds = args["duration_seconds"]?.doubleValue
@@ -176,7 +176,7 @@ extension JSONValue {
     /// An optional uuid argument; a present but malformed one is a permanent error naming the field.
     func uuid(_ key: String) throws -> UUID? {
         guard let value = self[key], value != .null else { return nil }
-        guard let text = value.stringValue, let id = UUID(uuidString: text) else {
+        guard let text = value.stringValue, let id = UUID(text: text) else {
             throw JobError.permanent("args.\(key): expected a uuid")
         }
         return id

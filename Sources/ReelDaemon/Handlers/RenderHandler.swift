@@ -30,15 +30,15 @@ struct RenderHandler: JobHandler {
             guard let clip = try await store.asset(project: project, role: "clip", scene: scene.id) else {
                 throw JobError.permanent("scene \(scene.index + 1) (\(scene.title)) has no clip: run the clips step first")
             }
-            clips.append(["asset_id": .string(clip.id.uuidString.lowercased()), "scene_index": .int(Int64(scene.index))])
+            clips.append(["asset_id": .string(clip.id.lowercasedText), "scene_index": .int(Int64(scene.index))])
         }
         let voice = try await store.asset(project: project, role: "voiceover")
         let music = try await store.asset(project: project, role: "music")
         let timeline: JSONValue = [
             "version": 1,
             "video": .array(clips),
-            "voiceover": voice.map { .string($0.id.uuidString.lowercased()) } ?? .null,
-            "music": music.map { .string($0.id.uuidString.lowercased()) } ?? .null,
+            "voiceover": voice.map { .string($0.id.lowercasedText) } ?? .null,
+            "music": music.map { .string($0.id.lowercasedText) } ?? .null,
             "output": ["format": "mp4"],
         ]
         let directory = try scratch(job)
@@ -50,7 +50,7 @@ struct RenderHandler: JobHandler {
         let id = try await store.database.transaction { [store] conn in
             try store.recordAsset(stored, user: user, project: project, scene: nil, kind: "timeline", role: "timeline", on: conn)
         }
-        return ["timeline_asset_id": .string(id.uuidString.lowercased()), "clips": .int(Int64(clips.count))]
+        return ["timeline_asset_id": .string(id.lowercasedText), "clips": .int(Int64(clips.count))]
     }
 
     private func export(job: ClaimedJob, project: UUID, user: UUID, context: JobContext) async throws -> JSONValue {
@@ -87,20 +87,20 @@ struct RenderHandler: JobHandler {
             try store.recordAsset(stored, user: user, project: project, scene: nil, kind: "export", role: "film", on: conn)
         }
         return [
-            "asset_id": .string(id.uuidString.lowercased()), "path": .string(stored.url.path),
+            "asset_id": .string(id.lowercasedText), "path": .string(stored.url.path),
             "duration_seconds": .double(stored.media?.durationSeconds ?? 0), "size_bytes": .int(stored.sizeBytes),
         ]
     }
 
     private func url(of value: JSONValue?, field: String) async throws -> URL {
-        guard let text = value?.stringValue, let id = UUID(uuidString: text), let asset = try await store.asset(id: id) else {
+        guard let text = value?.stringValue, let id = UUID(text: text), let asset = try await store.asset(id: id) else {
             throw JobError.permanent("timeline \(field): missing asset \(value?.stringValue ?? "null")")
         }
         return try storage.url(forKey: asset.storageKey)
     }
 
     private func scratch(_ job: ClaimedJob) throws -> URL {
-        let directory = scratchRoot.appendingPathComponent(job.id.uuidString.lowercased())
+        let directory = scratchRoot.appendingPathComponent(job.id.lowercasedText)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
     }

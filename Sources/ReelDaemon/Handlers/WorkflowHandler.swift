@@ -48,7 +48,7 @@ struct WorkflowHandler: JobHandler {
                 for child in children { _ = try await context.queue.submit(child) }
                 try await store.setStep(project: project, step: current.step, state: .running, jobCount: children.count, jobsDone: 0)
                 logger.info("Workflow step started", metadata: ["jobs": "\(children.count)"])
-                return .snooze(after: pollInterval, state: ["project_id": .string(project.uuidString.lowercased())])
+                return .snooze(after: pollInterval, state: ["project_id": .string(project.lowercasedText)])
             case .running:
                 let summary = try await store.children(of: job.id, step: current.step)
                 if let error = summary.firstError {
@@ -61,7 +61,7 @@ struct WorkflowHandler: JobHandler {
                     continue
                 }
                 try await store.setStep(project: project, step: current.step, state: .running, jobsDone: summary.completed)
-                return .snooze(after: pollInterval, state: ["project_id": .string(project.uuidString.lowercased())])
+                return .snooze(after: pollInterval, state: ["project_id": .string(project.lowercasedText)])
             case .completed:
                 continue
             }
@@ -74,7 +74,7 @@ struct WorkflowHandler: JobHandler {
         func child(_ kind: JobKind, _ args: JSONValue) {
             made.append(JobSubmission(
                 kind: kind, args: args, userID: user, projectID: project,
-                idempotencyKey: "wf:\(job.id.uuidString.lowercased()):\(step.rawValue):\(made.count)",
+                idempotencyKey: "wf:\(job.id.lowercasedText):\(step.rawValue):\(made.count)",
                 priority: job.priority, parentID: job.id))
         }
         let provider: JSONValue = job.args["provider"] ?? .null
@@ -97,8 +97,8 @@ struct WorkflowHandler: JobHandler {
         case .frames:
             let hero = try await store.asset(project: project, role: "hero")
             for scene in try await store.scenes(project: project) {
-                let id = JSONValue.string(scene.id.uuidString.lowercased())
-                let reference: JSONValue = hero.map { .string($0.id.uuidString.lowercased()) } ?? .null
+                let id = JSONValue.string(scene.id.lowercasedText)
+                let reference: JSONValue = hero.map { .string($0.id.lowercasedText) } ?? .null
                 child(.image, withProvider(["prompt": .string(scene.startFramePrompt), "role": "start_frame", "scene_id": id, "reference_asset_id": reference]))
                 child(.image, withProvider(["prompt": .string(scene.endFramePrompt), "role": "end_frame", "scene_id": id, "reference_asset_id": reference]))
             }
@@ -109,8 +109,8 @@ struct WorkflowHandler: JobHandler {
                     throw JobError.permanent("scene \(scene.index + 1) has no start/end frames")
                 }
                 child(.video, withProvider([
-                    "prompt": .string(scene.title), "scene_id": .string(scene.id.uuidString.lowercased()),
-                    "start_asset_id": .string(start.id.uuidString.lowercased()), "end_asset_id": .string(end.id.uuidString.lowercased()),
+                    "prompt": .string(scene.title), "scene_id": .string(scene.id.lowercasedText),
+                    "start_asset_id": .string(start.id.lowercasedText), "end_asset_id": .string(end.id.lowercasedText),
                     "duration_seconds": .double(scene.durationSeconds),
                 ]))
             }
@@ -133,7 +133,7 @@ struct WorkflowHandler: JobHandler {
     private func summary(job: ClaimedJob, project: UUID) async throws -> JSONValue {
         let export = try await store.children(of: job.id, step: .export).results.first ?? .null
         return [
-            "project_id": .string(project.uuidString.lowercased()),
+            "project_id": .string(project.lowercasedText),
             "film_asset_id": export["asset_id"] ?? .null,
             "path": export["path"] ?? .null,
             "duration_seconds": export["duration_seconds"] ?? .null,

@@ -55,7 +55,7 @@ extension StudioStore {
             select state, result, errors -> -1 ->> 'error' as last_error
             from public.jobs where parent_id = $1::uuid and idempotency_key like $2
             order by idempotency_key
-            """, [parent, "wf:\(parent.uuidString.lowercased()):\(step.rawValue):%"])
+            """, [parent, "wf:\(parent.lowercasedText):\(step.rawValue):%"])
         var summary = ChildSummary()
         for row in rows {
             summary.total += 1
