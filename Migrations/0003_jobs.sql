@@ -53,7 +53,10 @@ create table public.jobs (
     errors jsonb not null default '[]',
     created_at timestamptz not null default now(),
     attempted_at timestamptz,
-    finished_at timestamptz
+    finished_at timestamptz,
+    -- A lease exists exactly while the job runs. The engine's guards rely on it: they test
+    -- lease_owner alone, which keeps their plans on the primary key (see JobQueue.swift).
+    constraint jobs_lease_only_while_running check ((state = 'running') = (lease_owner is not null))
 );
 
 -- A queue table churns: analyze and vacuum it far more often than the defaults, so the

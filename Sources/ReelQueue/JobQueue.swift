@@ -5,9 +5,13 @@ import ReelDB
 
 /// The job engine's SQL: submit, claim, heartbeat, complete, fail, snooze, cancel, rescue, prune.
 ///
-/// Every state change is one statement, guarded by `state = 'running' and lease_owner = $owner`
-/// where it ends an attempt: a node whose lease was taken away can never complete, fail or
-/// snooze the job again, so no job runs twice to completion. Triggers in `Migrations/0003_jobs.sql`
+/// Every state change is one statement, guarded by `lease_owner = $owner` where it ends an
+/// attempt: a node whose lease was taken away can never complete, fail or snooze the job again,
+/// so no job runs twice to completion. A lease owner is set exactly while a job is running (a
+/// CHECK constraint holds the schema to it), so the guard needs no `state = 'running'`, and must
+/// not have one: that term lets the planner drive these updates from `jobs_lease_idx`, whose
+/// dead entries pile up under load, instead of probing the primary key by id (a completion
+/// batch was seen taking 60 s that way). Triggers in `Migrations/0003_jobs.sql`
 /// publish each change on `reeld_events` and wake idle nodes on `reeld_jobs`.
 public struct JobQueue: Sendable {
     public let database: Database
@@ -92,7 +96,7 @@ public struct JobQueue: Sendable {
                     """
                     update public.jobs j set progress = p.progress
                     from jsonb_to_recordset($2::jsonb) as p(id uuid, progress real)
-                    where j.id = p.id and j.state = 'running' and j.lease_owner = $1 and j.progress <> p.progress
+                    where j.id = p.id and j.lease_owner = $1 and j.progress <> p.progress
                     """, [owner, progress])
             }
             // SKIP LOCKED: a row locked right now is being completed or cancelled by another
@@ -101,13 +105,13 @@ public struct JobQueue: Sendable {
             let extended = try conn.query(
                 """
                 update public.jobs set lease_expires_at = coalesce($3::timestamptz, now()) + make_interval(secs => $4::double precision)
-                where id in (select id from public.jobs where id = any($2::uuid[]) and state = 'running' and lease_owner = $1
+                where id in (select id from public.jobs where id = any($2::uuid[]) and lease_owner = $1
                              for update skip locked)
                 returning id, cancel_requested
                 """, [owner, SQLArray(ids), now, lease.seconds])
             try conn.execute("commit")
             let lost = try conn.query(
-                "select id from public.jobs where id = any($2::uuid[]) and (state <> 'running' or lease_owner is distinct from $1)",
+                "select id from public.jobs where id = any($2::uuid[]) and lease_owner is distinct from $1",
                 [owner, SQLArray(ids)])
             return (extended, lost)
         }
@@ -131,7 +135,7 @@ public struct JobQueue: Sendable {
             set state = 'completed', result = d.result, progress = 1, finished_at = now(),
                 lease_owner = null, lease_expires_at = null, snooze_state = null
             from jsonb_to_recordset($2::jsonb) as d(id uuid, result jsonb)
-            where j.id = d.id and j.state = 'running' and j.lease_owner = $1
+            where j.id = d.id and j.lease_owner = $1
             returning j.id
             """, [owner, payload])
         return Set(try rows.map { try $0.uuid("id") })
@@ -155,7 +159,7 @@ public struct JobQueue: Sendable {
                 errors = errors || jsonb_build_array(jsonb_build_object(
                     'attempt', attempt, 'at', now(), 'class', $4::text, 'error', $3::text, 'detail', $7::jsonb)),
                 lease_owner = null, lease_expires_at = null
-            where id = $2::uuid and state = 'running' and lease_owner = $1
+            where id = $2::uuid and lease_owner = $1
             returning state
             """,
             [owner, job, error.message, error.failureClass.rawValue, delay.seconds, clock.now(), error.detail ?? .null])
@@ -173,7 +177,7 @@ public struct JobQueue: Sendable {
                 run_at = case when wake_requested then coalesce($4::timestamptz, now())
                               else coalesce($4::timestamptz, now()) + make_interval(secs => $3::double precision) end,
                 wake_requested = false, snooze_state = $5::jsonb, lease_owner = null, lease_expires_at = null
-            where id = $2::uuid and state = 'running' and lease_owner = $1
+            where id = $2::uuid and lease_owner = $1
             returning id
             """, [owner, job, delay.seconds, clock.now(), state ?? .null])
         return !rows.isEmpty
@@ -184,7 +188,7 @@ public struct JobQueue: Sendable {
         try await database.query(
             """
             update public.jobs set state = 'cancelled', finished_at = now(), lease_owner = null, lease_expires_at = null
-            where id = $2::uuid and state = 'running' and lease_owner = $1
+            where id = $2::uuid and lease_owner = $1
             """, [owner, job])
     }
 
@@ -201,7 +205,7 @@ public struct JobQueue: Sendable {
                 attempt = case when snooze_state is not null then attempt else greatest(attempt - 1, 0) end,
                 finished_at = case when cancel_requested then now() end,
                 run_at = now(), lease_owner = null, lease_expires_at = null
-            where id = any($2::uuid[]) and state = 'running' and lease_owner = $1
+            where id = any($2::uuid[]) and lease_owner = $1
             """, [owner, SQLArray(jobs)])
     }
 
