@@ -4,6 +4,12 @@ import Foundation
 /// One libpq connection. Not thread-safe: the pool confines each to its own `DedicatedThread`.
 public final class PostgresConnection {
     private var handle: OpaquePointer?
+    /// Statement names by SQL text. The queue runs the same few statements thousands of times
+    /// a second; parsing and planning each again cost about a tenth of the server's time.
+    private var prepared: [String: String] = [:]
+    /// Past this many distinct statements, further ones run unprepared (ad-hoc SQL must not
+    /// grow the server's memory without bound).
+    static let maximumPrepared = 256
 
     /// Connects with a libpq connection string or URL (`postgresql://user@/db?host=/run/pg`).
     public init(url: String) throws {
@@ -25,7 +31,8 @@ public final class PostgresConnection {
     /// The socket, for waiting on notifications with poll().
     var socket: Int32 { handle.map { PQsocket($0) } ?? -1 }
 
-    /// Runs one statement with `$n` parameters bound as text.
+    /// Runs one statement with `$n` parameters bound as text, as a prepared statement of this
+    /// connection (prepared on first use).
     @discardableResult
     public func query(_ sql: String, _ parameters: [any SQLParameter] = []) throws -> PostgresRows {
         guard let handle else { throw DatabaseError(kind: .connection, message: "connection closed") }
@@ -33,12 +40,32 @@ public final class PostgresConnection {
         // strdup keeps each C string alive for the call; freed right after.
         let cStrings: [UnsafeMutablePointer<CChar>?] = texts.map { $0.flatMap { strdup($0) } }
         defer { cStrings.forEach { free($0) } }
-        let result = cStrings.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) { values in
-                PQexecParams(handle, sql, Int32(texts.count), nil, texts.isEmpty ? nil : values, nil, nil, 0)
+        return try cStrings.withUnsafeBufferPointer { buffer in
+            try buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) { values in
+                let values = texts.isEmpty ? nil : values
+                guard let name = try statementName(for: sql, parameterCount: texts.count) else {
+                    return try consume(PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0))
+                }
+                do {
+                    return try consume(PQexecPrepared(handle, name, Int32(texts.count), values, nil, nil, 0))
+                } catch let error as DatabaseError where error.sqlState == "0A000" && error.message.contains("cached plan") {
+                    // A migration changed a table under the statement's result: forget it, run it afresh.
+                    prepared[sql] = nil
+                    _ = try? execute("deallocate \(name)")
+                    return try consume(PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0))
+                }
             }
         }
-        return try consume(result)
+    }
+
+    /// The prepared statement for `sql`, preparing it if needed; nil when the cache is full.
+    private func statementName(for sql: String, parameterCount: Int) throws -> String? {
+        if let name = prepared[sql] { return name }
+        guard prepared.count < Self.maximumPrepared, let handle else { return nil }
+        let name = "reeld_\(prepared.count + 1)"
+        try consume(PQprepare(handle, name, sql, Int32(parameterCount), nil))
+        prepared[sql] = name
+        return name
     }
 
     /// Runs SQL text that may hold several statements (migrations), without parameters.
@@ -48,6 +75,7 @@ public final class PostgresConnection {
         return try consume(PQexec(handle, sql))
     }
 
+    @discardableResult
     private func consume(_ result: OpaquePointer?) throws -> PostgresRows {
         guard let result else {
             throw DatabaseError(kind: .connection, message: handle.map { Self.errorText($0) } ?? "no connection")
