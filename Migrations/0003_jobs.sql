@@ -195,71 +195,70 @@ begin
 end
 $$;
 
--- Realtime: every state or progress change is published on `reeld_events` (JSON array of
--- {id, kind, project, state, progress}), batched per statement so a claim of 500 jobs costs a
--- handful of notifications, not 500. Idle workers listen on `reeld_jobs` for claimable work.
--- One event as JSON text. Built by concatenation because it runs for every row of every claim
--- and completion (json_build_object costs several times more); safe because every part is a
--- uuid, an enum, a number, or a kind, which reeld.job_kinds restricts to plain names.
-create function reeld.job_event(id uuid, kind text, project uuid, state public.job_state, progress real) returns text
-language sql immutable parallel safe
-as $$
-    select '{"id":"' || id || '","kind":"' || kind || '","project":' || coalesce('"' || project || '"', 'null')
-        || ',"state":"' || state || '","progress":' || progress || '}'
-$$;
-
+-- Realtime: every state or progress change is published on `reeld_events` as a JSON array of
+-- {id, kind, project, state, progress}, batched per statement (50 events per notification) so a
+-- claim of 500 jobs costs a handful of notifications, not 500. Idle workers listen on
+-- `reeld_jobs`, notified whenever a change leaves work claimable now.
+--
+-- The engine's statements publish their own changes: each is a CTE that updates and hands the
+-- changed rows to reeld.publish() (JobQueue.swift). A statement trigger with a transition table
+-- did this before, but capturing every updated row into the transition table cost about as much
+-- as the claim itself. New rows from any source are published by the insert trigger below.
+-- Changes to jobs.state or jobs.progress belong to the engine and reeld's SQL functions; an
+-- UPDATE from elsewhere is not published.
 alter table reeld.job_kinds add constraint job_kinds_plain_name check (kind ~ '^[a-z][a-z0-9_.]*$');
+
+create type reeld.job_change as (id uuid, kind text, project_id uuid, state public.job_state, progress real, run_at timestamptz);
+
+create function reeld.publish(changes reeld.job_change[]) returns int
+language plpgsql
+as $$
+declare
+    payload text;
+begin
+    if changes is null or cardinality(changes) = 0 then
+        return 0;
+    end if;
+    -- Built by concatenation, not json_build_object (several times the cost per row): safe
+    -- because every part is a uuid, an enum, a number or a kind, which job_kinds keeps plain.
+    for payload in
+        select '[' || string_agg('{"id":"' || c.id || '","kind":"' || c.kind || '","project":'
+                   || coalesce('"' || c.project_id || '"', 'null') || ',"state":"' || c.state
+                   || '","progress":' || c.progress || '}', ',') || ']'
+        from unnest(changes) with ordinality as c(id, kind, project_id, state, progress, run_at, n)
+        group by (c.n - 1) / 50
+    loop
+        perform pg_notify('reeld_events', payload);
+    end loop;
+    if exists (select from unnest(changes) c where c.state in ('available', 'retryable', 'waiting') and c.run_at <= now()) then
+        perform pg_notify('reeld_jobs', '');
+    end if;
+    return cardinality(changes);
+end
+$$;
 
 create function reeld.jobs_after_insert() returns trigger
 language plpgsql
 as $$
-declare
-    payload text;
 begin
-    for payload in
-        select '[' || string_agg(reeld.job_event(n.id, n.kind, n.project_id, n.state, n.progress), ',') || ']'
-        from (select n.*, (row_number() over () - 1) / 50 as chunk from new_rows n) n
-        group by n.chunk
-    loop
-        perform pg_notify('reeld_events', payload);
-    end loop;
-    if exists (select from new_rows where state = 'available' and run_at <= now()) then
-        perform pg_notify('reeld_jobs', '');
-    end if;
+    perform reeld.publish(array_agg((n.id, n.kind, n.project_id, n.state, n.progress, n.run_at)::reeld.job_change))
+    from new_rows n;
     return null;
 end
 $$;
 
--- Transition tables have no indexes, so this never joins old rows to new ones: every statement
--- of the engine that updates jobs changes their state or progress, and that is what gets
--- published. Lease heartbeats change neither; they set reeld.quiet for their transaction.
-create function reeld.jobs_after_update() returns trigger
+-- A child that ends wakes the parent waiting for it (a workflow run): due at once, and if the
+-- parent is running right now, its next snooze turns into an immediate re-run. A row trigger
+-- whose WHEN clause is false costs next to nothing, and it is false for every job without a
+-- parent, so the queue's hot path does not pay for it.
+create function reeld.wake_parent() returns trigger
 language plpgsql
 as $$
-declare
-    payload text;
-    parents uuid[];
 begin
-    if current_setting('reeld.quiet', true) = 'on' then
-        return null;
-    end if;
-    for payload in
-        select '[' || string_agg(reeld.job_event(n.id, n.kind, n.project_id, n.state, n.progress), ',') || ']'
-        from (select n.*, (row_number() over () - 1) / 50 as chunk from new_rows n) n
-        group by n.chunk
-    loop
-        perform pg_notify('reeld_events', payload);
-    end loop;
-    if exists (select from new_rows where state in ('available', 'retryable', 'waiting') and run_at <= now()) then
+    update public.jobs set run_at = least(run_at, now()), wake_requested = true
+    where id = new.parent_id and state in ('waiting', 'running', 'available', 'retryable');
+    if found then
         perform pg_notify('reeld_jobs', '');
-    end if;
-    -- A child that ends wakes the parent waiting for it. Statement triggers fire even for zero
-    -- rows, so the nested update runs only when there is a parent to wake (else it would recurse).
-    select array_agg(distinct parent_id) into parents
-    from new_rows where parent_id is not null and state in ('completed', 'failed', 'cancelled');
-    if parents is not null then
-        update public.jobs p set run_at = least(p.run_at, now()), wake_requested = true
-        where p.id = any(parents) and p.state in ('waiting', 'running', 'available', 'retryable');
     end if;
     return null;
 end
@@ -267,5 +266,7 @@ $$;
 
 create trigger jobs_after_insert after insert on public.jobs
     referencing new table as new_rows for each statement execute function reeld.jobs_after_insert();
-create trigger jobs_after_update after update on public.jobs
-    referencing new table as new_rows for each statement execute function reeld.jobs_after_update();
+create trigger jobs_wake_parent after update of state on public.jobs
+    for each row when (new.parent_id is not null and new.state in ('completed', 'failed', 'cancelled')
+                       and old.state is distinct from new.state)
+    execute function reeld.wake_parent();

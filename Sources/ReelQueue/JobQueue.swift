@@ -11,8 +11,9 @@ import ReelDB
 /// CHECK constraint holds the schema to it), so the guard needs no `state = 'running'`, and must
 /// not have one: that term lets the planner drive these updates from `jobs_lease_idx`, whose
 /// dead entries pile up under load, instead of probing the primary key by id (a completion
-/// batch was seen taking 60 s that way). Triggers in `Migrations/0003_jobs.sql`
-/// publish each change on `reeld_events` and wake idle nodes on `reeld_jobs`.
+/// batch was seen taking 60 s that way). Each statement publishes its own changes on
+/// `reeld_events` and wakes idle nodes on `reeld_jobs` (`publishing(_:after:)`); new rows are
+/// published by the insert trigger in `Migrations/0003_jobs.sql`.
 public struct JobQueue: Sendable {
     public let database: Database
     public let clock: any QueueClock
@@ -47,15 +48,8 @@ public struct JobQueue: Sendable {
     /// Served by `jobs_claim_idx` (partial on the claimable states, ordered by priority, run_at);
     /// SKIP LOCKED lets every node claim at once without waiting on each other's rows.
     public func claim(owner: String, limit: Int, lease: Duration) async throws -> [ClaimedJob] {
-        let rows = try await database.query(
+        let rows = try await database.query(Self.publishing(
             """
-            with picked as (
-                select id from public.jobs
-                where state in ('available', 'retryable', 'waiting') and run_at <= coalesce($3::timestamptz, now())
-                order by priority, run_at
-                limit $2::int
-                for update skip locked
-            )
             update public.jobs j
             set state = 'running',
                 attempt = case when j.state = 'waiting' then greatest(j.attempt, 1) else j.attempt + 1 end,
@@ -65,9 +59,18 @@ public struct JobQueue: Sendable {
                 wake_requested = false
             from picked
             where j.id = picked.id
-            returning j.id, j.kind, j.args, j.attempt, j.max_attempts, j.user_id, j.project_id, j.parent_id,
+            returning \(Self.changeColumns), j.args, j.attempt, j.max_attempts, j.user_id, j.parent_id,
                       j.snooze_state, j.priority, extract(epoch from j.created_at) as created
             """,
+            after: """
+            picked as (
+                select id from public.jobs
+                where state in ('available', 'retryable', 'waiting') and run_at <= coalesce($3::timestamptz, now())
+                order by priority, run_at
+                limit $2::int
+                for update skip locked
+            )
+            """),
             [owner, limit, clock.now(), lease.seconds])
         return try rows.map { row in
             ClaimedJob(
@@ -92,16 +95,17 @@ public struct JobQueue: Sendable {
         let now = clock.now()
         let rows = try await database.withConnection { conn -> (extended: PostgresRows, lost: PostgresRows) in
             if case .array(let items) = progress, !items.isEmpty {
-                try conn.query(
+                try conn.query(Self.publishing(
                     """
                     update public.jobs j set progress = p.progress
                     from jsonb_to_recordset($2::jsonb) as p(id uuid, progress real)
                     where j.id = p.id and j.lease_owner = $1 and j.progress <> p.progress
-                    """, [owner, progress])
+                    returning \(Self.changeColumns)
+                    """), [owner, progress])
             }
             // SKIP LOCKED: a row locked right now is being completed or cancelled by another
             // statement; waiting for it would only risk a deadlock with this node's own commits.
-            try conn.execute("begin; set local reeld.quiet = on")
+            // Not published: a lease extension changes neither state nor progress.
             let extended = try conn.query(
                 """
                 update public.jobs set lease_expires_at = coalesce($3::timestamptz, now()) + make_interval(secs => $4::double precision)
@@ -109,7 +113,6 @@ public struct JobQueue: Sendable {
                              for update skip locked)
                 returning id, cancel_requested
                 """, [owner, SQLArray(ids), now, lease.seconds])
-            try conn.execute("commit")
             let lost = try conn.query(
                 "select id from public.jobs where id = any($2::uuid[]) and lease_owner is distinct from $1",
                 [owner, SQLArray(ids)])
@@ -129,15 +132,15 @@ public struct JobQueue: Sendable {
     public func complete(owner: String, _ completions: [(id: UUID, result: JSONValue)]) async throws -> Set<UUID> {
         guard !completions.isEmpty else { return [] }
         let payload = JSONValue.array(completions.map { .object(["id": .string($0.id.lowercasedText), "result": $0.result]) })
-        let rows = try await database.query(
+        let rows = try await database.query(Self.publishing(
             """
             update public.jobs j
             set state = 'completed', result = d.result, progress = 1, finished_at = now(),
                 lease_owner = null, lease_expires_at = null, snooze_state = null
             from jsonb_to_recordset($2::jsonb) as d(id uuid, result jsonb)
             where j.id = d.id and j.lease_owner = $1
-            returning j.id
-            """, [owner, payload])
+            returning \(Self.changeColumns)
+            """), [owner, payload])
         return Set(try rows.map { try $0.uuid("id") })
     }
 
@@ -146,9 +149,9 @@ public struct JobQueue: Sendable {
     /// Returns the new state, or nil if this owner no longer held the lease.
     @discardableResult
     public func fail(owner: String, job: UUID, error: JobError, delay: Duration) async throws -> JobState? {
-        let rows = try await database.query(
+        let rows = try await database.query(Self.publishing(
             """
-            update public.jobs
+            update public.jobs j
             set state = case
                     when $4::text = 'throttled' then 'retryable'
                     when $4 = 'permanent' or attempt >= max_attempts then 'failed'
@@ -160,8 +163,8 @@ public struct JobQueue: Sendable {
                     'attempt', attempt, 'at', now(), 'class', $4::text, 'error', $3::text, 'detail', $7::jsonb)),
                 lease_owner = null, lease_expires_at = null
             where id = $2::uuid and lease_owner = $1
-            returning state
-            """,
+            returning \(Self.changeColumns)
+            """),
             [owner, job, error.message, error.failureClass.rawValue, delay.seconds, clock.now(), error.detail ?? .null])
         return try rows.first.map { JobState(rawValue: try $0.string("state"))! }
     }
@@ -170,35 +173,36 @@ public struct JobQueue: Sendable {
     /// If a child ended while the job ran (`wake_requested`), it is due at once instead.
     @discardableResult
     public func snooze(owner: String, job: UUID, for delay: Duration, state: JSONValue?) async throws -> Bool {
-        let rows = try await database.query(
+        let rows = try await database.query(Self.publishing(
             """
-            update public.jobs
+            update public.jobs j
             set state = 'waiting',
                 run_at = case when wake_requested then coalesce($4::timestamptz, now())
                               else coalesce($4::timestamptz, now()) + make_interval(secs => $3::double precision) end,
                 wake_requested = false, snooze_state = $5::jsonb, lease_owner = null, lease_expires_at = null
             where id = $2::uuid and lease_owner = $1
-            returning id
-            """, [owner, job, delay.seconds, clock.now(), state ?? .null])
+            returning \(Self.changeColumns)
+            """), [owner, job, delay.seconds, clock.now(), state ?? .null])
         return !rows.isEmpty
     }
 
     /// Marks a running job cancelled once its worker has stopped.
     public func acknowledgeCancel(owner: String, job: UUID) async throws {
-        try await database.query(
+        try await database.query(Self.publishing(
             """
-            update public.jobs set state = 'cancelled', finished_at = now(), lease_owner = null, lease_expires_at = null
+            update public.jobs j set state = 'cancelled', finished_at = now(), lease_owner = null, lease_expires_at = null
             where id = $2::uuid and lease_owner = $1
-            """, [owner, job])
+            returning \(Self.changeColumns)
+            """), [owner, job])
     }
 
     /// Hands leases back at shutdown: the jobs are due again at once on any node, and the
     /// interrupted attempt is not counted. A job that had snoozed goes back to waiting.
     public func release(owner: String, jobs: [UUID]) async throws {
         guard !jobs.isEmpty else { return }
-        try await database.query(
+        try await database.query(Self.publishing(
             """
-            update public.jobs
+            update public.jobs j
             set state = case when cancel_requested then 'cancelled'
                              when snooze_state is not null then 'waiting'
                              else 'available' end::public.job_state,
@@ -206,7 +210,8 @@ public struct JobQueue: Sendable {
                 finished_at = case when cancel_requested then now() end,
                 run_at = now(), lease_owner = null, lease_expires_at = null
             where id = any($2::uuid[]) and lease_owner = $1
-            """, [owner, SQLArray(jobs)])
+            returning \(Self.changeColumns)
+            """), [owner, SQLArray(jobs)])
     }
 
     // MARK: Operators and the studio
@@ -214,30 +219,30 @@ public struct JobQueue: Sendable {
     /// Cancels a job: a queued one at once; a running one is flagged and its worker stops at its
     /// next heartbeat. Returns the state after the call, or nil when the job does not exist.
     public func cancel(job: UUID) async throws -> JobState? {
-        let rows = try await database.query(
+        let rows = try await database.query(Self.publishing(
             """
-            with target as (select id, state from public.jobs where id = $1::uuid for update)
             update public.jobs j
             set state = case when t.state in ('available', 'retryable', 'waiting') then 'cancelled' else t.state end,
                 cancel_requested = (t.state = 'running') or j.cancel_requested,
                 finished_at = case when t.state in ('available', 'retryable', 'waiting') then now() else j.finished_at end
             from target t
             where j.id = t.id
-            returning j.state
-            """, [job])
+            returning \(Self.changeColumns)
+            """,
+            after: "target as (select id, state from public.jobs where id = $1::uuid for update)"), [job])
         return try rows.first.map { JobState(rawValue: try $0.string("state"))! }
     }
 
     /// Puts a failed or cancelled job back in the queue with one more attempt; its error history stays.
     public func retry(job: UUID) async throws -> Bool {
-        let rows = try await database.query(
+        let rows = try await database.query(Self.publishing(
             """
-            update public.jobs
+            update public.jobs j
             set state = 'available', run_at = now(), finished_at = null, cancel_requested = false,
                 max_attempts = greatest(max_attempts, attempt + 1)
             where id = $1::uuid and state in ('failed', 'cancelled')
-            returning id
-            """, [job])
+            returning \(Self.changeColumns)
+            """), [job])
         return !rows.isEmpty
     }
 
@@ -247,9 +252,9 @@ public struct JobQueue: Sendable {
     /// attempt. Served by `jobs_lease_idx`. A live node's heartbeats keep its leases fresh, so
     /// its jobs are never touched however long they run.
     public func rescueExpired() async throws -> [UUID] {
-        let rows = try await database.query(
+        let rows = try await database.query(Self.publishing(
             """
-            update public.jobs
+            update public.jobs j
             set state = case when cancel_requested then 'cancelled'
                              when attempt >= max_attempts then 'failed'
                              else 'retryable' end::public.job_state,
@@ -260,8 +265,8 @@ public struct JobQueue: Sendable {
                     'error', 'lease expired: node ' || lease_owner || ' stopped heartbeating')),
                 lease_owner = null, lease_expires_at = null
             where state = 'running' and lease_expires_at < coalesce($1::timestamptz, now())
-            returning id
-            """, [clock.now()])
+            returning \(Self.changeColumns)
+            """), [clock.now()])
         return try rows.map { try $0.uuid("id") }
     }
 
