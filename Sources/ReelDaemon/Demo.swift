@@ -51,11 +51,20 @@ public struct Demo: Sendable {
         config.queue.workers = 8
         let node = try ReelNode(config: config, logger: logger, withSpool: false)
 
+        try await node.applySettings()
         let user = try await node.database.query(
             """
             insert into auth.users (email) values ('demo@reeld.local')
             on conflict (email) do update set email = excluded.email returning id
             """)[0].uuid("id")
+        // A pro subscription and bought credits, so that a twelve-scene film fits the tier's
+        // limits and the balance; the ledger shows what it cost.
+        try await node.database.query(
+            """
+            insert into public.subscriptions (user_id, tier) values ($1::uuid, 'pro')
+            on conflict (user_id) do update set tier = 'pro'
+            """, [user])
+        try await CreditLedger(database: node.database).purchase(user: user, credits: 5000, reference: "demo:\(UUID().uuidString)", note: "demo credits")
         let job = try await node.queue.submit(JobSubmission(
             kind: .workflowRun, args: ["brief": .string(brief), "scenes": .int(Int64(scenes)), "title": .string(brief)],
             userID: user, idempotencyKey: "demo:\(UUID().uuidString)"))
