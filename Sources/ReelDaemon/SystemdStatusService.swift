@@ -18,7 +18,9 @@ struct SystemdStatusService: Service {
         let interval = min(notifier.watchdogInterval.map { $0 / 2 } ?? .seconds(10), .seconds(10))
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                try? await Task.sleep(for: interval)
+                // Cut short by shutdown: the group stops the worker only after this service has
+                // returned, so a whole interval here kept the node claiming for up to 10 s after SIGTERM.
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
                 let stats = worker.stats
                 try? notifier.notify([
                     .watchdog,
