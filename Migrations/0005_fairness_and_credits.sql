@@ -262,19 +262,21 @@ create type reeld.claimed_job as (
 -- Step 1 locks, with SKIP LOCKED, the least recently served lanes that have due work
 -- (lanes_round_robin_idx), and the limited providers that are not throttled. A lane
 -- another node is serving this instant is skipped, so two nodes never both take a lane's last
--- slot. Step 2 is a new statement, so its snapshot is taken after those locks were granted:
--- every claim that raised a running count it reads held the same lock and has committed, so
--- the counts are exact (or high, which is safe). It counts each lane's and provider's running
--- jobs (jobs_running_lane_idx, jobs_running_provider_idx), and takes from each lane, in
--- priority order (jobs_claim_lane_idx, LATERAL, SKIP LOCKED), at most its turn: the smallest
--- of the room under its concurrency, its tokens, and its share of the batch; jobs of blocked
--- providers are passed over, not waited behind. Then each provider is trimmed to its room and
--- the batch to p_limit, round robin (every lane's first job before any lane's second).
+-- slot. The later steps are new statements, so their snapshots are taken after those locks
+-- were granted: every claim that raised a running count they read held the same lock and has
+-- committed, so the counts are exact (or high, which is safe). They count each provider's and
+-- each lane's running jobs (jobs_running_provider_idx, jobs_running_lane_idx), and take from
+-- each lane, in priority order (jobs_claim_lane_idx, LATERAL, SKIP LOCKED), at most its turn:
+-- the smallest of the room under its concurrency, its tokens, and its share of the batch.
+-- Jobs of blocked providers (throttled, full, or held by another node's claim) are passed
+-- over, not waited behind. Then each provider is trimmed to its room and the batch to
+-- p_limit, round robin (every lane's first job before any lane's second).
 --
--- A lane goes to the back of the round robin when it was served, or had nothing it could
--- start (at its limit, out of tokens, no due job): a lane at its limit never keeps the next one
--- from being looked at. A lane trimmed away keeps its place. A user's backlog is one lane,
--- however long, so it delays another user's job by at most one turn.
+-- A lane goes to the back of the round robin when it was served, or had no room (at its
+-- concurrency limit, out of tokens): a lane at its limit never keeps the next one from being
+-- looked at. A lane trimmed away, or whose due jobs all wait for a provider, keeps its place,
+-- so it is first when there is room. A user's backlog is one lane, however long, so it delays
+-- another user's job by at most one turn.
 --
 -- The batch is shared in turns of at least 4 jobs, so a claim looks at up to p_limit / 4 lanes
 -- (and at least 16): a lane's bookkeeping is paid once per 4 jobs when many users wait, and a
@@ -289,6 +291,9 @@ declare
     v_share int;
     v_held text[];
     v_blocked text[];
+    v_room_names text[] := '{}';
+    v_rooms int[] := '{}';
+    v_provider_tokens double precision[] := '{}';
 begin
     if p_limit is null or p_limit < 1 then
         return;
@@ -313,6 +318,23 @@ begin
     select coalesce(array_agg(name), '{}') into v_blocked from reeld.providers
     where throttled_until > v_now
        or ((max_running is not null or per_minute is not null) and not (name = any(v_held)));
+    if cardinality(v_held) > 0 then
+        -- Room under each held provider's limits, in a statement of its own so that its snapshot
+        -- follows the provider locks. A provider with none is blocked for this round, so that
+        -- its jobs are passed over rather than taking lanes' turns.
+        select coalesce(array_agg(r.name), '{}'), coalesce(array_agg(r.room), '{}'), coalesce(array_agg(r.tokens_now), '{}')
+        into v_room_names, v_rooms, v_provider_tokens
+        from (select p.name, t.tokens_now,
+                     greatest(least(
+                         case when p.max_running is null then p_limit
+                              else p.max_running - (select count(*) from public.jobs r
+                                                    where r.provider = p.name and r.lease_owner is not null)::int end,
+                         case when p.per_minute is null then p_limit else floor(t.tokens_now)::int end), 0) as room
+              from reeld.providers p
+              cross join lateral (select reeld.bucket_level(p.tokens, p.refilled_at, p.per_minute, v_now) as tokens_now) t
+              where p.name = any(v_held)) r;
+        v_blocked := v_blocked || array(select v_room_names[i] from generate_subscripts(v_rooms, 1) i where v_rooms[i] <= 0);
+    end if;
 
     return query
     with lane as (
@@ -328,15 +350,7 @@ begin
         cross join lateral (select * from reeld.lanes l where l.ctid = o.row_id) x
         cross join lateral (select reeld.bucket_level(x.tokens, x.refilled_at, x.per_minute, v_now) as tokens_now) t
     ), provider_room as (
-        select p.name, t.tokens_now,
-               greatest(least(
-                   case when p.max_running is null then p_limit
-                        else p.max_running - (select count(*) from public.jobs r
-                                              where r.provider = p.name and r.lease_owner is not null)::int end,
-                   case when p.per_minute is null then p_limit else floor(t.tokens_now)::int end), 0) as room
-        from reeld.providers p
-        cross join lateral (select reeld.bucket_level(p.tokens, p.refilled_at, p.per_minute, v_now) as tokens_now) t
-        where p.name = any(v_held)
+        select r.name, r.room, r.tokens_now from unnest(v_room_names, v_rooms, v_provider_tokens) as r(name, room, tokens_now)
     ), candidate as (
         select j.id, j.provider, l.row_id, l.ord,
                row_number() over (partition by l.row_id order by j.priority, j.run_at) as lane_rank
@@ -380,9 +394,12 @@ begin
         -- jobs wait for a provider): due_at becomes now if due work is left, else its next
         -- job's run_at, or null when it has none.
         update reeld.lanes x
-        set served_at = case when p.taken > 0 or p.found = 0 then v_now else x.served_at end,
+        -- The wall clock, not v_now (which tests may freeze): only its order matters.
+        set served_at = case when p.taken > 0 or p.turn = 0 then clock_timestamp() else x.served_at end,
             tokens = case when x.per_minute is null then 0 else p.tokens_now - p.taken end,
-            refilled_at = v_now,
+            -- Never backwards: a claim whose transaction began before the last one's must not
+            -- count the time between them twice.
+            refilled_at = greatest(x.refilled_at, v_now),
             due_at = case when p.found >= p.turn then x.due_at
                           else coalesce(
                               (select v_now where exists (
@@ -401,7 +418,7 @@ begin
     ), providers_used as (
         update reeld.providers p
         set tokens = case when p.per_minute is null then 0 else pr.tokens_now - coalesce(u.n, 0) end,
-            refilled_at = v_now
+            refilled_at = greatest(p.refilled_at, v_now)
         from provider_room pr
         left join (select c.provider, count(*)::int as n from chosen c group by c.provider) u on u.provider = pr.name
         where p.name = pr.name
@@ -624,7 +641,9 @@ create function reeld.usage_credits(p_kind text, p_model text, p_unit text, p_un
 language sql stable
 as $$
     select coalesce(
-        (select case when c.per_unit ? p_unit then ceil(greatest(p_units, 0) * (c.per_unit ->> p_unit)::numeric)::bigint
+        -- Rounded to a millionth before rounding up, so that 4.2 s at 10 a second is 42, not 43.
+        (select case when c.per_unit ? p_unit
+                     then ceil(round((greatest(p_units, 0) * (c.per_unit ->> p_unit)::double precision)::numeric, 6))::bigint
                      else c.estimate end
          from reeld.costs c
          where c.kind = p_kind and c.model in (coalesce(p_model, ''), '')

@@ -256,9 +256,17 @@ public struct JobQueue: Sendable {
 
     // MARK: Operators and the studio
 
-    /// Cancels a job: a queued one at once; a running one is flagged and its worker stops at its
-    /// next heartbeat. Returns the state after the call, or nil when the job does not exist.
+    /// Cancels a job: a queued one at once (its reserved credits released); a running one is
+    /// flagged and its worker stops at its next heartbeat. Returns the state after the call, or
+    /// nil when the job does not exist.
     public func cancel(job: UUID) async throws -> JobState? {
+        try await cancel(jobs: [job])[job]
+    }
+
+    /// Cancels several jobs in one statement, as `cancel(job:)` does one. Returns the state of
+    /// each job that exists after the call.
+    public func cancel(jobs: [UUID]) async throws -> [UUID: JobState] {
+        guard !jobs.isEmpty else { return [:] }
         let rows = try await database.query(Self.publishing(
             """
             update public.jobs j
@@ -269,8 +277,12 @@ public struct JobQueue: Sendable {
             where j.id = t.id
             returning \(Self.changeColumns), \(Self.creditColumns)
             """,
-            after: "target as (select id, state from public.jobs where id = $1::uuid for update)", settling: .releaseWhenEnded), [job])
-        return try rows.first.map { JobState(rawValue: try $0.string("state"))! }
+            // Locked in id order, so that two batches that overlap cannot deadlock.
+            after: "target as (select id, state from public.jobs where id = any($1::uuid[]) order by id for update)",
+            settling: .releaseWhenEnded), [SQLArray(jobs)])
+        var states: [UUID: JobState] = [:]
+        for row in rows { states[try row.uuid("id")] = JobState(rawValue: try row.string("state"))! }
+        return states
     }
 
     /// Puts a failed or cancelled job back in the queue with one more attempt; its error history
