@@ -259,18 +259,19 @@ create type reeld.claimed_job as (
 -- Leases up to p_limit users' jobs for p_owner, fairly. Called by JobQueue.claim in the same
 -- statement as the plain claim of system jobs, which takes what is left of the batch.
 --
--- Step 1 locks, with SKIP LOCKED, the least recently served lanes that have due work
--- (lanes_round_robin_idx), and the limited providers that are not throttled. A lane
--- another node is serving this instant is skipped, so two nodes never both take a lane's last
--- slot. The later steps are new statements, so their snapshots are taken after those locks
--- were granted: every claim that raised a running count they read held the same lock and has
--- committed, so the counts are exact (or high, which is safe). They count each provider's and
--- each lane's running jobs (jobs_running_provider_idx, jobs_running_lane_idx), and take from
--- each lane, in priority order (jobs_claim_lane_idx, LATERAL, SKIP LOCKED), at most its turn:
--- the smallest of the room under its concurrency, its tokens, and its share of the batch.
--- Jobs of blocked providers (throttled, full, or held by another node's claim) are passed
--- over, not waited behind. Then each provider is trimmed to its room and the batch to
--- p_limit, round robin (every lane's first job before any lane's second).
+-- The first statement locks, with SKIP LOCKED, the least recently served lanes that have due
+-- work (lanes_round_robin_idx) and the limited providers that are not throttled. A lane another
+-- node is serving this instant is skipped, so two nodes never both take a lane's last slot; a
+-- provider another node holds is blocked for this round. The second statement has a snapshot
+-- taken after those locks were granted: every claim that raised a running count it reads held
+-- the same lock and has committed, so its counts are exact (or high, which is safe). It counts
+-- each provider's and lane's running jobs (jobs_running_provider_idx, jobs_running_lane_idx;
+-- counting stops at the limit), and takes from each lane, in priority order
+-- (jobs_claim_lane_idx, LATERAL, SKIP LOCKED), at most its turn: the smallest of the room
+-- under its concurrency, its tokens, and its share of the batch. Jobs of blocked providers
+-- (throttled, full, or held by another node) are passed over, not waited behind. Then each
+-- provider is trimmed to its room and the batch to p_limit, round robin (every lane's first
+-- job before any lane's second). The claim never waits for a lock, so it cannot deadlock.
 --
 -- A lane goes to the back of the round robin when it was served, or had no room (at its
 -- concurrency limit, out of tokens): a lane at its limit never keeps the next one from being
@@ -278,9 +279,9 @@ create type reeld.claimed_job as (
 -- so it is first when there is room. A user's backlog is one lane, however long, so it delays
 -- another user's job by at most one turn.
 --
--- The batch is shared in turns of at least 4 jobs, so a claim looks at up to p_limit / 4 lanes
--- (and at least 16): a lane's bookkeeping is paid once per 4 jobs when many users wait, and a
--- claim for a few free slots still looks past lanes that are at their limit.
+-- A claim looks at p_limit / 16 lanes, and at least 8: the batch is shared in turns of about
+-- 16 jobs when many users wait (a lane's bookkeeping is paid once per turn, not per job), and
+-- a claim for a few free slots still looks past lanes that are at their limit.
 create function reeld.claim_fair(p_owner text, p_limit int, p_now timestamptz, p_lease double precision)
 returns setof reeld.claimed_job
 language plpgsql
@@ -291,66 +292,69 @@ declare
     v_share int;
     v_held text[];
     v_blocked text[];
-    v_room_names text[] := '{}';
-    v_rooms int[] := '{}';
-    v_provider_tokens double precision[] := '{}';
 begin
     if p_limit is null or p_limit < 1 then
         return;
     end if;
-    select array_agg(c.ctid) into v_lanes
-    from (select l.ctid from reeld.lanes l
-          where l.due_at <= v_now
-          order by l.served_at
-          limit greatest(ceil(p_limit / 4.0)::int, 16)
-          for update skip locked) c;
+    -- The lanes, and the limited providers that are not throttled, locked in one statement (a
+    -- provider another node is claiming for right now is blocked for this round), and the
+    -- blocked providers named.
+    with lanes as (
+        select l.ctid from reeld.lanes l
+        where l.due_at <= v_now
+        order by l.served_at
+        limit greatest(ceil(p_limit / 16.0)::int, 8)
+        for update skip locked
+    ), held as (
+        select name from reeld.providers
+        where (max_running is not null or per_minute is not null)
+          and (throttled_until is null or throttled_until <= v_now)
+          and exists (select from lanes)
+        order by name
+        for update skip locked
+    )
+    select (select array_agg(l.ctid) from lanes l),
+           coalesce((select array_agg(h.name) from held h), '{}'),
+           coalesce((select array_agg(p.name) from reeld.providers p
+                     where exists (select from lanes)
+                       and (p.throttled_until > v_now
+                            or ((p.max_running is not null or p.per_minute is not null)
+                                and not exists (select from held h where h.name = p.name)))), '{}')
+    into v_lanes, v_held, v_blocked;
     if v_lanes is null then
         return;
     end if;
     v_share := ceil(p_limit::numeric / cardinality(v_lanes))::int;
-    -- A limited provider another node is claiming for right now is blocked for this round.
-    select coalesce(array_agg(p.name), '{}') into v_held
-    from (select name from reeld.providers
-          where (max_running is not null or per_minute is not null)
-            and (throttled_until is null or throttled_until <= v_now)
-          order by name
-          for update skip locked) p;
-    select coalesce(array_agg(name), '{}') into v_blocked from reeld.providers
-    where throttled_until > v_now
-       or ((max_running is not null or per_minute is not null) and not (name = any(v_held)));
-    if cardinality(v_held) > 0 then
-        -- Room under each held provider's limits, in a statement of its own so that its snapshot
-        -- follows the provider locks. A provider with none is blocked for this round, so that
-        -- its jobs are passed over rather than taking lanes' turns.
-        select coalesce(array_agg(r.name), '{}'), coalesce(array_agg(r.room), '{}'), coalesce(array_agg(r.tokens_now), '{}')
-        into v_room_names, v_rooms, v_provider_tokens
-        from (select p.name, t.tokens_now,
-                     greatest(least(
-                         case when p.max_running is null then p_limit
-                              else p.max_running - (select count(*) from public.jobs r
-                                                    where r.provider = p.name and r.lease_owner is not null)::int end,
-                         case when p.per_minute is null then p_limit else floor(t.tokens_now)::int end), 0) as room
-              from reeld.providers p
-              cross join lateral (select reeld.bucket_level(p.tokens, p.refilled_at, p.per_minute, v_now) as tokens_now) t
-              where p.name = any(v_held)) r;
-        v_blocked := v_blocked || array(select v_room_names[i] from generate_subscripts(v_rooms, 1) i where v_rooms[i] <= 0);
-    end if;
 
     return query
-    with lane as (
+    with provider_room as materialized (
+        -- Counted here, after the provider locks, so exact. Counting stops at the limit.
+        select p.name, t.tokens_now,
+               greatest(least(
+                   case when p.max_running is null then p_limit
+                        else p.max_running - (select count(*) from (select from public.jobs r
+                                                                    where r.provider = p.name and r.lease_owner is not null
+                                                                    limit p.max_running) r)::int end,
+                   case when p.per_minute is null then p_limit else floor(t.tokens_now)::int end), 0) as room
+        from reeld.providers p
+        cross join lateral (select reeld.bucket_level(p.tokens, p.refilled_at, p.per_minute, v_now) as tokens_now) t
+        where p.name = any(v_held)
+    ), blocked as materialized (
+        -- A provider without room is passed over, so that its jobs do not take lanes' turns.
+        select v_blocked || coalesce(array_agg(r.name) filter (where r.room <= 0), '{}') as names from provider_room r
+    ), lane as (
         -- By ctid: this claim holds the lanes' locks, so nobody has moved them since step 1.
         select o.row_id, x.user_id, x.job_class, o.n as ord, x.per_minute, x.due_at, t.tokens_now,
                least(v_share, greatest(least(
                    case when x.max_running is null then p_limit
-                        else x.max_running - (select count(*) from public.jobs r
-                                              where r.user_id = x.user_id and r.job_class = x.job_class
-                                                and r.lease_owner is not null)::int end,
+                        else x.max_running - (select count(*) from (select from public.jobs r
+                                                                    where r.user_id = x.user_id and r.job_class = x.job_class
+                                                                      and r.lease_owner is not null
+                                                                    limit x.max_running) r)::int end,
                    case when x.per_minute is null then p_limit else floor(t.tokens_now)::int end), 0)) as turn
         from unnest(v_lanes) with ordinality as o(row_id, n)
         cross join lateral (select * from reeld.lanes l where l.ctid = o.row_id) x
         cross join lateral (select reeld.bucket_level(x.tokens, x.refilled_at, x.per_minute, v_now) as tokens_now) t
-    ), provider_room as (
-        select r.name, r.room, r.tokens_now from unnest(v_room_names, v_rooms, v_provider_tokens) as r(name, room, tokens_now)
     ), candidate as (
         select j.id, j.provider, l.row_id, l.ord,
                row_number() over (partition by l.row_id order by j.priority, j.run_at) as lane_rank
@@ -359,7 +363,7 @@ begin
             select c.id, c.provider, c.priority, c.run_at from public.jobs c
             where c.user_id = l.user_id and c.job_class = l.job_class
               and c.state in ('available', 'retryable', 'waiting') and c.run_at <= v_now
-              and (c.provider is null or not (c.provider = any(v_blocked)))
+              and (c.provider is null or not (c.provider = any((select b.names from blocked b)::text[])))
             order by c.priority, c.run_at
             limit l.turn
             for update skip locked) j

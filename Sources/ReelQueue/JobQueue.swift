@@ -74,11 +74,15 @@ public struct JobQueue: Sendable {
             lease_expires_at = coalesce($3::timestamptz, now()) + make_interval(secs => $4::double precision),
             attempted_at = coalesce($3::timestamptz, now()),
             wake_requested = false
-        from picked
+        from (select id from picked limit greatest($2::int - (select count(*) from fair), 0)) picked
         where j.id = picked.id
         returning \(changeColumns), j.args, j.attempt, j.max_attempts, j.user_id, j.parent_id,
                   j.snooze_state, j.priority, extract(epoch from j.created_at)::double precision as created
         """,
+        // `picked` keeps a plain `limit $2`: with the fair claim's count in its limit the planner
+        // could not estimate it and joined the update to a scan of the whole table. It may lock
+        // more system jobs than the batch has room for; the update takes only what is left, and
+        // the rest are unlocked at commit. The limit's subquery runs the fair claim first.
         after: """
         fair as (
             select * from reeld.claim_fair($1, $2::int, $3::timestamptz, $4::double precision)
@@ -87,7 +91,7 @@ public struct JobQueue: Sendable {
             where state in ('available', 'retryable', 'waiting') and user_id is null
               and run_at <= coalesce($3::timestamptz, now())
             order by priority, run_at
-            limit greatest($2::int - (select count(*) from fair), 0)
+            limit $2::int
             for update skip locked
         )
         """) + """
