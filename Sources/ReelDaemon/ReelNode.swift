@@ -77,15 +77,19 @@ public struct ReelNode: Sendable {
     /// Runs until SIGTERM or SIGINT: worker first in the group, intake last, so that shutdown
     /// stops intake first and then drains the worker.
     public func run() async throws {
+        let intake = Readiness()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: worker),
-            .init(service: SystemdStatusService(notifier: SystemdNotifier(), worker: worker, logger: logger)),
+            .init(service: SystemdStatusService(notifier: SystemdNotifier(), worker: worker, intake: intake, logger: logger)),
         ]
         if withSpool {
             let spool = SpoolConfiguration(
                 root: config.intake.spoolDirectory, maxFileBytes: config.intake.maxFileBytes,
                 allowedOwnerUIDs: Set(config.intake.allowedUIDs), rescanInterval: config.intake.rescanInterval)
-            services.append(.init(service: SpoolService(watcher: SpoolWatcher(configuration: spool, submitter: SpoolSubmitter(queue: queue), logger: logger))))
+            let watcher = SpoolWatcher(configuration: spool, submitter: SpoolSubmitter(queue: queue), logger: logger)
+            services.append(.init(service: SpoolService(watcher: watcher, readiness: intake)))
+        } else {
+            intake.markReady()
         }
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]

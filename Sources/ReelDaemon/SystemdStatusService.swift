@@ -9,9 +9,14 @@ import ServiceLifecycle
 struct SystemdStatusService: Service {
     let notifier: SystemdNotifier
     let worker: QueueWorker
+    /// READY waits for intake to listen: until then a file dropped in the spool might wait for
+    /// the next rescan, and systemd would call the unit started too early.
+    let intake: Readiness
     let logger: Logger
 
     func run() async throws {
+        await intake.waitUntilReady()
+        if Task.isCancelled { return }
         try? notifier.ready(status: "ready")
         logger.info("Node ready", metadata: ["owner": "\(worker.configuration.owner)"])
         // STATUS every 10 s at most; the watchdog at half its interval when systemd asks for one.
