@@ -84,7 +84,11 @@ let package = Package(
         .testTarget(name: "ReelRenderTests", dependencies: ["ReelRender"], swiftSettings: strict),
         .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender"], swiftSettings: strict),
         .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake"], swiftSettings: strict),
-        .testTarget(name: "ReelDaemonTests", dependencies: ["ReelDaemon", "ReelTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ReelDaemonTests",
+            dependencies: ["ReelDaemon", "ReelCore", "ReelDB", "ReelQueue", "ReelRender", "ReelTestSupport"],
+            swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
