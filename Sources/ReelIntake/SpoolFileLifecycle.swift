@@ -67,6 +67,11 @@ struct SpoolFileLifecycle: Sendable {
         /// Write the reason durably, then move the file beside it.
         case moveToRejected(SpoolFileName, [IntakeProblem])
         case finish(SpoolOutcome)
+
+        var isFinish: Bool {
+            if case .finish = self { return true }
+            return false
+        }
     }
 
     private(set) var state: State
