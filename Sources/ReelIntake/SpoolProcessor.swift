@@ -163,7 +163,7 @@ public struct SpoolProcessor: Sendable {
     }
 
     /// The reason is written (durably) before the file is moved, so a rejected file is never
-    /// without its `.error.json`.
+    /// without its `.error.json`; a reason whose file never arrived is rewritten, not left behind.
     private func moveToRejected(_ name: SpoolFileName, _ problems: [IntakeProblem]) throws(SpoolIOError) -> String {
         let rejected = layout.rejected
         let report = RejectionReport(file: name.value, rejectedAt: now(), errors: problems).jsonBytes
@@ -176,6 +176,12 @@ public struct SpoolProcessor: Sendable {
                     return candidate
                 }
                 continue
+            }
+            if try rejected.exists(reason) {
+                // A reason without its file: a crash came between writing it and the move. Only
+                // reeld writes rejected/, and that file is the one still in new/ under this name,
+                // so the reason is replaced; skipping to the next name would orphan it.
+                try rejected.unlink(reason)
             }
             guard try rejected.writeDurably(report, as: reason, via: layout.tmp) else { continue }
             checkpoint(.reasonWritten)
