@@ -97,6 +97,30 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// Sends `signal` `delay` after `condition` first holds, watching from a thread of its own:
+    /// on a loaded machine the test's task pool can be busy for a second or more, far too late
+    /// for a moment measured in milliseconds. Returns false, having sent nothing, if `condition`
+    /// did not hold within `timeout`.
+    public func send(
+        _ signal: Int32, after delay: Duration, once condition: @escaping @Sendable () -> Bool, timeout: Duration
+    ) async -> Bool {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { [self] in
+                let deadline = ContinuousClock.now + timeout
+                while !condition() {
+                    guard ContinuousClock.now < deadline else { return continuation.resume(returning: false) }
+                    usleep(500)
+                }
+                let (seconds, attoseconds) = delay.components
+                usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+                send(signal)
+                continuation.resume(returning: true)
+            }
+            thread.name = "reeld-test-signal"
+            thread.start()
+        }
+    }
+
     /// How the process ended, or nil while it runs. Reaps it if it has just ended.
     public var termination: Termination? {
         if case .ended(let termination) = poll(reportingStops: false) { return termination }

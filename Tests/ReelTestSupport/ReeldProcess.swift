@@ -78,6 +78,17 @@ public struct ReeldProcess: Sendable {
             outputDirectory: settings.directory, label: label)
     }
 
+    /// When the node wrote the first log line containing `text`, by its own clock (the `ts=` of
+    /// its logfmt lines): a timing a busy test process cannot distort.
+    public func loggedAt(_ text: String) -> Date? {
+        guard let line = process.standardError.split(separator: "\n").first(where: { $0.contains(text) }),
+              line.hasPrefix("ts="), let end = line.firstIndex(of: " ") else { return nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSS"
+        return formatter.date(from: String(line[line.index(line.startIndex, offsetBy: 3)..<end]))
+    }
+
     /// Waits until the node says it is ready (its worker, status and spool services started).
     public func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
         try await Poll.until("\(process.label) to log \"Node ready\"", timeout: timeout, context: { process.stderrTail() }) {
