@@ -55,6 +55,7 @@ extension ProcessTests {
             }
         }
 
+        /// What reeld logs (at debug) when its service group receives SIGTERM.
         static let signalCaught = #"msg="Signal caught. Shutting down the group." sl-signal=SIGTERM"#
 
         @Test func jobOfAKilledNodeIsRescuedWithinTwoLeasesRecordsTheLostLeaseAndCompletesOnce() async throws {
@@ -182,12 +183,15 @@ extension ProcessTests {
             defer { node.process.killAndReap() }
             try await node.waitUntilReady()
 
-            let short = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": 1.5])).jobID
+            let short = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": 2])).jobID
             let long = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": 600])).jobID
-            try await waitUntilRunning(short, on: node, in: database)
             try await waitUntilRunning(long, on: node, in: database)
+            try await waitUntilRunning(short, on: node, in: database)
 
             node.process.send(SIGTERM)
+            // Still running when the signal went: what finishes it is the drain.
+            let shortAtSignal = try await job(short, in: database)
+            try #require(shortAtSignal.state == "running", "the short job ended before SIGTERM: \(shortAtSignal)")
             try await Poll.until("the node to catch SIGTERM", timeout: .seconds(10), context: { node.process.stderrTail() }) {
                 node.process.standardError.contains(Self.signalCaught)
             }
