@@ -44,8 +44,12 @@ public final class ChildProcess: Sendable {
     /// The child gets default signal dispositions, an empty signal mask, its own process group
     /// and none of the test process's descriptors: whatever the test runner ignores, blocks or
     /// holds open must not change how the child behaves or keep another test's pipe alive.
+    ///
+    /// - Parameter niceness: lowers the child's CPU priority (inherited by what it starts), for heavy work
+    ///   with no timing of its own to meet, so that it does not starve the tests that time things.
     public init(
-        executable: URL, arguments: [String], environment: [String: String] = [:], outputDirectory: URL, label: String
+        executable: URL, arguments: [String], environment: [String: String] = [:], outputDirectory: URL, label: String,
+        niceness: Int32 = 0
     ) throws {
         self.label = label
         let safeLabel = label.map { $0.isLetter || $0.isNumber ? $0 : "-" }
@@ -86,6 +90,11 @@ public final class ChildProcess: Sendable {
             throw Failure("cannot start \(label) (\(executable.path)): \(String(cString: strerror(spawned)))")
         }
         self.pid = pid
+        if niceness > 0 {
+            // Right after the start rather than in the child: posix_spawn has no such attribute.
+            // Raising niceness needs no privilege; the first instants run at normal priority.
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), niceness)
+        }
     }
 
     deinit { killAndReap() }
