@@ -21,14 +21,20 @@ struct SystemdStatusService: Service {
         logger.info("Node ready", metadata: ["owner": "\(worker.configuration.owner)"])
         // STATUS every 10 s at most; the watchdog at half its interval when systemd asks for one.
         let interval = min(notifier.watchdogInterval.map { $0 / 2 } ?? .seconds(10), .seconds(10))
+        // Returns as soon as shutdown begins, not at the end of the current sleep: the group stops
+        // its services one after another, and the worker, stopped after this one, kept claiming
+        // new jobs for up to `interval` after SIGTERM while this loop slept.
         await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                let stats = worker.stats
-                try? notifier.notify([
-                    .watchdog,
-                    .status("running \(stats.running), completed \(stats.completed), failed \(stats.failed)"),
-                ])
+            await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    if Task.isCancelled { return }
+                    let stats = worker.stats
+                    try? notifier.notify([
+                        .watchdog,
+                        .status("running \(stats.running), completed \(stats.completed), failed \(stats.failed)"),
+                    ])
+                }
             }
         } onGracefulShutdown: {
             try? notifier.stopping(status: "draining")
