@@ -15,8 +15,10 @@ struct SystemdStatusService: Service {
     let logger: Logger
 
     func run() async throws {
-        await intake.waitUntilReady()
-        if Task.isCancelled { return }
+        // A stop before intake listens ends the wait too (the spool is stopped first, so it may
+        // never get there).
+        await cancelWhenGracefulShutdown { await intake.waitUntilReady() }
+        if Task.isCancelled || Task.isShuttingDownGracefully { return }
         try? notifier.ready(status: "ready")
         logger.info("Node ready", metadata: ["owner": "\(worker.configuration.owner)"])
         // STATUS every 10 s at most; the watchdog at half its interval when systemd asks for one.
