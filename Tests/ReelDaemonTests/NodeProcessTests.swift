@@ -221,4 +221,62 @@ extension ProcessTests.NodeProcessTests {
         let untouched = try await job(late, in: database)
         #expect(untouched.state == "available" && untouched.attempt == 0, "job submitted after SIGTERM: \(untouched)")
     }
+
+    /// CPU seconds a process has used (all its threads, user and system).
+    func cpuSeconds(_ pid: pid_t) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields = stat[stat.index(after: try #require(stat.lastIndex(of: ")")))...].split(separator: " ")
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return (try #require(Double(fields[11])) + (try #require(Double(fields[12])))) / ticks
+    }
+
+    @Test func readyComesOnceTheSpoolIsWatchedAndAnIdleNodeSpendsNoCPU() async throws {
+        let directory = try TemporaryDirectory(prefix: "reeld-ready")
+        defer { directory.remove() }
+        let url = try TestDatabase.makeDatabase()
+        let socket = try NotifySocket(exportToEnvironment: false)
+        // The shipped intervals (no job runs, so heartbeats never go out; the rescuer wakes every
+        // 15 s, the claim loop's fallback poll every 5 s) and a rescan too slow to find a file.
+        var settings = ReeldProcess.Settings(nodeName: "ready", databaseURL: url, directory: directory.appending("ready"))
+        settings.leaseSeconds = 30
+        settings.heartbeatSeconds = 10
+        settings.rescueIntervalSeconds = 15
+        settings.rescanSeconds = 3600
+        let node = try ReeldProcess(settings, label: "ready", environment: ["NOTIFY_SOCKET": socket.path])
+        defer { node.process.killAndReap() }
+
+        var ready = false
+        try await Poll.until("READY=1 on the notify socket", timeout: .seconds(30), interval: .milliseconds(1),
+                             context: { node.process.stderrTail() }) {
+            if let datagram = socket.receive(timeout: .milliseconds(100)) {
+                ready = ready || datagram.split(separator: "\n").contains("READY=1")
+            }
+            return ready
+        }
+        // READY means the spool is watched: a file renamed into new/ now is found by inotify,
+        // not by the next rescan an hour away.
+        let spool = settings.spoolDirectory
+        try Data(#"{"kind": "system.noop", "idempotency_key": "after-ready"}"#.utf8)
+            .write(to: spool.appendingPathComponent("tmp/after-ready.json"))
+        #expect(rename(spool.appendingPathComponent("tmp/after-ready.json").path, spool.appendingPathComponent("new/after-ready.json").path) == 0)
+        try await Poll.until("the file dropped after READY to be accepted", timeout: .seconds(15), context: { node.process.stderrTail() }) {
+            FileManager.default.fileExists(atPath: spool.appendingPathComponent("accepted/after-ready.json").path)
+        }
+        let database = Database(configuration: .init(url: url, maxConnections: 1), logger: TestDatabase.logger)
+        defer { database.close() }
+        try await Poll.until("the job to complete", timeout: .seconds(15)) {
+            try await database.query("select count(*) as n from public.jobs where state = 'completed'")[0].int("n") == 1
+        }
+
+        // Idle: over more than one fallback poll, next to no CPU. A busy wait would burn seconds.
+        try await Task.sleep(for: .milliseconds(500))
+        let before = try cpuSeconds(node.process.pid)
+        try await Task.sleep(for: .seconds(6))
+        let used = try cpuSeconds(node.process.pid) - before
+        #expect(used < 0.1, "an idle node used \(used) s of CPU in 6 s")
+
+        node.process.send(SIGTERM)
+        #expect(try await node.process.waitForExit(timeout: .seconds(30)) == .exited(0))
+    }
 }

@@ -66,8 +66,9 @@ public struct ReeldProcess: Sendable {
     /// The lease owner this process writes on the jobs it claims.
     public var owner: String { "\(settings.nodeName):\(process.pid)" }
 
-    /// Writes `label.toml` into the settings' directory and starts `reeld run` with it.
-    public init(_ settings: Settings, label: String) throws {
+    /// Writes `label.toml` into the settings' directory and starts `reeld run` with it, with
+    /// `environment` added to this process's.
+    public init(_ settings: Settings, label: String, environment: [String: String] = [:]) throws {
         self.settings = settings
         try FileManager.default.createDirectory(at: settings.directory, withIntermediateDirectories: true)
         let config = settings.directory.appendingPathComponent("\(label).toml")
@@ -75,7 +76,7 @@ public struct ReeldProcess: Sendable {
         process = try ChildProcess(
             executable: try BuiltProducts.executable("reeld"),
             arguments: ["run", "--config", config.path, "--migrations", TestDatabase.migrationsDirectory.path],
-            outputDirectory: settings.directory, label: label)
+            environment: environment, outputDirectory: settings.directory, label: label)
     }
 
     /// When the node wrote the first log line containing `text`, by its own clock (the `ts=` of
