@@ -18,6 +18,9 @@ import Testing
     /// or `rejected/` exactly once, unchanged, and each submission is one job.
     @Suite struct SpoolCrashTests {}
 
+    /// `reelctl` as an operator runs it: every subcommand, its output and its exit codes.
+    @Suite struct ReelctlProcessTests {}
+
     /// `reeld demo` end to end, as a user runs it: a real process with its own throwaway
     /// PostgreSQL, the local provider and libav. The film is checked through libav, and the
     /// database the demo leaves behind is started again and read.
