@@ -99,6 +99,7 @@ import Testing
         #expect(configError("[queue]\npoll_interval_seconds = 2")?.message == "must be between 5 and 31536000 (found 2)")
         #expect(configError("[queue]\nworkers = 0")?.key == "queue.workers")
         #expect(configError("[queue]\nheartbeat_seconds = 30")?.key == "queue.heartbeat_seconds")
+        #expect(configError("[queue]\nrescue_interval_seconds = 31")?.key == "queue.rescue_interval_seconds")
         #expect(configError("[queue]\nbackoff_cap_seconds = 1")?.key == "queue.backoff_cap_seconds")
         #expect(configError("[log]\nlevel = \"loud\"")?.message.hasPrefix("'loud' is not one of \"trace\"") == true)
         #expect(configError("[storage]\nroot = \"relative/dir\"")?.message.contains("absolute path") == true)

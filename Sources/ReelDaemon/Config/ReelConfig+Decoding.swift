@@ -45,6 +45,14 @@ extension ReelConfig {
                 "must be shorter than queue.lease_seconds (\(queue.lease)), or leases expire between heartbeats"
             )
         }
+        if queue.rescueInterval > queue.lease {
+            // A dead node's lease runs out at most one lease after its last heartbeat, and the
+            // rescuer looks within one interval after that: two lease periods at the most.
+            throw t.error(
+                "rescue_interval_seconds",
+                "must not be longer than queue.lease_seconds (\(queue.lease)), or a dead node's jobs wait more than two lease periods"
+            )
+        }
         if queue.backoffCap < queue.backoffBase {
             throw t.error("backoff_cap_seconds", "must not be smaller than queue.backoff_base_seconds")
         }
