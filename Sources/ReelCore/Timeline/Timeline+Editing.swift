@@ -11,13 +11,15 @@ extension Timeline {
             let layout = self.layout
             let start = layout.start(i)
             let element = "video[\(i)] \"\(id)\""
-            // Both halves keep at least a frame, and the cut falls where the clip plays alone
-            // (not inside a transition with a neighbour).
+            // The cut must fall where the clip plays alone (not inside a transition with a
+            // neighbour), and leave both halves at least a frame.
             let frame = 1 / layout.fps
-            let earliest = start + max(layout.seconds(layout.incomingFrames(i)), frame)
-            let latest = start + min(layout.seconds(layout.clipFrames[i] - layout.transitionFrames[i]), layout.seconds(layout.clipFrames[i]) - frame)
-            guard at >= earliest - 1e-9, at <= latest + 1e-9 else {
-                throw TimelineInvalid(element: element, "cannot split at \(formatNumber(at)) s: the clip plays alone from \(formatNumber(earliest)) to \(formatNumber(latest)) s")
+            let length = layout.seconds(layout.clipFrames[i])
+            let aloneFrom = start + layout.seconds(layout.incomingFrames(i))
+            let aloneTo = start + length - layout.seconds(layout.transitionFrames[i])
+            let tolerance = 1e-9
+            guard at >= aloneFrom - tolerance, at <= aloneTo + tolerance, at >= start + frame - tolerance, at <= start + length - frame + tolerance else {
+                throw TimelineInvalid(element: element, "cannot split at \(formatNumber(at)) s: the clip plays alone from \(formatNumber(aloneFrom)) to \(formatNumber(aloneTo)) s")
             }
             let cut = clip.inPoint + (at - start)
             var first = clip

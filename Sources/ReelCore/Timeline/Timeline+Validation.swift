@@ -142,6 +142,10 @@ extension Timeline {
             fail(element, "asset \"\(name)\" is missing")
             return nil
         }
+        if let reason = asset.unreadable {
+            fail(element, "asset \"\(name)\" cannot be read: \(reason)")
+            return nil
+        }
         switch needs {
         case .video where !asset.hasVideo:
             fail(element, "asset \"\(name)\" has no video")

@@ -5,10 +5,18 @@ public struct TimelineAsset: Sendable, Hashable {
     public var durationSeconds: Double?
     public var hasVideo: Bool
     public var hasAudio: Bool
+    /// Why the asset cannot be used (a corrupt or unsupported file), when it cannot.
+    public var unreadable: String?
 
     public init(durationSeconds: Double?, hasVideo: Bool, hasAudio: Bool) {
         self.durationSeconds = durationSeconds
         self.hasVideo = hasVideo
         self.hasAudio = hasAudio
+    }
+
+    /// An asset that exists but cannot be read, with the reason.
+    public init(unreadable reason: String) {
+        self.init(durationSeconds: nil, hasVideo: false, hasAudio: false)
+        unreadable = reason
     }
 }

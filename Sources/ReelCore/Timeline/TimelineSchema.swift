@@ -15,10 +15,12 @@ public enum TimelineSchema {
     }
 
     public static var document: JSONValue {
+        // Whole numbers as integers, as they read back from the committed file.
+        func value(_ d: Double) -> JSONValue { d == d.rounded() ? .int(Int64(d)) : .double(d) }
         func number(_ min: Double? = nil, _ max: Double? = nil, exclusiveMin: Bool = false, _ description: String) -> JSONValue {
             var o: [String: JSONValue] = ["type": "number", "description": .string(description)]
-            if let min { o[exclusiveMin ? "exclusiveMinimum" : "minimum"] = .double(min) }
-            if let max { o["maximum"] = .double(max) }
+            if let min { o[exclusiveMin ? "exclusiveMinimum" : "minimum"] = value(min) }
+            if let max { o["maximum"] = value(max) }
             return .object(o)
         }
         func integer(_ min: Int, _ max: Int, _ description: String) -> JSONValue {
