@@ -23,10 +23,36 @@ public struct JobContext: Sendable {
     public let logger: Logger
     public let queue: JobQueue
     let progressBox: ProgressBox
+    /// The lease owner running the job, and the job.
+    let owner: String
+    let jobID: UUID
+
+    init(logger: Logger, queue: JobQueue, progressBox: ProgressBox, owner: String, jobID: UUID) {
+        self.logger = logger
+        self.queue = queue
+        self.progressBox = progressBox
+        self.owner = owner
+        self.jobID = jobID
+    }
 
     /// Reports progress in [0, 1]; sent with the next heartbeat (at least every heartbeat interval).
     public func reportProgress(_ fraction: Double) {
         progressBox.value.withLock { $0 = fraction }
+    }
+
+    /// Writes progress to the job row now, for handlers that report often (renders, every
+    /// second), and learns of a cancel as soon as it is asked for rather than at the next
+    /// heartbeat: a requested cancel (or a lost lease) cancels this attempt exactly as the
+    /// heartbeat would. Returns false when the attempt is being cancelled.
+    @discardableResult
+    public func recordProgress(_ fraction: Double) async throws -> Bool {
+        reportProgress(fraction)
+        let cancelRequested = try await queue.recordProgress(owner: owner, job: jobID, progress: fraction)
+        if cancelRequested ?? true {
+            progressBox.cancel()
+            return false
+        }
+        return true
     }
 }
 

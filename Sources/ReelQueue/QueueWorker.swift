@@ -203,7 +203,7 @@ public final class QueueWorker: Service, Sendable {
 
         let result: Result<JobOutcome, any Error>
         if let handler = handlers.handler(for: job.kind) {
-            let context = JobContext(logger: logger, queue: queue, progressBox: box)
+            let context = JobContext(logger: logger, queue: queue, progressBox: box, owner: configuration.owner, jobID: job.id)
             result = await Self.runCancellable(box: box) { try await handler.run(job, context: context) }
         } else {
             result = .failure(JobError.permanent("no handler for kind \(job.kind) on this node"))

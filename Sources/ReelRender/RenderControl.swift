@@ -11,25 +11,39 @@ public final class RenderControl: Sendable {
     private let onProgress: @Sendable (Double) -> Void
     /// Shortest time between two progress reports.
     private let interval: Duration
+    /// A stage's control shares its parent's cancel.
+    private let parent: RenderControl?
 
     /// - Parameter onProgress: called with the fraction done (0…1), at most every `interval`
     ///   while frames flow (the renderer produces many a second, so at least once a second).
     public init(interval: Duration = .milliseconds(250), onProgress: @escaping @Sendable (Double) -> Void = { _ in }) {
         self.interval = interval
         self.onProgress = onProgress
+        parent = nil
     }
+
+    private init(parent: RenderControl, from: Double, to: Double) {
+        self.parent = parent
+        interval = .zero
+        onProgress = { fraction in parent.progress(from + (to - from) * fraction) }
+    }
+
+    /// A control for one stage of a longer job: its progress fills `from…to` of this one's,
+    /// and cancelling this one cancels it.
+    public func stage(from: Double, to: Double) -> RenderControl { RenderControl(parent: self, from: from, to: to) }
 
     /// Asks the render to stop; it throws `RenderCancelled` at its next frame and removes its partial output.
     public func cancel() { cancelled.store(true, ordering: .relaxed) }
 
-    public var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+    public var isCancelled: Bool { cancelled.load(ordering: .relaxed) || (parent?.isCancelled ?? false) }
 
-    func checkCancelled() throws(RenderCancelled) {
+    /// Throws `RenderCancelled` once the render was cancelled: long jobs call it between their stages.
+    public func checkCancelled() throws(RenderCancelled) {
         if isCancelled { throw RenderCancelled() }
     }
 
     /// Reports `fraction` if the last report is older than the interval (or `force`).
-    func progress(_ fraction: Double, force: Bool = false) {
+    public func progress(_ fraction: Double, force: Bool = false) {
         let now = ContinuousClock.now
         let due = lastReport.withLock { last -> Bool in
             if !force, let last, now - last.time < interval { return false }

@@ -39,10 +39,7 @@ public struct TimelineRenderer: Sendable {
     /// Probes every asset `timeline` names: facts for those that read, and the catalog
     /// validation needs (unreadable assets carry their reason; absent ones are left out).
     public static func inspect(_ timeline: Timeline, media: [String: URL]) -> (facts: [String: MediaFacts], catalog: [String: TimelineAsset]) {
-        var names = Set(timeline.video.map(\.asset))
-        names.formUnion(timeline.audio.voice.map(\.asset))
-        names.formUnion(timeline.audio.effects.map(\.asset))
-        if let music = timeline.audio.music { names.insert(music.asset) }
+        let names = timeline.assetNames
         var facts: [String: MediaFacts] = [:]
         var catalog: [String: TimelineAsset] = [:]
         for name in names.sorted() {

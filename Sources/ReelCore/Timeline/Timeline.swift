@@ -58,6 +58,15 @@ public struct Timeline: Sendable, Hashable, Codable {
         try c.encode(output, forKey: .output)
     }
 
+    /// Every asset id the timeline names.
+    public var assetNames: Set<String> {
+        var names = Set(video.map(\.asset))
+        names.formUnion(audio.voice.map(\.asset))
+        names.formUnion(audio.effects.map(\.asset))
+        if let music = audio.music { names.insert(music.asset) }
+        return names
+    }
+
     /// The index of the clip with `id`, if any.
     public func clipIndex(_ id: String) -> Int? { video.firstIndex { $0.id == id } }
 }
