@@ -199,7 +199,10 @@ public struct RenderBenchmark: Sendable {
         return (measurement, rss)
     }
 
-    /// The standard workload by the ffmpeg CLI: the same graph written as `-filter_complex`.
+    /// The standard workload by the ffmpeg CLI: the same graph written as `-filter_complex`, the
+    /// way it is usually written — an xfade chain — with `format=yuv420p` at the end so that the
+    /// result is the same H.264 High 4:2:0 a player expects (left out, x264 gets 4:4:4 from
+    /// xfade and writes High 4:4:4, which is slower and plays in fewer places).
     private func runFFmpeg(_ ffmpeg: String, media: [String: URL]) throws -> (Double, Usage) {
         let t = Self.transitionSeconds
         var graph: [String] = []
@@ -212,7 +215,7 @@ public struct RenderBenchmark: Sendable {
         let font = FontCatalog.standard.path(for: "DejaVu Sans Bold") ?? ""
         graph.append(
             "[\(last)]drawtext=fontfile=\(font):text='The Lighthouse':fontsize=72:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=18"
-                + ":x=(w-tw)/2:y=(h-th)/2:alpha='clip(min(t/0.5,(3-t)/0.5),0,1)':enable='lt(t,3)'[v]")
+                + ":x=(w-tw)/2:y=(h-th)/2:alpha='clip(min(t/0.5,(3-t)/0.5),0,1)':enable='lt(t,3)',format=yuv420p[v]")
         let voice = Self.clipCount, music = Self.clipCount + 1
         let film = Self.standardTimeline.duration
         graph.append("[\(voice):a]aresample=48000,aformat=channel_layouts=stereo,adelay=1000:all=1,asplit=2[vo1][vo2]")

@@ -69,15 +69,22 @@ struct GraphRender {
         return loudness
     }
 
-    /// One graph for the whole picture: a source per clip, each normalised and cut to its exact
-    /// frame count, joined in order, overlays drawn over the joined film.
+    /// One graph for the whole picture: a source per clip, normalised and cut to its exact frame
+    /// count, then laid end to end by one `concat` of segments — each clip's part that plays
+    /// alone, and each transition made by `xfade` from the outgoing clip's tail and the incoming
+    /// clip's head — with overlays drawn over the joined film.
+    ///
+    /// Only the transitions' frames go through `xfade`, because FFmpeg 5.1's xfade works in
+    /// 4:4:4 only: chaining whole clips through it (as one would with the ffmpeg tool) converts
+    /// every frame of the film up to 4:4:4 and back; here just the overlapping frames are.
     func buildVideoGraph(layout: TimelineLayout) throws -> (FilterGraph, UnsafeMutablePointer<AVFilterContext>, [(FilterGraph.Source, any FrameFeed)]) {
         let output = timeline.output
         let graph = try FilterGraph(name: "video graph", threads: threads)
         let rate = OutputEncoders.frameRate(output.fps)
         let rateText = "\(rate.num)/\(rate.den)"
         var feeds: [(FilterGraph.Source, any FrameFeed)] = []
-        var clips: [FilterGraph.Pad] = []
+        // Per clip: its head (the incoming transition's frames), body, tail (the outgoing transition's).
+        var heads: [FilterGraph.Pad?] = [], bodies: [FilterGraph.Pad?] = [], tails: [FilterGraph.Pad?] = []
         for (i, clip) in timeline.video.enumerated() {
             let label = "video[\(i)] \"\(clip.id)\""
             guard let url = media[clip.asset] else { throw MediaError(.invalidInput, path: nil, message: "\(label): asset \"\(clip.asset)\" has no file") }
@@ -86,7 +93,7 @@ struct GraphRender {
                 label: label, width: reader.width, height: reader.height, format: reader.pixelFormat,
                 timeBase: reader.timeBase, sampleAspect: reader.sampleAspect, frameRate: reader.frameRate)
             feeds.append((source, reader))
-            let frames = String(layout.clipFrames[i])
+            let frames = layout.clipFrames[i]
             var filters: [(String, KeyValuePairs<String, String>)] = [("fps", ["fps": rateText])]
             let sar = reader.sampleAspect
             let square = sar.num == 0 || sar.num == sar.den
@@ -96,23 +103,49 @@ struct GraphRender {
                 filters.append(("pad", ["w": String(output.width), "h": String(output.height), "x": "-1", "y": "-1", "color": "black"]))
             }
             filters.append(("setsar", ["sar": "1"]))
-            if reader.pixelFormat != AV_PIX_FMT_YUV420P { filters.append(("format", ["pix_fmts": "yuv420p"])) }
             // Exactly the layout's frame count: a short source repeats its last frame, a long one is cut.
-            filters.append(("tpad", ["stop_mode": "clone", "stop": frames]))
-            filters.append(("trim", ["end_frame": frames]))
-            clips.append(try graph.chain(source.pad, filters))
+            filters.append(("tpad", ["stop_mode": "clone", "stop": String(frames)]))
+            filters.append(("trim", ["end_frame": String(frames)]))
+            filters.append(("format", ["pix_fmts": "yuv420p"]))
+            let normalised = try graph.chain(source.pad, filters)
+
+            let incoming = layout.incomingFrames(i), outgoing = layout.transitionFrames[i]
+            let parts = [(0, incoming), (incoming, frames - outgoing), (frames - outgoing, frames)]
+            let wanted = parts.filter { $0.1 > $0.0 }
+            let pads = wanted.count == 1 ? [normalised] : try graph.split("split", outputs: wanted.count, input: normalised)
+            var next = pads.makeIterator()
+            var cut: [FilterGraph.Pad?] = []
+            for (from, to) in parts {
+                guard to > from, let pad = next.next() else {
+                    cut.append(nil)
+                    continue
+                }
+                if wanted.count == 1 {
+                    cut.append(pad)
+                } else {
+                    cut.append(try graph.chain(pad, [("trim", ["start_frame": String(from), "end_frame": String(to)]), ("setpts", ["expr": "PTS-STARTPTS"])]))
+                }
+            }
+            heads.append(cut[0])
+            bodies.append(cut[1])
+            tails.append(cut[2])
         }
-        var film = clips[0]
-        for i in 1..<max(1, clips.count) {
-            let transition = layout.transitionFrames[i - 1]
-            if transition > 0, let type = timeline.video[i - 1].transition?.type {
-                film = try graph.add("xfade", [
-                    "transition": type.rawValue, "duration": String(layout.seconds(transition)), "offset": String(layout.start(i)),
-                ], inputs: [film, clips[i]])
-            } else {
-                film = try graph.add("concat", ["n": "2", "v": "1", "a": "0"], inputs: [film, clips[i]])
+        var segments: [FilterGraph.Pad] = []
+        for i in timeline.video.indices {
+            if let body = bodies[i] { segments.append(body) }
+            if let tail = tails[i], i + 1 < timeline.video.count, let head = heads[i + 1], let type = timeline.video[i].transition?.type {
+                let mixed = try graph.add("xfade", [
+                    "transition": type.rawValue, "duration": String(layout.seconds(layout.transitionFrames[i])), "offset": "0",
+                ], inputs: [tail, head])
+                segments.append(try graph.add("format", ["pix_fmts": "yuv420p"], inputs: [mixed]))
             }
         }
+        var film = segments.count == 1
+            ? segments[0]
+            : try graph.add("concat", ["n": String(segments.count), "v": "1", "a": "0"], inputs: segments)
+        // Frame numbers as timestamps in 1/fps: the film is constant-rate, and concat's own
+        // arithmetic (in microseconds) cannot place a one-frame segment.
+        film = try graph.chain(film, [("settb", ["expr": "\(rate.den)/\(rate.num)"]), ("setpts", ["expr": "N"])])
         for overlay in timeline.overlays {
             film = try graph.add("drawtext", drawtextOptions(overlay), inputs: [film])
         }

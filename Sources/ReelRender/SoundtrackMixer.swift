@@ -22,6 +22,8 @@ final class SoundtrackMixer {
     let facts: [String: MediaFacts]
     let threads: Int
     let control: RenderControl
+    /// Computed once (it decodes the voice) and shared by every pass.
+    private var envelope: DuckingEnvelope??
 
     init(timeline: Timeline, media: [String: URL], facts: [String: MediaFacts], threads: Int, control: RenderControl) {
         self.timeline = timeline
@@ -214,6 +216,13 @@ final class SoundtrackMixer {
 
     /// The envelope the music is multiplied by, from the voice lines' levels; nil when nothing ducks.
     private func duckingEnvelope() throws -> DuckingEnvelope? {
+        if let envelope { return envelope }
+        let made = try makeDuckingEnvelope()
+        envelope = .some(made)
+        return made
+    }
+
+    private func makeDuckingEnvelope() throws -> DuckingEnvelope? {
         guard let music = timeline.audio.music, let ducking = music.ducking, ducking.depthDB > 0 else { return nil }
         let voices = timeline.audio.voice.filter { $0.volume > 0 && media[$0.asset] != nil }
         guard !voices.isEmpty else { return nil }
