@@ -20,21 +20,31 @@ extension FilterGraph {
     ) throws {
         let output = Frame()
         let input = Frame()
-        let sources = feeds.map(\.0)
+        while try nextFrame(from: sink, feeds: feeds, control: control, into: output.pointer, scratch: input.pointer) {
+            defer { av_frame_unref(output.pointer) }
+            try body(output.pointer)
+        }
+    }
+
+    /// Moves the graph's next output frame into `frame`, feeding sources as it asks (through
+    /// `scratch`, an unreferenced frame); false once `sink` has ended.
+    func nextFrame(
+        from sink: UnsafeMutablePointer<AVFilterContext>, feeds: [(Source, any FrameFeed)], control: RenderControl,
+        into frame: UnsafeMutablePointer<AVFrame>, scratch: UnsafeMutablePointer<AVFrame>
+    ) throws -> Bool {
         while true {
             try control.checkCancelled()
-            switch try pull(sink, into: output.pointer) {
+            switch try pull(sink, into: frame) {
             case .frame:
-                defer { av_frame_unref(output.pointer) }
-                try body(output.pointer)
+                return true
             case .finished:
-                return
+                return false
             case .needsInput:
-                guard let source = Self.next(among: sources), let feed = feeds.first(where: { $0.0 === source })?.1 else {
+                guard let source = Self.next(among: feeds.map(\.0)), let feed = feeds.first(where: { $0.0 === source })?.1 else {
                     throw MediaError(.encode, path: nil, message: "\(name): the graph wants input but every source has ended")
                 }
-                if try feed.next(into: input.pointer) {
-                    try push(input.pointer, to: source)
+                if try feed.next(into: scratch) {
+                    try push(scratch, to: source)
                 } else {
                     try finish(source)
                 }

@@ -44,7 +44,7 @@ public enum FrameGrabber {
             if found == nil { try decoder.decode(nil, take) }
             if found == nil, last.pointer.pointee.width > 0 {
                 let size = ImageIO.fittedSize(Int(last.pointer.pointee.width), Int(last.pointer.pointee.height), width, height)
-                found = try scaler.rgbImage(from: last.pointer, width: size.width, height: size.height)
+                found = try withExtendedLifetime(last) { try scaler.rgbImage(from: last.pointer, width: size.width, height: size.height) }
             }
             guard let image = found else {
                 throw MediaError(.decode, path: input.path, message: "no picture at \(time) s")

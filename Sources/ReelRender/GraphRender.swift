@@ -69,10 +69,9 @@ struct GraphRender {
         return loudness
     }
 
-    /// One graph for the whole picture: a source per clip, normalised and cut to its exact frame
-    /// count, then laid end to end by one `concat` of segments — each clip's part that plays
-    /// alone, and each transition made by `xfade` from the outgoing clip's tail and the incoming
-    /// clip's head — with overlays drawn over the joined film.
+    /// The film's graph: one `concat` of segments — each clip's part that plays alone,
+    /// normalised in this graph, and each transition, made by `TransitionFeed` from the
+    /// outgoing clip's tail and the incoming clip's head — then overlays drawn over the joined film.
     ///
     /// Only the transitions' frames go through `xfade`, because FFmpeg 5.1's xfade works in
     /// 4:4:4 only: chaining whole clips through it (as one would with the ffmpeg tool) converts
@@ -81,63 +80,51 @@ struct GraphRender {
         let output = timeline.output
         let graph = try FilterGraph(name: "video graph", threads: threads)
         let rate = OutputEncoders.frameRate(output.fps)
-        let rateText = "\(rate.num)/\(rate.den)"
+        let frameBase = AVRational(num: rate.den, den: rate.num)
         var feeds: [(FilterGraph.Source, any FrameFeed)] = []
-        // Per clip: its head (the incoming transition's frames), body, tail (the outgoing transition's).
-        var heads: [FilterGraph.Pad?] = [], bodies: [FilterGraph.Pad?] = [], tails: [FilterGraph.Pad?] = []
+        // Per clip, the parts as (reader, feed): head (the incoming transition's frames), body, tail.
+        typealias Part = (reader: VideoClipReader, feed: any FrameFeed, frames: Int)
+        var heads: [Part?] = [], bodies: [Part?] = [], tails: [Part?] = []
         for (i, clip) in timeline.video.enumerated() {
             let label = "video[\(i)] \"\(clip.id)\""
             guard let url = media[clip.asset] else { throw MediaError(.invalidInput, path: nil, message: "\(label): asset \"\(clip.asset)\" has no file") }
             let reader = try VideoClipReader(url: url, in: clip.inPoint, out: clip.outPoint, threads: threads, label: label)
-            let source = try graph.videoSource(
-                label: label, width: reader.width, height: reader.height, format: reader.pixelFormat,
-                timeBase: reader.timeBase, sampleAspect: reader.sampleAspect, frameRate: reader.frameRate)
-            feeds.append((source, reader))
             let frames = layout.clipFrames[i]
-            var filters: [(String, KeyValuePairs<String, String>)] = [("fps", ["fps": rateText])]
-            let sar = reader.sampleAspect
-            let square = sar.num == 0 || sar.num == sar.den
-            if reader.width != output.width || reader.height != output.height || !square {
-                // Letterbox or pillarbox: fit inside the frame, keep the shape, centre on black.
-                filters.append(("scale", ["w": String(output.width), "h": String(output.height), "force_original_aspect_ratio": "decrease", "flags": "bicubic"]))
-                filters.append(("pad", ["w": String(output.width), "h": String(output.height), "x": "-1", "y": "-1", "color": "black"]))
-            }
-            filters.append(("setsar", ["sar": "1"]))
-            // Exactly the layout's frame count: a short source repeats its last frame, a long one is cut.
-            filters.append(("tpad", ["stop_mode": "clone", "stop": String(frames)]))
-            filters.append(("trim", ["end_frame": String(frames)]))
-            filters.append(("format", ["pix_fmts": "yuv420p"]))
-            let normalised = try graph.chain(source.pad, filters)
-
             let incoming = layout.incomingFrames(i), outgoing = layout.transitionFrames[i]
-            let parts = [(0, incoming), (incoming, frames - outgoing), (frames - outgoing, frames)]
-            let wanted = parts.filter { $0.1 > $0.0 }
-            let pads = wanted.count == 1 ? [normalised] : try graph.split("split", outputs: wanted.count, input: normalised)
-            var next = pads.makeIterator()
-            var cut: [FilterGraph.Pad?] = []
-            for (from, to) in parts {
-                guard to > from, let pad = next.next() else {
-                    cut.append(nil)
-                    continue
-                }
-                if wanted.count == 1 {
-                    cut.append(pad)
-                } else {
-                    cut.append(try graph.chain(pad, [("trim", ["start_frame": String(from), "end_frame": String(to)]), ("setpts", ["expr": "PTS-STARTPTS"])]))
-                }
-            }
-            heads.append(cut[0])
-            bodies.append(cut[1])
-            tails.append(cut[2])
+            let spans = [(0, incoming), (incoming, frames - outgoing), (frames - outgoing, frames)].filter { $0.1 > $0.0 }
+            let parts = ClipParts(reader: reader, boundaries: spans.dropFirst().map { layout.seconds($0.0) })
+            var made = spans.enumerated().map { n, span in Part(reader, parts.part(n), span.1 - span.0) }.makeIterator()
+            heads.append(incoming > 0 ? made.next() : nil)
+            bodies.append(frames - outgoing > incoming ? made.next() : nil)
+            tails.append(outgoing > 0 ? made.next() : nil)
         }
         var segments: [FilterGraph.Pad] = []
         for i in timeline.video.indices {
-            if let body = bodies[i] { segments.append(body) }
+            let label = "video[\(i)] \"\(timeline.video[i].id)\""
+            if let body = bodies[i] {
+                let source = try source(in: graph, for: body.reader, label: "\(label) body")
+                feeds.append((source, body.feed))
+                segments.append(try graph.chain(source.pad, normalising(body.reader, frames: body.frames, rate: rate)))
+            }
             if let tail = tails[i], i + 1 < timeline.video.count, let head = heads[i + 1], let type = timeline.video[i].transition?.type {
-                let mixed = try graph.add("xfade", [
-                    "transition": type.rawValue, "duration": String(layout.seconds(layout.transitionFrames[i])), "offset": "0",
-                ], inputs: [tail, head])
-                segments.append(try graph.add("format", ["pix_fmts": "yuv420p"], inputs: [mixed]))
+                let source = try graph.videoSource(
+                    label: "\(label) transition", width: output.width, height: output.height, format: AV_PIX_FMT_YUV420P,
+                    timeBase: frameBase, sampleAspect: AVRational(num: 1, den: 1), frameRate: rate)
+                let seconds = layout.seconds(layout.transitionFrames[i])
+                let threads = self.threads
+                feeds.append((source, TransitionFeed(control: control) {
+                    let mix = try FilterGraph(name: "\(label) transition graph", threads: threads)
+                    let from = try self.source(in: mix, for: tail.reader, label: "\(label) tail")
+                    let to = try self.source(in: mix, for: head.reader, label: "video[\(i + 1)] head")
+                    let mixed = try mix.add("xfade", ["transition": type.rawValue, "duration": String(seconds), "offset": "0"], inputs: [
+                        try mix.chain(from.pad, self.normalising(tail.reader, frames: tail.frames, rate: rate)),
+                        try mix.chain(to.pad, self.normalising(head.reader, frames: head.frames, rate: rate)),
+                    ])
+                    let sink = try mix.sink(try mix.add("format", ["pix_fmts": "yuv420p"], inputs: [mixed]), audio: false)
+                    try mix.configure()
+                    return (mix, sink, [(from, tail.feed), (to, head.feed)])
+                }))
+                segments.append(source.pad)
             }
         }
         var film = segments.count == 1
@@ -153,6 +140,31 @@ struct GraphRender {
         let sink = try graph.sink(film, audio: false)
         try graph.configure()
         return (graph, sink, feeds)
+    }
+
+    /// A graph source for frames as `reader` decodes them.
+    private func source(in graph: FilterGraph, for reader: VideoClipReader, label: String) throws(MediaError) -> FilterGraph.Source {
+        try graph.videoSource(
+            label: label, width: reader.width, height: reader.height, format: reader.pixelFormat,
+            timeBase: reader.timeBase, sampleAspect: reader.sampleAspect, frameRate: reader.frameRate)
+    }
+
+    /// A part of a clip brought to the output's rate, size (letterboxed or pillarboxed) and
+    /// pixel format, with exactly `frames` frames: a short one repeats its last frame, a long one is cut.
+    private func normalising(_ reader: VideoClipReader, frames: Int, rate: AVRational) -> [(String, KeyValuePairs<String, String>)] {
+        let output = timeline.output
+        var filters: [(String, KeyValuePairs<String, String>)] = [("fps", ["fps": "\(rate.num)/\(rate.den)"])]
+        let sar = reader.sampleAspect
+        let square = sar.num == 0 || sar.num == sar.den
+        if reader.width != output.width || reader.height != output.height || !square {
+            filters.append(("scale", ["w": String(output.width), "h": String(output.height), "force_original_aspect_ratio": "decrease", "flags": "bicubic"]))
+            filters.append(("pad", ["w": String(output.width), "h": String(output.height), "x": "-1", "y": "-1", "color": "black"]))
+        }
+        filters.append(("setsar", ["sar": "1"]))
+        filters.append(("tpad", ["stop_mode": "clone", "stop": String(frames)]))
+        filters.append(("trim", ["end_frame": String(frames)]))
+        filters.append(("format", ["pix_fmts": "yuv420p"]))
+        return filters
     }
 
     func drawtextOptions(_ overlay: TextOverlay) -> KeyValuePairs<String, String> {

@@ -62,7 +62,8 @@ final class VideoClipReader {
             return false
         }
         let next = ready.removeFirst()
-        av_frame_move_ref(frame, next.pointer)
+        // Held until the move is done: the Frame frees its AVFrame when released.
+        withExtendedLifetime(next) { av_frame_move_ref(frame, next.pointer) }
         return true
     }
 
