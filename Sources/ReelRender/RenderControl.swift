@@ -22,15 +22,20 @@ public final class RenderControl: Sendable {
         parent = nil
     }
 
-    private init(parent: RenderControl, from: Double, to: Double) {
+    private init(parent: RenderControl, onProgress: @escaping @Sendable (Double) -> Void) {
         self.parent = parent
         interval = .zero
-        onProgress = { fraction in parent.progress(from + (to - from) * fraction) }
+        self.onProgress = onProgress
     }
 
     /// A control for one stage of a longer job: its progress fills `from…to` of this one's,
     /// and cancelling this one cancels it.
-    public func stage(from: Double, to: Double) -> RenderControl { RenderControl(parent: self, from: from, to: to) }
+    public func stage(from: Double, to: Double) -> RenderControl {
+        RenderControl(parent: self) { [self] fraction in progress(from + (to - from) * fraction) }
+    }
+
+    /// A control for work alongside this one's: cancelled with it (or on its own), reporting no progress.
+    func companion() -> RenderControl { RenderControl(parent: self) { _ in } }
 
     /// Asks the render to stop; it throws `RenderCancelled` at its next frame and removes its partial output.
     public func cancel() { cancelled.store(true, ordering: .relaxed) }

@@ -66,14 +66,14 @@ final class SoundtrackMixer {
         return gain
     }
 
-    /// The whole soundtrack, brought to the output's loudness target (if any) and encoded into
-    /// packets held for interleaving with the picture; with the loudness it reached.
-    func encodedSoundtrack(with encoder: Encoder, progress: (Double) -> Void = { _ in }) throws -> (PacketQueue, Double?) {
+    /// The whole soundtrack, brought to the output's loudness target (if any) and encoded;
+    /// each packet goes to `body`. Returns the loudness it reached.
+    func encodedSoundtrack(
+        with encoder: Encoder, progress: (Double) -> Void = { _ in }, _ body: (UnsafeMutablePointer<AVPacket>) throws -> Void
+    ) throws -> Double? {
         var level: Double?
         if let target = timeline.output.loudness { level = try gain(toReach: target, progress: { progress(0.5 * $0) }) }
-        let queue = PacketQueue(timeBase: encoder.context.pointee.time_base)
-        let loudness = try encode(gainDB: level, with: encoder, progress: { progress(0.5 + 0.5 * $0) }) { try queue.append($0) }
-        return (queue, loudness)
+        return try encode(gainDB: level, with: encoder, progress: { progress(0.5 + 0.5 * $0) }, body)
     }
 
     /// A gain no larger than 40 dB either way: more would only amplify noise or bury the film.

@@ -95,7 +95,9 @@ struct StreamCopyCut {
             audioOut = try file.addStream(for: encoder)
             try file.writeHeader(faststart: timeline.output.format == .mp4)
             let mixer = SoundtrackMixer(timeline: timeline, media: media, facts: facts, threads: threads, control: control)
-            (sound, loudness) = try mixer.encodedSoundtrack(with: encoder) { control.progress(0.5 * $0) }
+            let queue = PacketQueue(timeBase: encoder.context.pointee.time_base)
+            loudness = try mixer.encodedSoundtrack(with: encoder, progress: { control.progress(0.5 * $0) }) { try queue.append($0) }
+            sound = queue
         }
 
         let packet = Packet()
