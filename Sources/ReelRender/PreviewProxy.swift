@@ -2,7 +2,8 @@ import CFFmpeg
 import Foundation
 import ReelCore
 
-/// A small, quick-to-load copy of a film for review in the browser: H.264 at 360 lines in MP4,
+/// A small, quick-to-load copy of a film for review in the browser: H.264 at 360 lines (or the
+/// film's own height, if less) in MP4,
 /// the sound copied when it is already AAC (re-encoded to AAC otherwise).
 public enum PreviewProxy {
     /// Writes the proxy of `film` to `url` (an `.mp4`, through a temporary name) and returns what libav reads back.
@@ -12,6 +13,8 @@ public enum PreviewProxy {
         guard let video = facts.videoStream, let sourceWidth = video.width, let sourceHeight = video.height, let seconds = video.durationSeconds ?? facts.durationSeconds else {
             throw MediaError(.invalidInput, path: film.path, message: "a preview needs a video of known size and length")
         }
+        // Never larger than the film: a proxy of a small film is the film's own size.
+        let height = max(2, min(height, sourceHeight) & ~1)
         let width = max(2, Int((Double(sourceWidth) * Double(height) / Double(sourceHeight)).rounded()) & ~1)
         let fps = video.framesPerSecond ?? 30
         let output = TimelineOutput(format: .mp4, width: width, height: height, fps: fps, quality: 28, preset: "veryfast", audioBitrate: 96_000)
