@@ -18,9 +18,15 @@ final class FilterGraph {
         let context: UnsafeMutablePointer<AVFilterContext>
         let label: String
         fileprivate(set) var finished = false
-        init(context: UnsafeMutablePointer<AVFilterContext>, label: String) {
+        /// The last frame's timestamp and how far the one after it would be, so that the end of
+        /// the stream is placed after the last frame's duration (a single still frame is then one
+        /// frame long to `fps`, not nothing).
+        fileprivate var lastPTS: Int64?
+        fileprivate var step: Int64
+        init(context: UnsafeMutablePointer<AVFilterContext>, label: String, step: Int64) {
             self.context = context
             self.label = label
+            self.step = step
         }
         var pad: Pad { Pad(context: context, index: 0) }
         /// How often the graph asked this source for a frame it did not have.
@@ -78,7 +84,8 @@ final class FilterGraph {
             ("time_base", "\(timeBase.num)/\(timeBase.den)"), ("sar", "\(sar.num)/\(sar.den)"),
         ]
         if frameRate.num > 0 && frameRate.den > 0 { options.append(("frame_rate", "\(frameRate.num)/\(frameRate.den)")) }
-        return Source(context: try create("buffer", options), label: label)
+        let step = frameRate.num > 0 && frameRate.den > 0 ? max(1, av_rescale_q(1, AVRational(num: frameRate.den, den: frameRate.num), timeBase)) : 1
+        return Source(context: try create("buffer", options), label: label, step: step)
     }
 
     /// An audio source of float planar stereo (or `channels`) at `sampleRate`, time base 1/rate.
@@ -88,7 +95,7 @@ final class FilterGraph {
             ("time_base", "1/\(sampleRate)"), ("sample_rate", String(sampleRate)),
             ("sample_fmt", String(cString: av_get_sample_fmt_name(format))), ("channel_layout", layout),
         ]
-        return Source(context: try create("abuffer", options), label: label)
+        return Source(context: try create("abuffer", options), label: label, step: 1024)
     }
 
     /// Ends a chain in a sink; returns the sink's context for `pull`.
@@ -105,14 +112,24 @@ final class FilterGraph {
 
     /// Hands `frame` (its reference moves into the graph) to `source`.
     func push(_ frame: UnsafeMutablePointer<AVFrame>, to source: Source) throws(MediaError) {
+        let pts = frame.pointee.pts
+        if pts != reel_av_nopts_value() {
+            if frame.pointee.nb_samples > 0 {
+                source.step = Int64(frame.pointee.nb_samples)
+            } else if let last = source.lastPTS, pts > last {
+                source.step = pts - last
+            }
+            source.lastPTS = pts
+        }
         try check(av_buffersrc_add_frame_flags(source.context, frame, 0), .encode, path: nil, "\(name): feeding \(source.label)")
     }
 
-    /// Tells the graph `source` has no more frames.
+    /// Tells the graph `source` has no more frames, ending it one frame's duration after the last.
     func finish(_ source: Source) throws(MediaError) {
         guard !source.finished else { return }
         source.finished = true
-        try check(av_buffersrc_add_frame_flags(source.context, nil, 0), .encode, path: nil, "\(name): ending \(source.label)")
+        let end = source.lastPTS.map { $0 + source.step } ?? reel_av_nopts_value()
+        try check(av_buffersrc_close(source.context, end, 0), .encode, path: nil, "\(name): ending \(source.label)")
     }
 
     /// The outcome of asking a sink for a frame.

@@ -53,7 +53,7 @@ public struct TimelineRenderer: Sendable {
                 facts[name] = probed
                 catalog[name] = TimelineAsset(
                     durationSeconds: probed.videoStream?.durationSeconds ?? probed.audioStream?.durationSeconds ?? probed.durationSeconds,
-                    hasVideo: probed.hasVideo && probed.formatName != "png_pipe" && probed.formatName != "image2",
+                    hasVideo: probed.hasVideo,
                     hasAudio: probed.hasAudio)
             } catch let error as MediaError {
                 catalog[name] = TimelineAsset(unreadable: error.message + " (\(url.lastPathComponent))")

@@ -14,8 +14,14 @@ final class VideoClipReader {
     private var decoder: Decoder?
     private let threads: Int
     private let startPTS: Int64
-    private let endPTS: Int64
-    private let halfFrame: Int64
+    /// The span and half a frame, in seconds from the stream's start: compared as numbers, since
+    /// a coarse time base (1/fps) cannot hold half a frame.
+    private let inPoint: Double
+    private let outPoint: Double
+    private let halfFrame: Double
+    private let frameTicks: Int64
+    /// The timestamp the next frame would have, for frames that come without one (still images).
+    private var expectedPTS: Int64?
     private let packet = Packet()
     private var ready: [Frame] = []
     private var endOfInput = false
@@ -36,11 +42,13 @@ final class VideoClipReader {
         for index in 0..<input.streamCount where index != Int(stream.pointee.index) { input.stream(index).pointee.discard = AVDISCARD_ALL }
         self.threads = threads
         let rate = Self.frameRate(of: stream)
-        halfFrame = max(1, av_rescale_q(1, AVRational(num: rate.den, den: rate.num * 2), timeBase))
+        halfFrame = 0.5 * Double(rate.den) / Double(rate.num)
+        frameTicks = max(1, av_rescale_q(1, AVRational(num: rate.den, den: rate.num), timeBase))
+        self.inPoint = inPoint
+        self.outPoint = outPoint
         let origin = stream.pointee.start_time == reel_av_nopts_value() ? 0 : stream.pointee.start_time
         let startPTS = origin + Int64((inPoint / av_q2d(timeBase)).rounded())
         self.startPTS = startPTS
-        endPTS = origin + Int64((outPoint / av_q2d(timeBase)).rounded())
         if inPoint > 0 {
             try Self.wrap(label) { () throws(MediaError) in try input.seek(stream, to: startPTS) }
         }
@@ -88,10 +96,12 @@ final class VideoClipReader {
                 guard !done else { return }
                 var pts = decoded.pointee.best_effort_timestamp
                 if pts == reel_av_nopts_value() { pts = decoded.pointee.pts }
-                if pts == reel_av_nopts_value() { return }
+                if pts == reel_av_nopts_value() { pts = expectedPTS ?? startPTS }
+                expectedPTS = pts + frameTicks
                 // A frame belongs to the span when its start is nearer the span than the frame before's.
-                if pts < startPTS - halfFrame { return }
-                if pts >= endPTS - halfFrame {
+                let seconds = Double(pts - startPTS) * av_q2d(timeBase) + inPoint
+                if seconds < inPoint - halfFrame { return }
+                if seconds >= outPoint - halfFrame {
                     done = true
                     return
                 }

@@ -85,4 +85,28 @@ import Testing
             }
         }
     }
+
+    @Test func aStillImageIsHeldForTheLengthOfItsClip() throws {
+        try TestMedia.withTemporaryDirectory { dir in
+            let still = dir.appendingPathComponent("still.png")
+            try ImageIO.writePNG(RGBImage(width: 400, height: 300, red: 30, green: 200, blue: 60), to: still)
+            let clip = try RenderFixtures.clip(RenderFixtures.red, seconds: 1, in: dir, name: "clip.mp4")
+            let timeline = Timeline(
+                video: [TimelineClip(id: "card", asset: "still", in: 0, out: 1.5, transition: Transition(duration: 0.2)), TimelineClip(id: "s2", asset: "clip", in: 0, out: 1)],
+                output: RenderFixtures.output())
+            let film = dir.appendingPathComponent("film.mp4")
+            try TimelineRenderer().render(timeline, media: ["still": still, "clip": clip], to: film)
+            var frames = 0
+            try VideoFrameReader.forEachFrame(in: film) { _, _ in frames += 1 }
+            #expect(frames == 58)
+            let images = try FrameGrabber.images(of: film, at: [0.1, 1.0, 2.0])
+            let centre = 80..<240
+            let (first, held, last) = (
+                RenderFixtures.meanColor(images[0], x: centre), RenderFixtures.meanColor(images[1], x: centre), RenderFixtures.meanColor(images[2], x: centre)
+            )
+            #expect(first.g > 150 && held.g > 150 && last.r > 180)
+            // 4:3 into 16:9: bars at the sides.
+            #expect(RenderFixtures.meanColor(images[1], x: 0..<30).g < 30)
+        }
+    }
 }
