@@ -2,9 +2,9 @@ import CFFmpeg
 import Foundation
 import ReelCore
 
-/// The full path: every clip decoded into one libavfilter graph (normalised to the output's
-/// size, rate and pixel format; joined with `xfade` or `concat`; overlays drawn with
-/// `drawtext`), encoded once, with the soundtrack mixed by `SoundtrackMixer`.
+/// The full path: every clip decoded once into the film's libavfilter graph (normalised to the
+/// output's size, rate and pixel format, laid end to end by `concat`, transitions by `xfade`,
+/// overlays by `drawtext`) and encoded once, while `SoundtrackThread` mixes and encodes the sound.
 struct GraphRender {
     let timeline: Timeline
     /// Files for the asset ids the timeline names.
