@@ -68,7 +68,10 @@ public struct ReelNode: Sendable {
         for (kind, generationKind) in generation {
             handlers.register(kind, GenerationHandler(kind: generationKind, store: store, storage: storage, providers: registry, scratchRoot: scratch))
         }
-        let render = RenderHandler(store: store, storage: storage, scratchRoot: scratch)
+        let pool = RenderPool(workers: config.render.workers, threadsPerRender: config.render.threadsPerRender)
+        let render = RenderHandler(
+            store: store, storage: storage, scratchRoot: scratch, pool: pool,
+            cacheDirectory: URL(fileURLWithPath: config.render.cacheDirectory))
         handlers.register(.edit, render)
         handlers.register(.export, render)
         return handlers

@@ -58,7 +58,7 @@ struct KindArguments: Sendable {
             KindArguments(kind: .edit, rules: [], requiresProjectID: true),
             KindArguments(kind: .export, rules: [
                 .optional("timeline_asset_id", .uuid),
-                .optional("format", .oneOf(["mp4"])),
+                .optional("format", .oneOf(["mp4", "webm"])),
             ]),
         ]
         return Dictionary(uniqueKeysWithValues: kinds.map { ($0.kind, $0) })

@@ -198,7 +198,7 @@ public final class QueueWorker: Service, Sendable {
         onStart?(job.id)
         let result: Result<JobOutcome, any Error>
         if let handler = handlers.handler(for: job.kind) {
-            let context = JobContext(job: job, baseLogger: logger, queue: queue, progressBox: box)
+            let context = JobContext(job: job, baseLogger: logger, queue: queue, progressBox: box, owner: configuration.owner)
             // An unstructured task because a job needs a cancel handle of its own (an operator's
             // cancel or a lost lease stops one job, not the pool), and a child of the pool's group
             // cannot be cancelled alone. It stays scoped all the same: this child task awaits it,

@@ -52,7 +52,9 @@ import Testing
             [providers.local]
             video_delay_ms = 0
             [render]
+            workers = 3
             threads_per_render = 4
+            cache_dir = "/srv/reeld/render-cache"
             [log]
             level = "debug"
             backend = "stderr"
@@ -66,7 +68,9 @@ import Testing
         #expect(config.queue.archive)
         #expect(config.intake.allowedUIDs == [1000, 1001])
         #expect(config.providers.local.videoDelay == .zero)
+        #expect(config.render.workers == 3)
         #expect(config.render.threadsPerRender == 4)
+        #expect(config.render.cacheDirectory == "/srv/reeld/render-cache")
         #expect(config.log.level == .debug)
         #expect(config.log.backend == .stderr)
     }

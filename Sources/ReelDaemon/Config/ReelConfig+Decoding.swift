@@ -101,6 +101,7 @@ extension ReelConfig {
         t = try root.table("render")
         render.workers = try t.int("workers", default: render.workers, in: 1...256)
         render.threadsPerRender = try t.int("threads_per_render", default: render.threadsPerRender, in: 1...256)
+        render.cacheDirectory = try t.path("cache_dir", default: render.cacheDirectory, environment: environment)
         try t.finish()
 
         t = try root.table("log")
