@@ -77,6 +77,14 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Test-only: the spool crash tests run the real spool path in this process and SIGKILL it
+        // at each checkpoint (see its main.swift). Built with the tests, never installed.
+        .executableTarget(
+            name: "SpoolCrashDriver",
+            dependencies: ["ReelDaemon", "ReelDB", "ReelIntake", "ReelQueue", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SpoolCrashDriver",
+            swiftSettings: strict
+        ),
         .target(name: "ReelTestSupport", dependencies: ["ReelCore", "ReelDB"], path: "Tests/ReelTestSupport", swiftSettings: strict),
         .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"], swiftSettings: strict),
         .testTarget(name: "ReelDBTests", dependencies: ["ReelDB", "ReelTestSupport"], swiftSettings: strict),
@@ -84,7 +92,11 @@ let package = Package(
         .testTarget(name: "ReelRenderTests", dependencies: ["ReelRender"], swiftSettings: strict),
         .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender"], swiftSettings: strict),
         .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake"], swiftSettings: strict),
-        .testTarget(name: "ReelDaemonTests", dependencies: ["ReelDaemon", "ReelQueue", "ReelDB", "ReelCore", "ReelTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ReelDaemonTests",
+            dependencies: ["ReelDaemon", "ReelCore", "ReelDB", "ReelQueue", "ReelIntake", "ReelRender", "ReelTestSupport"],
+            swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -753,7 +753,7 @@ begin
                 v_missing := 'edit';
                 v_detail := format('asset %s is not a timeline of this project', p_args ->> 'timeline_asset_id');
             end if;
-        elsif not exists (select from public.assets where project_id = p_project and kind = 'timeline') then
+        elsif not exists (select from public.assets where project_id = p_project and kind = 'timeline' and role = 'timeline') then
             v_missing := 'edit';
             v_detail := 'the project has no timeline';
         end if;

@@ -45,6 +45,7 @@ public struct Demo: Sendable {
         config.database.url = url
         config.database.poolSize = 6
         config.storage.root = stateDirectory.appendingPathComponent("storage").path
+        config.render.cacheDirectory = stateDirectory.appendingPathComponent("render-cache").path
         config.intake.spoolDirectory = stateDirectory.appendingPathComponent("spool").path
         config.providers.local.tasksDirectory = stateDirectory.appendingPathComponent("local-tasks").path
         config.providers.local.videoDelay = .milliseconds(500)

@@ -68,7 +68,10 @@ public struct ReelNode: Sendable {
         for (kind, generationKind) in generation {
             handlers.register(kind, GenerationHandler(kind: generationKind, store: store, storage: storage, providers: registry, scratchRoot: scratch))
         }
-        let render = RenderHandler(store: store, storage: storage, scratchRoot: scratch)
+        let pool = RenderPool(workers: config.render.workers, threadsPerRender: config.render.threadsPerRender)
+        let render = RenderHandler(
+            store: store, storage: storage, scratchRoot: scratch, pool: pool,
+            cacheDirectory: URL(fileURLWithPath: config.render.cacheDirectory))
         handlers.register(.edit, render)
         handlers.register(.export, render)
         return handlers
@@ -85,15 +88,19 @@ public struct ReelNode: Sendable {
     /// stops intake first and then drains the worker.
     public func run() async throws {
         try await applySettings()
+        let intake = Readiness()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: worker),
-            .init(service: SystemdStatusService(notifier: SystemdNotifier(), worker: worker, logger: logger)),
+            .init(service: SystemdStatusService(notifier: SystemdNotifier(), worker: worker, intake: intake, logger: logger)),
         ]
         if withSpool {
             let spool = SpoolConfiguration(
                 root: config.intake.spoolDirectory, maxFileBytes: config.intake.maxFileBytes,
                 allowedOwnerUIDs: Set(config.intake.allowedUIDs), rescanInterval: config.intake.rescanInterval)
-            services.append(.init(service: SpoolService(watcher: SpoolWatcher(configuration: spool, submitter: SpoolSubmitter(queue: queue), logger: logger))))
+            let watcher = SpoolWatcher(configuration: spool, submitter: SpoolSubmitter(queue: queue), logger: logger)
+            services.append(.init(service: SpoolService(watcher: watcher, readiness: intake)))
+        } else {
+            intake.markReady()
         }
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]

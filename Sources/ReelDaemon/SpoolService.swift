@@ -6,8 +6,10 @@ import ServiceLifecycle
 /// first), while the worker drains.
 struct SpoolService: Service {
     let watcher: SpoolWatcher
+    /// Told once the watch is in place.
+    let readiness: Readiness
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { try await watcher.run() }
+        try await cancelWhenGracefulShutdown { try await watcher.run(onListening: { readiness.markReady() }) }
     }
 }

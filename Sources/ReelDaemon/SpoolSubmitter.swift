@@ -4,10 +4,15 @@ import ReelQueue
 
 /// Connects the spool to the one submission path: a refusal by `reeld.submit_job()` rejects the
 /// file with the database's reason; anything else (database down) leaves it for the next scan.
-struct SpoolSubmitter: JobSubmitting {
+/// Public for the spool crash tests' driver, which runs the real spool path in a process of its own.
+public struct SpoolSubmitter: JobSubmitting {
     let queue: JobQueue
 
-    func submit(_ job: JobSubmission) async throws -> ReelIntake.SubmitReceipt {
+    public init(queue: JobQueue) {
+        self.queue = queue
+    }
+
+    public func submit(_ job: JobSubmission) async throws -> ReelIntake.SubmitReceipt {
         do {
             let receipt = try await queue.submit(job)
             return ReelIntake.SubmitReceipt(jobID: receipt.jobID, created: receipt.created)

@@ -4,7 +4,7 @@ import ReelCore
 
 /// Turns the bytes of a spool job file into a `JobSubmission`, or says precisely what is wrong.
 ///
-/// Pure: no I/O, no clock. The format is documented in `docs-job-files.md` and published as
+/// Pure: no I/O, no clock. The format is documented in README.md (the spool section) and published as
 /// `config/job-file.schema.json` (generated from the same rules, see `JobFileSchema`).
 public struct JobFileDecoder: Sendable {
     /// The top-level fields a job file may have; anything else is an error, so a typo

@@ -60,8 +60,9 @@ struct KindArguments: Sendable {
             KindArguments(kind: .edit, rules: [], requiresProjectID: true),
             KindArguments(kind: .export, rules: [
                 .optional("timeline_asset_id", .uuid),
-                .optional("format", .oneOf(["mp4"])),
-                // Checked against the user's tier (max_export_height) by reeld.submit_job.
+                .optional("format", .oneOf(["mp4", "webm"])),
+                // The film's height (its width follows the timeline's aspect); at most the
+                // user's tier allows (max_export_height), checked by reeld.submit_job.
                 .optional("height", dimension),
             ]),
         ]

@@ -97,7 +97,10 @@ final class SpoolDirectory: Sendable {
     /// A hard link then an unlink, because `link` refuses to replace (Glibc does not export
     /// `renameat2(RENAME_NOREPLACE)`). A crash between the two leaves the same inode under both
     /// names; the next attempt sees `target` is that very file and just removes `name`.
-    func move(_ name: String, to destination: SpoolDirectory, as target: String) throws(SpoolIOError) -> Bool {
+    /// `afterLink` runs at that point, with both names durable (the crash tests stop there).
+    func move(
+        _ name: String, to destination: SpoolDirectory, as target: String, afterLink: () -> Void = {}
+    ) throws(SpoolIOError) -> Bool {
         let source = path + "/" + name
         if linkat(fd, name, destination.fd, target, 0) == -1 {
             switch errno {
@@ -117,6 +120,7 @@ final class SpoolDirectory: Sendable {
         }
         // The new name must be on disk before the old one goes, or a crash could lose the file.
         try destination.sync()
+        afterLink()
         try SpoolIOError.check("unlink", source) { unlinkat(fd, name, 0) }
         return true
     }

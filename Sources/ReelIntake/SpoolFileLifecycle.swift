@@ -17,8 +17,8 @@ import ReelCore
 /// the hash of its unchanged bytes), and the submitter returns the existing job
 /// (`created == false`) instead of queueing a second one, so nothing is submitted twice.
 /// A rejection writes its `.error.json` durably before moving the file, so a rejected file is
-/// never without its reason (a crash between the two leaves at worst a reason without a file,
-/// and the file, still in `new/`, is rejected again).
+/// never without its reason (a crash between the two leaves a reason without a file; the file,
+/// still in `new/`, is rejected again under the same name and its reason rewritten).
 struct SpoolFileLifecycle: Sendable {
     /// What the caller found when it looked at the file (from `fstat` of the opened file where possible).
     struct Facts: Sendable, Hashable {
@@ -67,6 +67,11 @@ struct SpoolFileLifecycle: Sendable {
         /// Write the reason durably, then move the file beside it.
         case moveToRejected(SpoolFileName, [IntakeProblem])
         case finish(SpoolOutcome)
+
+        var isFinish: Bool {
+            if case .finish = self { return true }
+            return false
+        }
     }
 
     private(set) var state: State

@@ -13,18 +13,23 @@ public struct SpoolProcessor: Sendable {
     let submitter: any JobSubmitting
     let logger: Logger
     let now: @Sendable () -> Date
+    let checkpoint: @Sendable (SpoolCheckpoint) -> Void
 
     /// Opens the spool at `configuration.root`, creating `tmp/ new/ accepted/ rejected/` if missing.
+    /// - Parameter checkpoint: told each `SpoolCheckpoint` as it is passed, on the processing
+    ///   task; the crash tests stop the process there. It must return promptly.
     /// - Throws: `SpoolIOError` when a directory cannot be created or opened.
     public init(
         configuration: SpoolConfiguration, submitter: any JobSubmitting, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        checkpoint: @escaping @Sendable (SpoolCheckpoint) -> Void = { _ in }
     ) throws {
         self.layout = try SpoolLayout(configuration)
         self.configuration = configuration
         self.submitter = submitter
         self.logger = logger
         self.now = now
+        self.checkpoint = checkpoint
     }
 
     /// Handles every file now in `new/`, in name order. Stops early when cancelled, or when the
@@ -71,6 +76,7 @@ public struct SpoolProcessor: Sendable {
             switch action {
             case .inspect(let name):
                 action = inspect(name, machine: &machine, openFile: &openFile)
+                if !action.isFinish { checkpoint(.inspected) }
 
             case .read(_, let limit):
                 // `.read` only ever follows an `inspected` of a file this function opened.
@@ -81,11 +87,13 @@ public struct SpoolProcessor: Sendable {
                     action = machine.failed(error.description + "; will retry on the next scan")
                 }
                 openFile = nil
+                if !action.isFinish { checkpoint(.read) }
 
             case .submit(let job):
                 logger.debug("Submitting spool job", metadata: ["job.kind": "\(job.kind)", "job.idempotency_key": "\(job.idempotencyKey ?? "")"])
                 do {
                     action = machine.submitted(try await submitter.submit(job))
+                    checkpoint(.submitted)
                 } catch let rejection as SubmitRejection {
                     action = machine.submitRejected(rejection)
                 } catch {
@@ -137,7 +145,9 @@ public struct SpoolProcessor: Sendable {
         _ machine: inout SpoolFileLifecycle, _ move: () throws(SpoolIOError) -> String
     ) -> SpoolFileLifecycle.Action {
         do {
-            return machine.moved(storedAs: try move())
+            let storedAs = try move()
+            checkpoint(.moved)
+            return machine.moved(storedAs: storedAs)
         } catch where error.isNotFound {
             return machine.vanished()
         } catch {
@@ -147,13 +157,13 @@ public struct SpoolProcessor: Sendable {
 
     private func moveToAccepted(_ name: SpoolFileName) throws(SpoolIOError) -> String {
         for candidate in SpoolLayout.candidates(for: name.value) {
-            if try layout.new.move(name.value, to: layout.accepted, as: candidate) { return candidate }
+            if try layout.new.move(name.value, to: layout.accepted, as: candidate, afterLink: { checkpoint(.linked) }) { return candidate }
         }
         throw SpoolIOError.noFreeName(in: layout.accepted.path + "/" + name.value)
     }
 
     /// The reason is written (durably) before the file is moved, so a rejected file is never
-    /// without its `.error.json`.
+    /// without its `.error.json`; a reason whose file never arrived is rewritten, not left behind.
     private func moveToRejected(_ name: SpoolFileName, _ problems: [IntakeProblem]) throws(SpoolIOError) -> String {
         let rejected = layout.rejected
         let report = RejectionReport(file: name.value, rejectedAt: now(), errors: problems).jsonBytes
@@ -161,11 +171,21 @@ public struct SpoolProcessor: Sendable {
             let reason = candidate + ".error.json"
             if try rejected.exists(candidate) {
                 // Taken, unless it is this very file from a move a crash interrupted (then its reason is there).
-                if try rejected.exists(reason), try layout.new.move(name.value, to: rejected, as: candidate) { return candidate }
+                if try rejected.exists(reason),
+                   try layout.new.move(name.value, to: rejected, as: candidate, afterLink: { checkpoint(.linked) }) {
+                    return candidate
+                }
                 continue
             }
+            if try rejected.exists(reason) {
+                // A reason without its file: a crash came between writing it and the move. Only
+                // reeld writes rejected/, and that file is the one still in new/ under this name,
+                // so the reason is replaced; skipping to the next name would orphan it.
+                try rejected.unlink(reason)
+            }
             guard try rejected.writeDurably(report, as: reason, via: layout.tmp) else { continue }
-            if try layout.new.move(name.value, to: rejected, as: candidate) { return candidate }
+            checkpoint(.reasonWritten)
+            if try layout.new.move(name.value, to: rejected, as: candidate, afterLink: { checkpoint(.linked) }) { return candidate }
             try? rejected.unlink(reason)
         }
         throw SpoolIOError.noFreeName(in: rejected.path + "/" + name.value)

@@ -19,14 +19,17 @@ public struct SpoolWatcher: Sendable {
 
     /// Processes spool files until the task is cancelled, then returns after closing its
     /// descriptors. A file being submitted when cancellation arrives is finished or left in `new/`.
+    /// - Parameter onListening: called once the inotify watch is in place, so a file renamed
+    ///   into `new/` from then on is seen (the node reports READY to systemd after it).
     /// - Throws: `SpoolIOError` if the spool cannot be opened or watched, or the watch ends on its
     ///   own (the directory was removed).
-    public func run() async throws {
+    public func run(onListening: (@Sendable () -> Void)? = nil) async throws {
         let processor = try SpoolProcessor(configuration: configuration, submitter: submitter, logger: logger)
         let source = try SpoolEventSource(
             watching: processor.layout.new, rescanInterval: configuration.rescanInterval, logger: logger)
         logger.info("Spool watcher started", metadata: ["spool.root": "\(configuration.root)"])
         source.start()
+        onListening?()
         await withTaskCancellationHandler {
             await consume(source, with: processor)
         } onCancel: {

@@ -20,27 +20,75 @@ public enum JobOutcome: Sendable {
 
 /// What a running handler may use: its logger (job fields set), progress, and the queue.
 public struct JobContext: Sendable {
-    public let logger: Logger
+    let job: ClaimedJob
+    let baseLogger: Logger
     public let queue: JobQueue
     let progressBox: ProgressBox
+    /// The lease owner running the job.
+    let owner: String
+
+    /// The worker's logger with the job's fields (`job_id`, `job_kind`, `attempt`, `project_id`)
+    /// as metadata. Made when asked for: most jobs never log, and building the metadata for
+    /// every job cost more than running a no-op job.
+    public var logger: Logger { JobContext.logger(baseLogger, for: job) }
+
+    static func logger(_ base: Logger, for job: ClaimedJob) -> Logger {
+        var logger = base
+        var metadata: Logger.Metadata = [
+            "job_id": "\(job.id.lowercasedText)", "job_kind": "\(job.kind)", "attempt": "\(job.attempt)",
+        ]
+        if let project = job.projectID { metadata["project_id"] = "\(project.lowercasedText)" }
+        logger.handler.metadata.merge(metadata) { $1 }
+        return logger
+    }
 
     /// Reports progress in [0, 1]; sent with the next heartbeat (at least every heartbeat interval).
     public func reportProgress(_ fraction: Double) {
         progressBox.value.withLock { $0 = fraction }
     }
+
+    /// Writes progress to the job row now, for handlers that report often (renders, every
+    /// second), and learns of a cancel as soon as it is asked for rather than at the next
+    /// heartbeat: a requested cancel (or a lost lease) cancels this attempt exactly as the
+    /// heartbeat would. Returns false when the attempt is being cancelled.
+    @discardableResult
+    public func recordProgress(_ fraction: Double) async throws -> Bool {
+        reportProgress(fraction)
+        let cancelRequested = try await queue.recordProgress(owner: owner, job: job.id, progress: fraction)
+        if cancelRequested ?? true {
+            progressBox.cancel()
+            return false
+        }
+        return true
+    }
 }
 
-/// Latest progress of one running job, read by the heartbeat loop.
+/// One running job's shared state: its latest progress (read by the heartbeat loop), whether it
+/// was cancelled, and the handler's task, which a cancel (operator, lost lease, shutdown) cancels.
 final class ProgressBox: Sendable {
     let value = Mutex<Double?>(nil)
     let cancelled = Atomic<Bool>(false)
     /// The handler has returned; only its outcome is left to record.
     let finished = Atomic<Bool>(false)
-    let cancelSignal = AsyncSignal()
+    private let handler = Mutex<Task<JobOutcome, any Error>?>(nil)
 
     func cancel() {
         cancelled.store(true, ordering: .relaxed)
-        cancelSignal.signal()
+        handler.withLock { $0?.cancel() }
+    }
+
+    /// Runs `task`'s handler to its end, cancelling it when `cancel()` is called (before or
+    /// during) or when the calling task is cancelled.
+    func run(_ task: Task<JobOutcome, any Error>) async -> Result<JobOutcome, any Error> {
+        handler.withLock { $0 = task }
+        if cancelled.load(ordering: .relaxed) { task.cancel() }
+        let result = await withTaskCancellationHandler {
+            await task.result
+        } onCancel: {
+            task.cancel()
+        }
+        handler.withLock { $0 = nil }
+        return result
     }
 }
 

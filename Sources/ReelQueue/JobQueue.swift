@@ -153,6 +153,20 @@ public struct JobQueue: Sendable {
         return HeartbeatResult(cancelRequested: cancel, lost: lost)
     }
 
+    /// Records one running job's progress at once (renders report every second instead of
+    /// waiting for the heartbeat; the change is published on `reeld_events`) and returns whether
+    /// a cancel was requested. Nil when `owner` no longer holds the job.
+    public func recordProgress(owner: String, job: UUID, progress: Double) async throws -> Bool? {
+        // By primary key; the lease guard keeps a node that lost the job from writing over the new owner.
+        try await database.query(Self.publishing(
+            """
+            update public.jobs j set progress = $3::real
+            where id = $1::uuid and lease_owner = $2
+            returning \(Self.changeColumns), j.cancel_requested
+            """), [job, owner, min(max(progress, 0), 1)]
+        ).first.map { try $0.bool("cancel_requested") }
+    }
+
     // MARK: Ending an attempt
 
     /// Completes a batch of jobs in one statement, capturing their reserved credits (what the

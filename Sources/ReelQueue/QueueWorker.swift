@@ -207,19 +207,20 @@ public final class QueueWorker: Service, Sendable {
 
     private func execute(_ job: ClaimedJob, box: ProgressBox) async {
         onStart?(job.id)
-        var logger = self.logger
-        logger[metadataKey: "job_id"] = "\(job.id.lowercasedText)"
-        logger[metadataKey: "job_kind"] = "\(job.kind)"
-        logger[metadataKey: "attempt"] = "\(job.attempt)"
-        if let project = job.projectID { logger[metadataKey: "project_id"] = "\(project.lowercasedText)" }
-
         let result: Result<JobOutcome, any Error>
         if let handler = handlers.handler(for: job.kind) {
-            let context = JobContext(logger: logger, queue: queue, progressBox: box)
-            result = await Self.runCancellable(box: box) { try await handler.run(job, context: context) }
+            let context = JobContext(job: job, baseLogger: logger, queue: queue, progressBox: box, owner: configuration.owner)
+            // An unstructured task because a job needs a cancel handle of its own (an operator's
+            // cancel or a lost lease stops one job, not the pool), and a child of the pool's group
+            // cannot be cancelled alone. It stays scoped all the same: this child task awaits it,
+            // and cancelling this child cancels it (ProgressBox.run). A task group with a watcher
+            // child per job did the same at three times the allocations.
+            result = await box.run(Task { try await handler.run(job, context: context) })
         } else {
             result = .failure(JobError.permanent("no handler for kind \(job.kind) on this node"))
         }
+        // Only the paths that log pay for the job's metadata.
+        lazy var logger = JobContext.logger(self.logger, for: job)
         box.finished.store(true, ordering: .relaxed)
         state.withLock { $0.busy -= 1 }
         slotFreed.signal()
@@ -280,32 +281,6 @@ public final class QueueWorker: Service, Sendable {
             return state.running.isEmpty
         }
         if empty { drained.signal() }
-    }
-
-    /// Runs the handler so that a cancel from the heartbeat (or shutdown) cancels it.
-    static func runCancellable(box: ProgressBox, _ body: @escaping @Sendable () async throws -> JobOutcome) async -> Result<JobOutcome, any Error> {
-        await withTaskGroup(of: Result<JobOutcome, any Error>?.self) { group in
-            group.addTask {
-                do { return .success(try await body()) } catch { return .failure(error) }
-            }
-            group.addTask {
-                while !Task.isCancelled && !box.cancelled.load(ordering: .relaxed) {
-                    await box.cancelSignal.wait()
-                }
-                return nil
-            }
-            var outcome: Result<JobOutcome, any Error>?
-            while let next = await group.next() {
-                if let next {
-                    outcome = next
-                    group.cancelAll()
-                } else if outcome == nil {
-                    // The watcher saw a cancel: cancel the handler and wait for it to return.
-                    group.cancelAll()
-                }
-            }
-            return outcome ?? .failure(CancellationError())
-        }
     }
 
     // MARK: Completions (group commit)

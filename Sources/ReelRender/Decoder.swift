@@ -6,7 +6,8 @@ final class Decoder {
     let path: String
     private let frame = Frame()
 
-    init(stream: UnsafeMutablePointer<AVStream>, path: String) throws(MediaError) {
+    /// - Parameter threads: decoding threads (frame and slice threading); 1 decodes on the caller's thread.
+    init(stream: UnsafeMutablePointer<AVStream>, path: String, threads: Int = 1) throws(MediaError) {
         self.path = path
         let parameters = stream.pointee.codecpar!
         guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
@@ -18,6 +19,8 @@ final class Decoder {
         context = ctx
         try check(avcodec_parameters_to_context(ctx, parameters), .decode, path: path, "configuring the decoder")
         ctx.pointee.pkt_timebase = stream.pointee.time_base
+        ctx.pointee.thread_count = Int32(max(1, threads))
+        if threads > 1 { ctx.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE }
         try check(avcodec_open2(ctx, codec, nil), .decode, path: path, "opening the decoder")
     }
 
@@ -25,6 +28,9 @@ final class Decoder {
         var ctx: UnsafeMutablePointer<AVCodecContext>? = context
         avcodec_free_context(&ctx)
     }
+
+    /// Drops buffered frames after a seek.
+    func flush() { avcodec_flush_buffers(context) }
 
     /// Sends one packet (nil flushes) and hands every frame that comes out to `body`.
     func decode(_ packet: UnsafeMutablePointer<AVPacket>?, _ body: (UnsafeMutablePointer<AVFrame>) throws -> Void) throws {

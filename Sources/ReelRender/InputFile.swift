@@ -53,6 +53,19 @@ final class InputFile {
         }
     }
 
+    /// Reads the next packet of the file into `packet` (which must be unreferenced); false at the end.
+    func readPacket(into packet: UnsafeMutablePointer<AVPacket>) throws(MediaError) -> Bool {
+        let rc = av_read_frame(format, packet)
+        if rc == reel_averror_eof() { return false }
+        try check(rc, .decode, path: path, "reading a packet")
+        return true
+    }
+
+    /// Seeks `stream` to the last keyframe at or before `timestamp` (in the stream's time base).
+    func seek(_ stream: UnsafeMutablePointer<AVStream>, to timestamp: Int64) throws(MediaError) {
+        try check(av_seek_frame(format, stream.pointee.index, timestamp, AVSEEK_FLAG_BACKWARD), .decode, path: path, "seeking")
+    }
+
     /// Decodes one stream to the end, handing every decoded frame to `body`.
     func decodeStream(_ stream: UnsafeMutablePointer<AVStream>, _ body: (UnsafeMutablePointer<AVFrame>) throws -> Void) throws {
         let decoder = try Decoder(stream: stream, path: path)

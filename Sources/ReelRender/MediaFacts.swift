@@ -38,6 +38,8 @@ public struct StreamFacts: Sendable, Codable, Hashable {
     public var height: Int?
     /// Video only: the average frame rate, when the container knows it.
     public var framesPerSecond: Double?
+    /// Video only: libav's pixel format name ("yuv420p").
+    public var pixelFormat: String?
     /// Audio only.
     public var sampleRate: Int?
     public var channels: Int?
@@ -45,7 +47,8 @@ public struct StreamFacts: Sendable, Codable, Hashable {
 
     public init(
         index: Int, type: StreamType, codecName: String, width: Int? = nil, height: Int? = nil,
-        framesPerSecond: Double? = nil, sampleRate: Int? = nil, channels: Int? = nil, durationSeconds: Double? = nil
+        framesPerSecond: Double? = nil, pixelFormat: String? = nil, sampleRate: Int? = nil, channels: Int? = nil,
+        durationSeconds: Double? = nil
     ) {
         self.index = index
         self.type = type
@@ -53,6 +56,7 @@ public struct StreamFacts: Sendable, Codable, Hashable {
         self.width = width
         self.height = height
         self.framesPerSecond = framesPerSecond
+        self.pixelFormat = pixelFormat
         self.sampleRate = sampleRate
         self.channels = channels
         self.durationSeconds = durationSeconds

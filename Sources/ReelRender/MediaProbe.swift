@@ -24,6 +24,7 @@ public enum MediaProbe {
                     index: index, type: .video, codecName: codecName,
                     width: Int(parameters.width), height: Int(parameters.height),
                     framesPerSecond: rate.num > 0 && rate.den > 0 ? av_q2d(rate) : nil,
+                    pixelFormat: av_get_pix_fmt_name(AVPixelFormat(parameters.format)).map { String(cString: $0) },
                     durationSeconds: duration))
             case AVMEDIA_TYPE_AUDIO:
                 streams.append(StreamFacts(

@@ -84,10 +84,12 @@ final class OutputFile {
         try check(av_interleaved_write_frame(format, packet), .mux, path: url.path, "writing a packet")
     }
 
-    /// Writes the trailer, closes the file and renames it to the destination.
-    func finish() throws(MediaError) {
+    /// Writes the trailer, closes the file and renames it to the destination. `verify` sees the
+    /// complete file under its temporary name first; if it throws, the file is removed instead.
+    func finish(verify: ((URL) throws -> Void)? = nil) throws {
         try check(av_write_trailer(format), .mux, path: url.path, "writing the trailer")
         try check(avio_closep(&format.pointee.pb), .write, path: temporaryPath, "closing the file")
+        try verify?(URL(fileURLWithPath: temporaryPath))
         if rename(temporaryPath, url.path) != 0 {
             throw MediaError(.write, path: url.path, message: "renaming the finished file into place: \(String(cString: strerror(errno)))")
         }

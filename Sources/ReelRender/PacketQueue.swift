@@ -13,6 +13,15 @@ final class PacketQueue {
         packets.append(try Packet(cloning: packet))
     }
 
+    /// Takes `packet` itself (no new reference).
+    func append(_ packet: Packet) { packets.append(packet) }
+
+    /// Whether packets up to `limit` (in `limitBase`) are all here: the last one queued is at or past it.
+    func reaches(_ limit: Int64, in limitBase: AVRational) -> Bool {
+        guard let last = packets.last else { return false }
+        return av_compare_ts(last.pointer.pointee.dts, timeBase, limit, limitBase) >= 0
+    }
+
     /// Writes queued packets whose timestamps are at or before `limit` (in `limitBase`).
     func write(until limit: Int64, in limitBase: AVRational, to output: OutputFile, stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {
         while next < packets.count {

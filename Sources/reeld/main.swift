@@ -96,7 +96,31 @@ extension Reeld {
     }
 
     struct Bench: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Benchmarks that print figures.", subcommands: [Queue.self])
+        static let configuration = CommandConfiguration(abstract: "Benchmarks that print figures.", subcommands: [Queue.self, Render.self])
+
+        struct Render: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Render the standard workload (8 x 5 s 720p clips, crossfades, title, voice, ducked music) and a stream-copy cut; compare with the ffmpeg CLI when installed.")
+            @Option(help: "Working directory for inputs and outputs (kept, so inputs are made once).")
+            var directory: String = ".reeld/bench-render"
+            @Option(help: "Repetitions; the median is reported.") var runs: Int = 3
+            @Option(help: "Thread budget of the render.") var threads: Int = 2
+            @Flag(help: .hidden) var inner = false
+            @Option(help: .hidden) var timeline: String?
+            @Option(help: .hidden) var output: String?
+
+            func run() async throws {
+                let directory = URL(fileURLWithPath: directory, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL
+                if inner {
+                    guard let timeline, let output else { throw ValidationError("--inner needs --timeline and --output") }
+                    try RenderBenchmark.inner(timeline: URL(fileURLWithPath: timeline), output: URL(fileURLWithPath: output), directory: directory, threads: threads)
+                    return
+                }
+                // The timed renders run in children of this very executable, so each peak RSS is the render's own.
+                let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+                try RenderBenchmark(directory: directory, runs: runs, threads: threads, executable: executable).run()
+            }
+        }
 
         struct Queue: AsyncParsableCommand {
             static let configuration = CommandConfiguration(

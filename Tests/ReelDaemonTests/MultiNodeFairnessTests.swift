@@ -6,11 +6,7 @@ import ReelTestSupport
 import Synchronization
 import Testing
 
-/// Three real `reeld run` processes on one database, users of all three tiers with backlogs,
-/// providers with limits. Sampled every 20 ms while they work: no user×class and no provider
-/// ever runs more than its limit, and no lane or provider starts more than its rate allows; a
-/// light user's job does not wait behind the backlogs; afterwards the ledger balances.
-@Suite(.serialized) struct MultiNodeFairnessTests {
+extension ProcessTests.MultiNodeFairnessTests {
     /// Limits small enough to bind within seconds.
     static let tiers: [Tier: (concurrent: [JobClass: Int], perMinute: [JobClass: Int])] = [
         .free: ([.textImage: 2, .video: 1, .audio: 2, .render: 1], [.textImage: 30, .video: 600, .audio: 600, .render: 600]),
@@ -19,36 +15,13 @@ import Testing
     ]
     static let providers: [String: (concurrent: Int?, perMinute: Int?)] = ["kling": (3, 60), "eleven": (2, nil)]
 
-    static func config(node: Int, url: String, root: URL) -> String {
+    /// The tables beyond what `ReeldProcess.Settings` writes: tiers, provider limits, the sleep's cost.
+    static var limitsConfig: String {
         func table(_ values: [JobClass: Int]) -> String {
             "{ " + JobClass.limited.map { "\($0.rawValue) = \(values[$0]!)" }.joined(separator: ", ") + " }"
         }
-        var text = """
-            [node]
-            name = "fair-\(node)"
-            [database]
-            url = "\(url)"
-            pool_size = 4
-            [queue]
-            workers = 6
-            claim_batch = 8
-            lease_seconds = 30
-            heartbeat_seconds = 2
-            shutdown_grace_seconds = 5
-            [intake]
-            spool_dir = "\(root.path)/spool-\(node)"
-            [storage]
-            root = "\(root.path)/storage"
-            [providers.local]
-            tasks_dir = "\(root.path)/tasks"
-            [costs."system.sleep"]
-            estimate = 3
-            [log]
-            level = "info"
-            backend = "stderr"
-
-            """
-        for (name, limit) in providers {
+        var text = "[costs.\"system.sleep\"]\nestimate = 3\n"
+        for (name, limit) in providers.sorted(by: { $0.key < $1.key }) {
             text += "[providers.limits.\(name)]\n"
             if let c = limit.concurrent { text += "concurrent = \(c)\n" }
             if let r = limit.perMinute { text += "per_minute = \(r)\n" }
@@ -79,9 +52,8 @@ import Testing
         let database = Database(configuration: .init(url: url, maxConnections: 4), logger: TestDatabase.logger)
         defer { database.close() }
         let queue = JobQueue(database: database)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("reeld-fair-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
+        let directory = try TemporaryDirectory(prefix: "reeld-fair")
+        defer { directory.remove() }
 
         // Users: per tier a heavy one with a backlog and a light one with single jobs.
         var tierOf: [UUID: Tier] = [:]
@@ -98,14 +70,18 @@ import Testing
         }
 
         // Nodes first: each writes the same settings (tiers, provider limits, the sleep's cost).
+        // A failing test still ends them: ChildProcess kills and reaps on deinit.
         var nodes: [ReeldProcess] = []
-        defer { for node in nodes { node.stop() } }
         for index in 1...3 {
-            let file = root.appendingPathComponent("node-\(index).toml")
-            try Self.config(node: index, url: url, root: root).write(to: file, atomically: true, encoding: .utf8)
-            nodes.append(try ReeldProcess(name: "fair-\(index)", config: file, migrations: TestDatabase.migrationsDirectory,
-                                          logDirectory: root))
+            var settings = ReeldProcess.Settings(nodeName: "fair-\(index)", databaseURL: url, directory: directory.appending("fair-\(index)"))
+            settings.workers = 6
+            settings.leaseSeconds = 30
+            settings.heartbeatSeconds = 2
+            settings.rescueIntervalSeconds = 15
+            settings.extraConfig = Self.limitsConfig
+            nodes.append(try ReeldProcess(settings, label: "fair-\(index)"))
         }
+        for node in nodes { try await node.waitUntilReady() }
         try await eventually("the nodes wrote their settings", timeout: .seconds(20), nodes: nodes) {
             try await database.query("select estimate from reeld.costs where kind = 'system.sleep'").first?.int("estimate") == 3
         }
@@ -192,11 +168,8 @@ import Testing
         }
         // SIGTERM to all at once; each stops claiming, finishes its jobs and exits well within
         // its shutdown grace (5 s).
-        for node in nodes { node.terminate() }
-        for node in nodes {
-            let exited = node.stop(grace: .seconds(20))
-            #expect(exited, "node \(node.name) did not exit within 20 s of SIGTERM:\n\(node.log)")
-        }
+        for node in nodes { node.process.send(SIGTERM) }
+        for node in nodes { try await node.process.waitForExit(timeout: .seconds(20)) }
 
         #expect(observed.breaches.withLock { $0 }.isEmpty, "limits exceeded: \(observed.breaches.withLock { $0.prefix(10) })")
         #expect(observed.samples.load(ordering: .relaxed) > 100)
@@ -235,7 +208,7 @@ import Testing
         let unfinished = try await database.query(
             "select id, state::text as state, lease_owner, attempt from jobs where state not in ('completed', 'cancelled')"
         ).map { "\(try $0.string("id")) \(try $0.string("state")) owner \(try $0.optionalString("lease_owner") ?? "-") attempt \(try $0.int("attempt"))" }
-        let logs = nodes.map { "[\($0.name)]\n\($0.log)" }.joined(separator: "\n")
+        let logs = nodes.map { "[\($0.process.label)]\n\($0.process.stderrTail())" }.joined(separator: "\n")
         #expect(unfinished.isEmpty, "jobs left unfinished after the nodes stopped: \(unfinished)\n\(logs)")
         let unbalancedJobs = try await database.query(
             """
@@ -277,16 +250,15 @@ import Testing
         return nil
     }
 
-    /// Polls until `condition` holds; fails naming `what`, with the nodes' logs, at `timeout`.
+    /// Polls until `condition` holds; fails naming `what`, with the nodes' logs, at `timeout`,
+    /// or at once if a node has exited.
     func eventually(_ what: String, timeout: Duration, nodes: [ReeldProcess], _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            if let dead = nodes.first(where: { !$0.isRunning }) {
-                throw ReeldProcessError("node \(dead.name) exited while waiting until \(what):\n\(dead.log)")
+        try await Poll.until(what, timeout: timeout, interval: .milliseconds(20),
+                             context: { nodes.map { "[\($0.process.label)]\n\($0.process.stderrTail())" }.joined(separator: "\n") }) {
+            if let ended = nodes.first(where: { $0.process.termination != nil }) {
+                throw ChildProcess.Failure("\(ended.process.label) exited while waiting for \(what)\n\(ended.process.stderrTail())")
             }
-            try await Task.sleep(for: .milliseconds(20))
+            return try await condition()
         }
-        throw ReeldProcessError("timed out waiting until \(what); node logs:\n" + nodes.map { "[\($0.name)]\n\($0.log)" }.joined(separator: "\n"))
     }
 }

@@ -54,7 +54,9 @@ import Testing
             [providers.local]
             video_delay_ms = 0
             [render]
+            workers = 3
             threads_per_render = 4
+            cache_dir = "/srv/reeld/render-cache"
             [log]
             level = "debug"
             backend = "stderr"
@@ -68,7 +70,9 @@ import Testing
         #expect(config.queue.archive)
         #expect(config.intake.allowedUIDs == [1000, 1001])
         #expect(config.providers.local.videoDelay == .zero)
+        #expect(config.render.workers == 3)
         #expect(config.render.threadsPerRender == 4)
+        #expect(config.render.cacheDirectory == "/srv/reeld/render-cache")
         #expect(config.log.level == .debug)
         #expect(config.log.backend == .stderr)
     }
@@ -156,6 +160,7 @@ import Testing
         #expect(configError("[queue]\npoll_interval_seconds = 2")?.message == "must be between 5 and 31536000 (found 2)")
         #expect(configError("[queue]\nworkers = 0")?.key == "queue.workers")
         #expect(configError("[queue]\nheartbeat_seconds = 30")?.key == "queue.heartbeat_seconds")
+        #expect(configError("[queue]\nrescue_interval_seconds = 31")?.key == "queue.rescue_interval_seconds")
         #expect(configError("[queue]\nbackoff_cap_seconds = 1")?.key == "queue.backoff_cap_seconds")
         #expect(configError("[log]\nlevel = \"loud\"")?.message.hasPrefix("'loud' is not one of \"trace\"") == true)
         #expect(configError("[storage]\nroot = \"relative/dir\"")?.message.contains("absolute path") == true)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ReelTestSupport
 import Testing
 
 @testable import ReelSystemd
@@ -7,52 +8,8 @@ import Testing
 /// Talks to a real `AF_UNIX` datagram socket, as systemd's notify socket is.
 /// Serialized because `NOTIFY_SOCKET` and `WATCHDOG_*` are process-wide environment.
 @Suite(.serialized) struct SystemdNotifierTests {
-    /// A bound notify socket in a fresh temporary directory, with `NOTIFY_SOCKET` pointing at it.
-    final class NotifySocket {
-        let directory: String
-        let path: String
-        let fd: Int32
-
-        init() throws {
-            var template = Array("/tmp/reeld-notify-XXXXXX".utf8CString)
-            guard let dir = mkdtemp(&template) else { throw POSIXError(.init(rawValue: errno)!) }
-            directory = String(cString: dir)
-            path = directory + "/notify.sock"
-            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-            guard fd >= 0 else { throw POSIXError(.init(rawValue: errno)!) }
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
-            }
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
-            guard bound == 0 else { throw POSIXError(.init(rawValue: errno)!) }
-            var timeout = timeval(tv_sec: 2, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            setenv("NOTIFY_SOCKET", path, 1)
-        }
-
-        /// The next datagram, or nil after the 2 s receive timeout.
-        func receive() -> String? {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let n = recv(fd, &buffer, buffer.count, 0)
-            return n < 0 ? nil : String(decoding: buffer.prefix(n), as: UTF8.self)
-        }
-
-        deinit {
-            unsetenv("NOTIFY_SOCKET")
-            close(fd)
-            unlink(path)
-            rmdir(directory)
-        }
-    }
-
     @Test func sendsReadyWithStatusAsOneDatagram() throws {
-        let socket = try NotifySocket()
+        let socket = try NotifySocket(exportToEnvironment: true)
         let notifier = SystemdNotifier()
         #expect(notifier.isEnabled)
         try notifier.ready(status: "0 running, 3 queued")
@@ -60,7 +17,7 @@ import Testing
     }
 
     @Test func sendsEachLifecycleState() throws {
-        let socket = try NotifySocket()
+        let socket = try NotifySocket(exportToEnvironment: true)
         let notifier = SystemdNotifier()
         try notifier.watchdog()
         #expect(socket.receive() == "WATCHDOG=1")
@@ -73,7 +30,7 @@ import Testing
     }
 
     @Test func reloadingCarriesTheMonotonicClock() throws {
-        let socket = try NotifySocket()
+        let socket = try NotifySocket(exportToEnvironment: true)
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let before = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000

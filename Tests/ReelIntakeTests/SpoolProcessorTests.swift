@@ -282,6 +282,22 @@ import Testing
         #expect(spool.names(in: "new").isEmpty)
     }
 
+    @Test func reasonLeftByACrashBeforeTheMoveIsRewrittenBesideItsFile() async throws {
+        let spool = TemporarySpool()
+        defer { spool.remove() }
+        let intake = try processor(spool, FakeSubmitter())
+        spool.drop("r.json", "not json")
+        // The crashed run wrote the reason durably, then died before moving the file.
+        _ = try intake.layout.rejected.writeDurably(Array("{}".utf8), as: "r.json.error.json", via: intake.layout.tmp)
+
+        let outcome = await intake.process(fileNamed: "r.json")
+
+        guard case .rejected(_, _, storedAs: "r.json") = outcome else { Issue.record("\(outcome)"); return }
+        #expect(spool.names(in: "rejected") == ["r.json", "r.json.error.json"])
+        #expect(spool.rejectionReport(for: "r.json")?.file == "r.json")
+        #expect(spool.names(in: "new").isEmpty)
+    }
+
     @Test func nameCollisionsGetASuffixInsteadOfOverwriting() async throws {
         let spool = TemporarySpool()
         defer { spool.remove() }

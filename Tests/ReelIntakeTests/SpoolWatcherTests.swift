@@ -18,7 +18,10 @@ import Testing
             let cancelledAt = ContinuousClock.now
             group.cancelAll()
             try await group.waitForAll()
-            #expect(ContinuousClock.now - cancelledAt < .seconds(1), "run() must end promptly on cancellation")
+            // Well under any rescan interval the tests use (≥ 30 s): a watcher that waited for its
+            // next scan, or for inotify, instead of seeing the cancel would take that long. Not
+            // tighter, because the machine running the tests may be loaded.
+            #expect(ContinuousClock.now - cancelledAt < .seconds(10), "run() must end promptly on cancellation")
         }
     }
 
@@ -34,9 +37,9 @@ import Testing
             #expect(await eventually { spool.names(in: "accepted").contains("0-before.json") })
 
             spool.drop("1-later.json", #"{"kind": "system.noop", "idempotency_key": "later"}"#)
-            #expect(await eventually(within: .seconds(2)) { spool.names(in: "accepted").contains("1-later.json") })
+            #expect(await eventually(within: .seconds(10)) { spool.names(in: "accepted").contains("1-later.json") })
             spool.drop("2-bad.json", "not json")
-            #expect(await eventually(within: .seconds(2)) { spool.names(in: "rejected").contains("2-bad.json") })
+            #expect(await eventually(within: .seconds(10)) { spool.names(in: "rejected").contains("2-bad.json") })
         }
         #expect(submitter.submissions.map(\.idempotencyKey) == ["before", "later"])
     }
@@ -59,7 +62,7 @@ import Testing
         try await withWatcher(spool, submitter, configuration: spool.configuration(rescanInterval: .milliseconds(300))) {
             #expect(await eventually { FileManager.default.fileExists(atPath: spool.root + "/new") })
             spool.drop("retry.json", #"{"kind": "system.noop"}"#)
-            #expect(await eventually(within: .seconds(3)) { spool.names(in: "accepted") == ["retry.json"] })
+            #expect(await eventually(within: .seconds(10)) { spool.names(in: "accepted") == ["retry.json"] })
         }
         #expect(submitter.jobCount == 1)
     }

@@ -194,6 +194,18 @@ import Testing
         #expect(try await queue.cancel(job: UUID()) == nil)
     }
 
+    @Test func recordedProgressIsWrittenAtOnceAndAnswersWithTheCancelFlag() async throws {
+        let id = try await submit()
+        _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        #expect(try await queue.recordProgress(owner: "a", job: id, progress: 0.4) == false)
+        func progress() async throws -> Double { try await database.query("select progress from jobs where id = $1::uuid", [id])[0].double("progress") }
+        #expect(abs(try await progress() - 0.4) < 1e-6)
+        #expect(try await queue.recordProgress(owner: "b", job: id, progress: 0.9) == nil)
+        #expect(abs(try await progress() - 0.4) < 1e-6)
+        _ = try await queue.cancel(job: id)
+        #expect(try await queue.recordProgress(owner: "a", job: id, progress: 0.5) == true)
+    }
+
     @Test func retryPutsAFailedJobBackKeepingItsHistory() async throws {
         let id = try await submit(maxAttempts: 1)
         _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))

@@ -1,84 +1,107 @@
 import Foundation
-import Synchronization
 
-/// A real `reeld` process for tests that need several nodes: started with a config file,
-/// its stderr kept in a log file, stopped with SIGTERM (then SIGKILL) however the test ends.
-public final class ReeldProcess: Sendable {
-    public let name: String
-    public let logFile: URL
-    private let process: Mutex<Process>
+/// A real `reeld run` process: the built executable, started with a config file the test writes
+/// (its database, short leases, a spool in the test's directory, logs on stderr).
+public struct ReeldProcess: Sendable {
+    /// What the test chooses; the rest of the config keeps its documented defaults.
+    public struct Settings: Sendable {
+        /// `[node] name`; the lease owner is `NAME:PID`.
+        public var nodeName: String
+        public var databaseURL: String
+        /// Holds `spool/`, `storage/`, `local-tasks/`, the config file and the logs.
+        public var directory: URL
+        public var workers = 4
+        public var leaseSeconds = 3
+        public var heartbeatSeconds = 1
+        public var rescueIntervalSeconds = 1
+        public var shutdownGraceSeconds = 5
+        public var rescanSeconds = 30
+        public var logLevel = "info"
+        /// More TOML appended to the config (tables the fields above do not cover: tiers,
+        /// provider limits, costs).
+        public var extraConfig = ""
 
-    /// The `reeld` executable: `REELD_EXECUTABLE`, else beside the test bundle, where
-    /// `swift build --build-tests` puts every product of the package.
-    public static func executable() throws -> URL {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["REELD_EXECUTABLE"], !explicit.isEmpty {
-            return URL(fileURLWithPath: explicit)
+        public init(nodeName: String, databaseURL: String, directory: URL) {
+            self.nodeName = nodeName
+            self.databaseURL = databaseURL
+            self.directory = directory
         }
-        var candidates: [URL] = []
-        // On Linux the test bundle is the running executable (…/debug/reeldPackageTests.xctest).
-        if let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("reeld"))
+
+        public var spoolDirectory: URL { directory.appendingPathComponent("spool") }
+
+        /// The TOML `reeld run --config` reads.
+        var configText: String {
+            func quoted(_ text: String) -> String {
+                "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            }
+            return """
+                [node]
+                name = \(quoted(nodeName))
+                [database]
+                url = \(quoted(databaseURL))
+                pool_size = 4
+                [queue]
+                workers = \(workers)
+                lease_seconds = \(leaseSeconds)
+                heartbeat_seconds = \(heartbeatSeconds)
+                rescue_interval_seconds = \(rescueIntervalSeconds)
+                shutdown_grace_seconds = \(shutdownGraceSeconds)
+                backoff_base_seconds = 1
+                backoff_cap_seconds = 1
+                [intake]
+                spool_dir = \(quoted(spoolDirectory.path))
+                rescan_seconds = \(rescanSeconds)
+                [storage]
+                root = \(quoted(directory.appendingPathComponent("storage").path))
+                [providers.local]
+                tasks_dir = \(quoted(directory.appendingPathComponent("local-tasks").path))
+                [log]
+                level = \(quoted(logLevel))
+                backend = "stderr"
+                \(extraConfig)
+                """
         }
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("reeld"))
-        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("reeld"))
-        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) {
-            return found
-        }
-        throw ReeldProcessError(
-            "no reeld executable beside the test bundle (looked at \(candidates.map(\.path).joined(separator: ", "))): "
-                + "build it with `swift build --build-tests`, or set REELD_EXECUTABLE")
     }
 
-    /// Starts `reeld run --config <config>`.
-    public init(name: String, config: URL, migrations: URL, logDirectory: URL) throws {
-        self.name = name
-        logFile = logDirectory.appendingPathComponent("\(name).log")
-        guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else {
-            throw ReeldProcessError("cannot create \(logFile.path) for node \(name)'s log")
-        }
-        let log = try FileHandle(forWritingTo: logFile)
-        let process = Process()
-        process.executableURL = try Self.executable()
-        process.arguments = ["run", "--config", config.path, "--migrations", migrations.path]
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = Mutex(process)
+    public let settings: Settings
+    public let process: ChildProcess
+
+    /// The lease owner this process writes on the jobs it claims.
+    public var owner: String { "\(settings.nodeName):\(process.pid)" }
+
+    /// Writes `label.toml` into the settings' directory and starts `reeld run` with it, with
+    /// `environment` added to this process's.
+    public init(_ settings: Settings, label: String, environment: [String: String] = [:]) throws {
+        self.settings = settings
+        try FileManager.default.createDirectory(at: settings.directory, withIntermediateDirectories: true)
+        let config = settings.directory.appendingPathComponent("\(label).toml")
+        try Data(settings.configText.utf8).write(to: config)
+        process = try ChildProcess(
+            executable: try BuiltProducts.executable("reeld"),
+            arguments: ["run", "--config", config.path, "--migrations", TestDatabase.migrationsDirectory.path],
+            environment: environment, outputDirectory: settings.directory, label: label)
     }
 
-    public var isRunning: Bool { process.withLock { $0.isRunning } }
-
-    /// What the process wrote, for a failure message.
-    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
-
-    /// Sends SIGTERM: the node stops claiming, lets its jobs finish and exits.
-    public func terminate() {
-        process.withLock { if $0.isRunning { $0.terminate() } }
+    /// When the node wrote the first log line containing `text`, by its own clock (the `ts=` of
+    /// its logfmt lines): a timing a busy test process cannot distort.
+    public func loggedAt(_ text: String) -> Date? {
+        guard let line = process.standardError.split(separator: "\n").first(where: { $0.contains(text) }),
+              line.hasPrefix("ts="), let end = line.firstIndex(of: " ") else { return nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSS"
+        return formatter.date(from: String(line[line.index(line.startIndex, offsetBy: 3)..<end]))
     }
 
-    /// SIGTERM, then SIGKILL after `grace`; returns once the process has exited. Returns false
-    /// when it had to be killed.
-    @discardableResult
-    public func stop(grace: Duration = .seconds(30)) -> Bool {
-        process.withLock { process in
-            guard process.isRunning else { return true }
-            process.terminate()
-            let deadline = ContinuousClock.now + grace
-            while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
-            guard process.isRunning else { return true }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+    /// Waits until the node says it is ready (its worker, status and spool services started).
+    public func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
+        try await Poll.until("\(process.label) to log \"Node ready\"", timeout: timeout, context: { process.stderrTail() }) {
+            if process.standardError.contains(#"msg="Node ready""#) { return true }
+            // Fail at once, with its log, if it exited during start-up.
+            if let ended = process.termination {
+                throw ChildProcess.Failure("\(process.label) ended during start-up (\(ended))\n\(process.stderrTail())")
+            }
             return false
         }
     }
-
-    deinit { stop(grace: .seconds(2)) }
-}
-
-/// The test could not run a reeld process.
-public struct ReeldProcessError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -34,8 +34,14 @@ public enum TestDatabase {
 
     private static let counter = Atomic<Int>(0)
 
+    /// Stops the server; removes its directory too unless `REELD_TEST_PGDIR` chose it (then it
+    /// is the caller's to keep), so that every test run does not leave a cluster in /tmp.
     static func stopCluster() throws {
-        if case .success(let cluster) = cluster { try cluster.stop() }
+        guard case .success(let cluster) = cluster else { return }
+        try cluster.stop()
+        if ProcessInfo.processInfo.environment["REELD_TEST_PGDIR"] == nil {
+            try? FileManager.default.removeItem(at: cluster.directory)
+        }
     }
 
     /// A new, migrated, empty database; returns its libpq URL.

@@ -46,6 +46,14 @@ extension ReelConfig {
                 "must be shorter than queue.lease_seconds (\(queue.lease)), or leases expire between heartbeats"
             )
         }
+        if queue.rescueInterval > queue.lease {
+            // A dead node's lease runs out at most one lease after its last heartbeat, and the
+            // rescuer looks within one interval after that: two lease periods at the most.
+            throw t.error(
+                "rescue_interval_seconds",
+                "must not be longer than queue.lease_seconds (\(queue.lease)), or a dead node's jobs wait more than two lease periods"
+            )
+        }
         if queue.backoffCap < queue.backoffBase {
             throw t.error("backoff_cap_seconds", "must not be smaller than queue.backoff_base_seconds")
         }
@@ -157,6 +165,7 @@ extension ReelConfig {
         t = try root.table("render")
         render.workers = try t.int("workers", default: render.workers, in: 1...256)
         render.threadsPerRender = try t.int("threads_per_render", default: render.threadsPerRender, in: 1...256)
+        render.cacheDirectory = try t.path("cache_dir", default: render.cacheDirectory, environment: environment)
         try t.finish()
 
         t = try root.table("log")

@@ -223,13 +223,17 @@ public struct ReelConfig: Sendable, Hashable {
 
     /// `[render]`: the libav render pool.
     public struct Render: Sendable, Hashable {
+        /// Renders run at once by this node.
         public var workers: Int
         /// libav threads per render; `workers × threadsPerRender` bounds render CPU use.
         public var threadsPerRender: Int
+        /// Where inputs normalised to an output's shape are kept for later renders.
+        public var cacheDirectory: String
 
-        public init(workers: Int = 2, threadsPerRender: Int = 2) {
+        public init(workers: Int = 2, threadsPerRender: Int = 2, cacheDirectory: String = "/var/lib/reeld/render-cache") {
             self.workers = workers
             self.threadsPerRender = threadsPerRender
+            self.cacheDirectory = cacheDirectory
         }
     }
 

@@ -16,6 +16,9 @@ struct StudioStore: Sendable {
         var sceneID: UUID?
         var storageKey: String
         var durationSeconds: Double?
+        /// From the probe recorded with the asset.
+        var hasVideo = false
+        var hasAudio = false
     }
 
     /// A scene row.
@@ -53,6 +56,12 @@ struct StudioStore: Sendable {
         let rows = try await database.query("select user_id from public.projects where id = $1::uuid", [project])
         guard let row = rows.first else { throw JobError.permanent("project \(project) does not exist") }
         return try row.uuid("user_id")
+    }
+
+    /// The largest film height the user's tier allows (enterprise overrides applied) and the tier.
+    func exportAllowance(user: UUID) async throws -> (tier: String, maxHeight: Int) {
+        let row = try await database.query("select tier::text as tier, max_export_height from reeld.user_allowance($1::uuid)", [user])[0]
+        return (try row.string("tier"), try row.int("max_export_height"))
     }
 
     /// Saves the storyboard on the project and replaces its scenes, in one transaction.
@@ -102,7 +111,7 @@ struct StudioStore: Sendable {
     func asset(project: UUID, role: String, scene: UUID? = nil) async throws -> Asset? {
         try await database.query(
             """
-            select id, role, scene_id, storage_key, duration_seconds from public.assets
+            select id, role, scene_id, storage_key, duration_seconds, media from public.assets
             where project_id = $1::uuid and role = $2 and scene_id is not distinct from $3::uuid
             order by created_at desc limit 1
             """, [project, role, scene]
@@ -111,13 +120,17 @@ struct StudioStore: Sendable {
 
     func asset(id: UUID) async throws -> Asset? {
         try await database.query(
-            "select id, role, scene_id, storage_key, duration_seconds from public.assets where id = $1::uuid", [id]
+            "select id, role, scene_id, storage_key, duration_seconds, media from public.assets where id = $1::uuid", [id]
         ).first.map(Self.asset)
     }
 
     private static func asset(_ row: PostgresRow) throws -> Asset {
-        Asset(id: try row.uuid("id"), role: try row.optionalString("role"), sceneID: try row.optionalUUID("scene_id"),
-              storageKey: try row.string("storage_key"), durationSeconds: try row.optionalDouble("duration_seconds"))
+        let streams = try row.json("media")["streams"]?.arrayValue ?? []
+        let types = Set(streams.compactMap { $0["type"]?.stringValue })
+        return Asset(
+            id: try row.uuid("id"), role: try row.optionalString("role"), sceneID: try row.optionalUUID("scene_id"),
+            storageKey: try row.string("storage_key"), durationSeconds: try row.optionalDouble("duration_seconds"),
+            hasVideo: types.contains("video"), hasAudio: types.contains("audio"))
     }
 
     /// Records a stored file as an asset.

@@ -1,0 +1,146 @@
+import CFFmpeg
+import Foundation
+
+/// Decodes the pictures of one span `[in, out)` of a video asset, in order, with timestamps
+/// rebased so the span starts at 0: what a clip feeds into the render graph.
+final class VideoClipReader {
+    let input: InputFile
+    let stream: UnsafeMutablePointer<AVStream>
+    let timeBase: AVRational
+    /// Names the clip in errors: `video[2] "s3"`.
+    let label: String
+    /// Opened at the first frame and dropped at the end, so a timeline of many clips holds
+    /// decoders (and their threads and frame pools) only for the clips playing now.
+    private var decoder: Decoder?
+    private let threads: Int
+    private let startPTS: Int64
+    /// The span and half a frame, in seconds from the stream's start: compared as numbers, since
+    /// a coarse time base (1/fps) cannot hold half a frame.
+    private let inPoint: Double
+    private let outPoint: Double
+    private let halfFrame: Double
+    private let frameTicks: Int64
+    /// The timestamp the next frame would have, for frames that come without one (still images).
+    private var expectedPTS: Int64?
+    private let packet = Packet()
+    private var ready: [Frame] = []
+    private var endOfInput = false
+    private var done = false
+
+    init(url: URL, in inPoint: Double, out outPoint: Double, threads: Int, label: String) throws(MediaError) {
+        self.label = label
+        let input = try Self.wrap(label) { () throws(MediaError) in try InputFile(url) }
+        let stream = try Self.wrap(label) { () throws(MediaError) in try input.bestStream(AVMEDIA_TYPE_VIDEO) }
+        self.input = input
+        self.stream = stream
+        timeBase = stream.pointee.time_base
+        let parameters = stream.pointee.codecpar.pointee
+        guard parameters.format >= 0, parameters.width > 0, parameters.height > 0 else {
+            throw MediaError(.probe, path: input.path, message: "\(label): libav cannot tell the picture's size or pixel format (damaged or unsupported file)")
+        }
+        // Only this stream is demuxed into packets; the others are skipped at the container level.
+        for index in 0..<input.streamCount where index != Int(stream.pointee.index) { input.stream(index).pointee.discard = AVDISCARD_ALL }
+        self.threads = threads
+        let rate = Self.frameRate(of: stream)
+        halfFrame = 0.5 * Double(rate.den) / Double(rate.num)
+        frameTicks = max(1, av_rescale_q(1, AVRational(num: rate.den, den: rate.num), timeBase))
+        self.inPoint = inPoint
+        self.outPoint = outPoint
+        let origin = stream.pointee.start_time == reel_av_nopts_value() ? 0 : stream.pointee.start_time
+        let startPTS = origin + Int64((inPoint / av_q2d(timeBase)).rounded())
+        self.startPTS = startPTS
+        if inPoint > 0 {
+            try Self.wrap(label) { () throws(MediaError) in try input.seek(stream, to: startPTS) }
+        }
+    }
+
+    var width: Int { Int(stream.pointee.codecpar.pointee.width) }
+    var height: Int { Int(stream.pointee.codecpar.pointee.height) }
+    var pixelFormat: AVPixelFormat { AVPixelFormat(stream.pointee.codecpar.pointee.format) }
+    var sampleAspect: AVRational { stream.pointee.codecpar.pointee.sample_aspect_ratio }
+    var frameRate: AVRational { Self.frameRate(of: stream) }
+
+    /// Moves the next picture of the span into `frame`; false once the span is over.
+    func next(into frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> Bool {
+        while ready.isEmpty && !done {
+            try Self.wrap(label) { () throws(MediaError) in try decodeMore() }
+        }
+        guard !ready.isEmpty else {
+            decoder = nil
+            return false
+        }
+        let next = ready.removeFirst()
+        // Held until the move is done: the Frame frees its AVFrame when released.
+        withExtendedLifetime(next) { av_frame_move_ref(frame, next.pointer) }
+        return true
+    }
+
+    private func decodeMore() throws(MediaError) {
+        if endOfInput {
+            try decode(nil)
+            done = true
+            return
+        }
+        guard try input.readPacket(into: packet.pointer) else {
+            endOfInput = true
+            return
+        }
+        defer { av_packet_unref(packet.pointer) }
+        if packet.pointer.pointee.stream_index == stream.pointee.index { try decode(packet.pointer) }
+    }
+
+    private func decode(_ packet: UnsafeMutablePointer<AVPacket>?) throws(MediaError) {
+        if decoder == nil { decoder = try Decoder(stream: stream, path: input.path, threads: threads) }
+        do {
+            try decoder!.decode(packet) { decoded in
+                guard !done else { return }
+                var pts = decoded.pointee.best_effort_timestamp
+                if pts == reel_av_nopts_value() { pts = decoded.pointee.pts }
+                if pts == reel_av_nopts_value() { pts = expectedPTS ?? startPTS }
+                expectedPTS = pts + frameTicks
+                // A frame belongs to the span when its start is nearer the span than the frame before's.
+                let seconds = Double(pts - startPTS) * av_q2d(timeBase) + inPoint
+                if seconds < inPoint - halfFrame { return }
+                if seconds >= outPoint - halfFrame {
+                    done = true
+                    return
+                }
+                let kept = Frame()
+                av_frame_move_ref(kept.pointer, decoded)
+                kept.pointer.pointee.pts = max(0, pts - startPTS)
+                ready.append(kept)
+            }
+        } catch let error as MediaError {
+            throw error
+        } catch {
+            throw MediaError(.decode, path: input.path, message: "\(error)")
+        }
+    }
+
+    /// The stream's frame rate, 25 when the file does not say.
+    static func frameRate(of stream: UnsafeMutablePointer<AVStream>) -> AVRational {
+        let average = stream.pointee.avg_frame_rate
+        if average.num > 0 && average.den > 0 { return average }
+        let real = stream.pointee.r_frame_rate
+        return real.num > 0 && real.den > 0 ? real : AVRational(num: 25, den: 1)
+    }
+
+    /// Prefixes a failure with the clip it belongs to, so the job names the input.
+    static func wrap<T>(_ label: String, _ body: () throws(MediaError) -> T) throws(MediaError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw error.naming(label)
+        }
+    }
+}
+
+extension MediaError {
+    /// The same failure, its message prefixed with the timeline element it came from.
+    func naming(_ element: String) -> MediaError {
+        if message.hasPrefix(element) { return self }
+        var named = self
+        named.message = "\(element): \(message)"
+        return named
+    }
+}

@@ -1,0 +1,33 @@
+import Testing
+
+/// The tests that start real processes (`reeld run`, `reeld demo`, the spool crash driver) run one
+/// at a time: on a two-core machine, a dozen process start-ups at once starve the rest of the
+/// suite, whose own timing checks (NOTIFY pickup, cancellation) then fail for no fault of theirs.
+///
+/// A serialized suite runs its children in source order, so the order is declared here, and each
+/// suite's tests live in the file named after it. The demo, by far the heaviest (initdb, video
+/// encoding), goes last, when the rest of the suite has mostly finished.
+@Suite(.serialized) enum ProcessTests {
+    /// Real `reeld run` processes against a real PostgreSQL: a node SIGKILLed mid-job, a live node
+    /// running a job far longer than its lease, and SIGTERM while jobs run.
+    @Suite struct NodeProcessTests {}
+
+    /// The spool's crash safety with real processes killed: at each checkpoint between reading and
+    /// moving a file (deterministically, through the `SpoolCrashDriver` executable), and at random
+    /// moments while `reeld run` ingests fifty files. After a restart every file is in `accepted/`
+    /// or `rejected/` exactly once, unchanged, and each submission is one job.
+    @Suite struct SpoolCrashTests {}
+
+    /// `reelctl` as an operator runs it: every subcommand, its output and its exit codes.
+    @Suite struct ReelctlProcessTests {}
+
+    /// Three `reeld run` processes on one database, users of every tier with backlogs and
+    /// providers with limits: no limit is ever exceeded, a light user is served at once, and the
+    /// ledger balances afterwards.
+    @Suite struct MultiNodeFairnessTests {}
+
+    /// `reeld demo` end to end, as a user runs it: a real process with its own throwaway
+    /// PostgreSQL, the local provider and libav. The film is checked through libav, and the
+    /// database the demo leaves behind is started again and read.
+    @Suite struct DemoEndToEndTests {}
+}

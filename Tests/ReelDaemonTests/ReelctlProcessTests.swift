@@ -1,0 +1,75 @@
+import Foundation
+import ReelCore
+import ReelDB
+import ReelTestSupport
+import Testing
+
+extension ProcessTests.ReelctlProcessTests {
+    struct Run {
+        var status: ChildProcess.Termination
+        var output: String
+        var errors: String
+    }
+
+    /// Runs the built `reelctl` with `arguments` and waits for it.
+    func reelctl(_ arguments: [String], in directory: TemporaryDirectory, label: String) async throws -> Run {
+        let process = try ChildProcess(
+            executable: try BuiltProducts.executable("reelctl"), arguments: arguments, outputDirectory: directory.url, label: label)
+        let status = try await process.waitForExit(timeout: .seconds(60))
+        return Run(status: status, output: process.standardOutput, errors: process.standardError)
+    }
+
+    @Test func submitShowListCancelAndRetryWithSysexitsCodes() async throws {
+        let directory = try TemporaryDirectory(prefix: "reelctl")
+        defer { directory.remove() }
+        let url = try TestDatabase.makeDatabase()
+        let database = Database(configuration: .init(url: url, maxConnections: 1), logger: TestDatabase.logger)
+        defer { database.close() }
+        let file = directory.appending("job.json")
+        try Data(#"{"kind": "system.sleep", "args": {"seconds": 1}, "idempotency_key": "ctl-1"}"#.utf8).write(to: file)
+
+        let first = try await reelctl(["--database-url", url, "submit", file.path], in: directory, label: "submit-1")
+        #expect(first.status == .exited(0), "\(first.errors)")
+        let id = try #require(first.output.split(separator: " ").dropFirst().first.flatMap { UUID(text: $0) }, "\(first.output)")
+        #expect(first.output.hasSuffix("created\n"))
+        let again = try await reelctl(["--database-url", url, "submit", file.path], in: directory, label: "submit-2")
+        #expect(again.status == .exited(0))
+        #expect(again.output == "job \(id.lowercasedText) already existed (idempotency key ctl-1)\n")
+        #expect(try await database.query("select count(*) as n from public.jobs")[0].int("n") == 1)
+
+        let bad = directory.appending("bad.json")
+        try Data(#"{"kind": "system.sleep", "args": {"seconds": "soon"}}"#.utf8).write(to: bad)
+        let refused = try await reelctl(["--database-url", url, "submit", bad.path], in: directory, label: "submit-bad")
+        #expect(refused.status == .exited(65))
+        #expect(refused.errors.contains("$.args.seconds"), "\(refused.errors)")
+
+        let shown = try await reelctl(["--database-url", url, "show", id.lowercasedText], in: directory, label: "show")
+        #expect(shown.status == .exited(0))
+        #expect(shown.output.contains("kind            system.sleep"))
+        #expect(shown.output.contains("state           available"))
+        let listed = try await reelctl(["--database-url", url, "list", "--state", "available"], in: directory, label: "list")
+        #expect(listed.status == .exited(0))
+        #expect(listed.output.contains(id.lowercasedText))
+
+        let cancelled = try await reelctl(["--database-url", url, "cancel", id.lowercasedText], in: directory, label: "cancel")
+        #expect(cancelled.output == "job \(id.lowercasedText) cancelled\n")
+        let retried = try await reelctl(["--database-url", url, "retry", id.lowercasedText], in: directory, label: "retry")
+        #expect(retried.output == "job \(id.lowercasedText) queued again\n")
+        #expect(try await database.query("select state::text as s from public.jobs where id = $1::uuid", [id])[0].string("s") == "available")
+
+        let missing = try await reelctl(["--database-url", url, "show", UUID().lowercasedText], in: directory, label: "missing")
+        #expect(missing.status == .exited(66))
+        let usage = try await reelctl(["--database-url", url, "show", "not-a-uuid"], in: directory, label: "usage")
+        #expect(usage.status == .exited(64))
+    }
+
+    @Test func unreachableDatabaseExits69WithoutPrintingThePassword() async throws {
+        let directory = try TemporaryDirectory(prefix: "reelctl-down")
+        defer { directory.remove() }
+        let run = try await reelctl(
+            ["--database-url", "postgresql://reeld:hunter2secret@/reeld?host=\(directory.path)", "list"], in: directory, label: "down")
+        #expect(run.status == .exited(69))
+        #expect(run.errors.contains("database unreachable"))
+        #expect(!run.errors.contains("hunter2secret") && !run.output.contains("hunter2secret"))
+    }
+}
