@@ -8,9 +8,9 @@
 -- The fair claim (reeld.claim_fair) serves users' jobs through lanes, one per user and job
 -- class: it takes the least recently served lanes that have due work, locking them with SKIP
 -- LOCKED so that two nodes never serve one lane at once, counts the lane's running jobs under
--- that lock, and takes at most what the lane's concurrency, its rate and its share of the
--- batch allow. Jobs without a user (system jobs) keep the plain claim in JobQueue.swift and
--- are unlimited.
+-- that lock, and takes at most a turn of up to 16 jobs that the lane's concurrency and rate
+-- allow. Jobs without a user (system jobs) keep the plain claim in JobQueue.swift and are
+-- unlimited.
 
 -- MARK: Job classes and providers on the job row
 
@@ -121,14 +121,21 @@ create table reeld.lanes (
     due_at timestamptz,
     -- Round robin: the least recently served lane with due work goes first.
     served_at timestamptz not null default '-infinity',
+    -- About how many claimable jobs the lane holds: a hint for how many lanes a claim needs to
+    -- fill its batch, never for a limit. Raised by the triggers below, lowered by the claim,
+    -- which corrects it when a lane gives less than it expected.
+    depth int not null default 0,
     primary key (user_id, job_class)
 );
 -- Serves the claim's first step: lanes with work in round-robin order, read until enough due
 -- ones are locked (a sort of all due lanes instead cost more than these index updates).
+-- Not on depth: the insert trigger raises depth on every submit, and those updates stay HOT.
 create index lanes_round_robin_idx on reeld.lanes (served_at) where due_at is not null;
 -- Serves next_claim_at (the earliest future due_at).
 create index lanes_due_idx on reeld.lanes (due_at) where due_at is not null;
-alter table reeld.lanes set (fillfactor = 70);  -- room for HOT updates: served_at and tokens change on every claim
+-- Room for HOT updates (depth and due_at change with every submit), and vacuumed as often as
+-- the job table: every claim rewrites the lanes it serves.
+alter table reeld.lanes set (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.01);
 
 -- MARK: Money: balances on the subscription, movements in the ledger
 
@@ -210,25 +217,23 @@ create trigger subscriptions_limits after insert or update of tier, limits on pu
 
 -- MARK: Lane bookkeeping on the job table
 
--- New users' jobs: create their lanes (a new lane starts with a full bucket) and lower due_at.
--- Lanes are locked in key order, so concurrent bulk inserts cannot deadlock on them.
-create function reeld.lanes_after_insert() returns trigger
+-- A new user's job: create its lane (a new lane starts with a full bucket) or lower its due_at
+-- and raise its depth. A row trigger whose WHEN is false for system jobs, so the unlimited path
+-- does not pay for it; reeld.submit_job() inserts one row per call.
+create function reeld.lane_after_insert() returns trigger
 language plpgsql
 as $$
 begin
-    insert into reeld.lanes as l (user_id, job_class, max_running, per_minute, tokens, due_at)
-    select d.user_id, d.job_class, lim.max_running, lim.per_minute, coalesce(lim.per_minute, 0), d.due_at
-    from (select n.user_id, n.job_class, min(n.run_at) as due_at from new_rows n
-          where n.user_id is not null and n.state in ('available', 'retryable', 'waiting')
-          group by n.user_id, n.job_class) d
-    cross join lateral reeld.lane_limits(d.user_id, d.job_class) lim
-    order by d.user_id, d.job_class
-    on conflict (user_id, job_class) do update set due_at = least(l.due_at, excluded.due_at);
+    insert into reeld.lanes as l (user_id, job_class, max_running, per_minute, tokens, due_at, depth)
+    select new.user_id, new.job_class, lim.max_running, lim.per_minute, coalesce(lim.per_minute, 0), new.run_at, 1
+    from reeld.lane_limits(new.user_id, new.job_class) lim
+    on conflict (user_id, job_class) do update set due_at = least(l.due_at, excluded.due_at), depth = l.depth + 1;
     return null;
 end
 $$;
-create trigger jobs_lanes_after_insert after insert on public.jobs
-    referencing new table as new_rows for each statement execute function reeld.lanes_after_insert();
+create trigger jobs_lane_after_insert after insert on public.jobs
+    for each row when (new.user_id is not null and new.state in ('available', 'retryable', 'waiting'))
+    execute function reeld.lane_after_insert();
 
 -- A user's job that becomes claimable again (retry, snooze, hand-back, rescue, a wake-up that
 -- moves run_at earlier) lowers its lane's due_at. The WHEN clause is false for the claim and
@@ -237,10 +242,11 @@ create function reeld.lane_due() returns trigger
 language plpgsql
 as $$
 begin
-    insert into reeld.lanes as l (user_id, job_class, max_running, per_minute, tokens, due_at)
-    select new.user_id, new.job_class, lim.max_running, lim.per_minute, coalesce(lim.per_minute, 0), new.run_at
+    insert into reeld.lanes as l (user_id, job_class, max_running, per_minute, tokens, due_at, depth)
+    select new.user_id, new.job_class, lim.max_running, lim.per_minute, coalesce(lim.per_minute, 0), new.run_at,
+           case when old.state in ('available', 'retryable', 'waiting') then 0 else 1 end
     from reeld.lane_limits(new.user_id, new.job_class) lim
-    on conflict (user_id, job_class) do update set due_at = least(l.due_at, excluded.due_at);
+    on conflict (user_id, job_class) do update set due_at = least(l.due_at, excluded.due_at), depth = l.depth + excluded.depth;
     return null;
 end
 $$;
@@ -267,8 +273,8 @@ create type reeld.claimed_job as (
 -- the same lock and has committed, so its counts are exact (or high, which is safe). It counts
 -- each provider's and lane's running jobs (jobs_running_provider_idx, jobs_running_lane_idx;
 -- counting stops at the limit), and takes from each lane, in priority order
--- (jobs_claim_lane_idx, LATERAL, SKIP LOCKED), at most its turn: the smallest of the room
--- under its concurrency, its tokens, and its share of the batch. Jobs of blocked providers
+-- (jobs_claim_lane_idx, LATERAL, SKIP LOCKED), at most its turn: the smallest of 16, the room
+-- under its concurrency and its tokens, and what is left of the batch. Jobs of blocked providers
 -- (throttled, full, or held by another node) are passed over, not waited behind. Then each
 -- provider is trimmed to its room and the batch to p_limit, round robin (every lane's first
 -- job before any lane's second). The claim never waits for a lock, so it cannot deadlock.
@@ -279,9 +285,10 @@ create type reeld.claimed_job as (
 -- so it is first when there is room. A user's backlog is one lane, however long, so it delays
 -- another user's job by at most one turn.
 --
--- A claim looks at p_limit / 16 lanes, and at least 8: the batch is shared in turns of about
--- 16 jobs when many users wait (a lane's bookkeeping is paid once per turn, not per job), and
--- a claim for a few free slots still looks past lanes that are at their limit.
+-- Turns are at most 16 jobs: when many users wait, a lane's bookkeeping is paid once per turn,
+-- not per job. A claim locks up to p_limit / 4 lanes (at least 8) and serves them in order
+-- until their turns fill the batch, by each lane's depth hint; so a claim for a few free slots
+-- still looks past lanes at their limit, and lanes holding a few jobs each still fill it.
 create function reeld.claim_fair(p_owner text, p_limit int, p_now timestamptz, p_lease double precision)
 returns setof reeld.claimed_job
 language plpgsql
@@ -289,7 +296,6 @@ as $$
 declare
     v_now timestamptz := coalesce(p_now, now());
     v_lanes tid[];
-    v_share int;
     v_held text[];
     v_blocked text[];
 begin
@@ -303,7 +309,7 @@ begin
         select l.ctid from reeld.lanes l
         where l.due_at <= v_now
         order by l.served_at
-        limit greatest(ceil(p_limit / 16.0)::int, 8)
+        limit greatest(ceil(p_limit / 4.0)::int, 8)
         for update skip locked
     ), held as (
         select name from reeld.providers
@@ -324,8 +330,6 @@ begin
     if v_lanes is null then
         return;
     end if;
-    v_share := ceil(p_limit::numeric / cardinality(v_lanes))::int;
-
     return query
     with provider_room as materialized (
         -- Counted here, after the provider locks, so exact. Counting stops at the limit.
@@ -342,19 +346,26 @@ begin
     ), blocked as materialized (
         -- A provider without room is passed over, so that its jobs do not take lanes' turns.
         select v_blocked || coalesce(array_agg(r.name) filter (where r.room <= 0), '{}') as names from provider_room r
-    ), lane as (
+    ), locked as (
         -- By ctid: this claim holds the lanes' locks, so nobody has moved them since step 1.
-        select o.row_id, x.user_id, x.job_class, o.n as ord, x.per_minute, x.due_at, t.tokens_now,
-               least(v_share, greatest(least(
+        -- first_turn: what the lane could give: at most 16 jobs, its room, about its depth.
+        select o.row_id, x.user_id, x.job_class, o.n as ord, x.per_minute, x.depth, t.tokens_now,
+               least(16, greatest(x.depth, 1), greatest(least(
                    case when x.max_running is null then p_limit
                         else x.max_running - (select count(*) from (select from public.jobs r
                                                                     where r.user_id = x.user_id and r.job_class = x.job_class
                                                                       and r.lease_owner is not null
                                                                     limit x.max_running) r)::int end,
-                   case when x.per_minute is null then p_limit else floor(t.tokens_now)::int end), 0)) as turn
+                   case when x.per_minute is null then p_limit else floor(t.tokens_now)::int end), 0)) as first_turn
         from unnest(v_lanes) with ordinality as o(row_id, n)
         cross join lateral (select * from reeld.lanes l where l.ctid = o.row_id) x
         cross join lateral (select reeld.bucket_level(x.tokens, x.refilled_at, x.per_minute, v_now) as tokens_now) t
+    ), lane as (
+        -- In round-robin order, the lanes whose turns fill the batch (the last one's turn cut to
+        -- fit); the lanes after them were locked but are left as they were.
+        select k.*, least(k.first_turn, p_limit - (k.filled - k.first_turn)) as turn
+        from (select l.*, sum(l.first_turn) over (order by l.ord) as filled from locked l) k
+        where k.filled - k.first_turn < p_limit
     ), candidate as (
         select j.id, j.provider, l.row_id, l.ord,
                row_number() over (partition by l.row_id order by j.priority, j.run_at) as lane_rank
@@ -389,14 +400,27 @@ begin
         returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at, j.args, j.attempt, j.max_attempts,
                   j.user_id, j.parent_id, j.snooze_state, j.priority, extract(epoch from j.created_at)::double precision
     ), per_lane as materialized (
-        select l.row_id, l.turn, l.tokens_now, coalesce(f.n, 0) as found, coalesce(t.n, 0) as taken
+        select l.row_id, l.user_id, l.job_class, l.turn, l.tokens_now, coalesce(f.n, 0) as found, coalesce(t.n, 0) as taken
         from lane l
         left join (select c.row_id, count(*)::int as n from candidate c group by c.row_id) f on f.row_id = l.row_id
         left join (select c.row_id, count(*)::int as n from chosen c group by c.row_id) t on t.row_id = l.row_id
+    ), short as materialized (
+        -- A lane that found less than its turn: is due work left (trimmed, or waiting for a
+        -- provider)? If not, when is its next job due (null: it has none)?
+        select p.row_id, d.due_left,
+               case when d.due_left then v_now
+                    else (select min(c.run_at) from public.jobs c
+                          where c.user_id = p.user_id and c.job_class = p.job_class
+                            and c.state in ('available', 'retryable', 'waiting')
+                            and not exists (select from chosen h where h.id = c.id)) end as next_due
+        from per_lane p
+        cross join lateral (select exists (
+            select from public.jobs c
+            where c.user_id = p.user_id and c.job_class = p.job_class
+              and c.state in ('available', 'retryable', 'waiting') and c.run_at <= v_now
+              and not exists (select from chosen h where h.id = c.id)) as due_left) d
+        where p.found < p.turn
     ), lanes_served as (
-        -- A lane that found less than its turn has no more due work it could start now (or its
-        -- jobs wait for a provider): due_at becomes now if due work is left, else its next
-        -- job's run_at, or null when it has none.
         update reeld.lanes x
         -- The wall clock, not v_now (which tests may freeze): only its order matters.
         set served_at = case when p.taken > 0 or p.turn = 0 then clock_timestamp() else x.served_at end,
@@ -404,18 +428,11 @@ begin
             -- Never backwards: a claim whose transaction began before the last one's must not
             -- count the time between them twice.
             refilled_at = greatest(x.refilled_at, v_now),
-            due_at = case when p.found >= p.turn then x.due_at
-                          else coalesce(
-                              (select v_now where exists (
-                                  select from public.jobs c
-                                  where c.user_id = x.user_id and c.job_class = x.job_class
-                                    and c.state in ('available', 'retryable', 'waiting') and c.run_at <= v_now
-                                    and not exists (select from chosen h where h.id = c.id))),
-                              (select min(c.run_at) from public.jobs c
-                               where c.user_id = x.user_id and c.job_class = x.job_class
-                                 and c.state in ('available', 'retryable', 'waiting')
-                                 and not exists (select from chosen h where h.id = c.id))) end
-        from per_lane p
+            depth = case when s.row_id is null then greatest(x.depth - p.taken, 0)
+                         when s.due_left then greatest(x.depth - p.taken, 1)
+                         else 0 end,
+            due_at = case when s.row_id is null then x.due_at else s.next_due end
+        from per_lane p left join short s on s.row_id = p.row_id
         where x.ctid = any(v_lanes) and x.ctid = p.row_id
         -- Work left behind: a lane served its full turn (it may have more), or was trimmed.
         returning p.taken < p.found or (p.taken > 0 and p.taken >= p.turn) as left_behind
@@ -432,7 +449,7 @@ begin
         from claimed c
     ), wake as (
         -- Other nodes may have found these lanes locked and gone idle: wake them on commit.
-        select case when bool_or(s.left_behind) then pg_notify('reeld_jobs', '') end as notified
+        select case when bool_or(s.left_behind) or count(*) < cardinality(v_lanes) then pg_notify('reeld_jobs', '') end as notified
         from lanes_served s
     )
     select c.* from claimed c, published, (select count(*) from wake) w, (select count(*) from providers_used) pu;
@@ -965,7 +982,9 @@ begin
         select name into v_provider from reeld.providers where is_default;
     end if;
 
-    perform reeld.check_workflow(p_kind, p_args, p_project_id);
+    if p_project_id is not null and reeld.job_step(p_kind, p_args) is not null then
+        perform reeld.check_workflow(p_kind, p_args, p_project_id);
+    end if;
 
     if p_user_id is not null then
         if p_kind = 'render.export' and p_args ? 'height' then

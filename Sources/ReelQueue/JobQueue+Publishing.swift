@@ -30,17 +30,20 @@ extension JobQueue {
         case .capture?:
             settled = """
             , settled as (
-                select reeld.settle_credits(array_agg(
-                    (c.id, c.user_id, c.credits_reserved, coalesce(c.credits_used, c.credits_reserved))::reeld.credit_settlement)) as n
-                from changed c where c.credits_reserved > 0
+                -- The function is called only when a job held credits, so system jobs pay nothing.
+                select reeld.settle_credits(m.moves) as n
+                from (select array_agg((c.id, c.user_id, c.credits_reserved, coalesce(c.credits_used, c.credits_reserved))::reeld.credit_settlement) as moves
+                      from changed c where c.credits_reserved > 0) m
+                where m.moves is not null
             )
             """
         case .releaseWhenEnded?:
             settled = """
             , settled as (
-                select reeld.settle_credits(array_agg(
-                    (c.id, c.user_id, c.credits_reserved, null)::reeld.credit_settlement)) as n
-                from changed c where c.credits_reserved > 0 and c.state in ('failed', 'cancelled')
+                select reeld.settle_credits(m.moves) as n
+                from (select array_agg((c.id, c.user_id, c.credits_reserved, null)::reeld.credit_settlement) as moves
+                      from changed c where c.credits_reserved > 0 and c.state in ('failed', 'cancelled')) m
+                where m.moves is not null
             )
             """
         }
@@ -51,7 +54,7 @@ extension JobQueue {
             select reeld.publish(array_agg((c.id, c.kind, c.project_id, c.state, c.progress, c.run_at)::reeld.job_change))
             from changed c
         )\(settled)
-        select changed.* from changed, published\(settling == nil ? "" : ", settled")
+        select changed.* from changed, published\(settling == nil ? "" : ", (select count(*) from settled) settled")
         """
     }
 }

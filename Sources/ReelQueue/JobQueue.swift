@@ -85,7 +85,9 @@ public struct JobQueue: Sendable {
         // the rest are unlocked at commit. The limit's subquery runs the fair claim first.
         after: """
         fair as (
-            select * from reeld.claim_fair($1, $2::int, $3::timestamptz, $4::double precision)
+            -- Called only when a lane is due (lanes_due_idx), so the unlimited path pays one probe.
+            select f.* from (select where exists (select from reeld.lanes where due_at <= coalesce($3::timestamptz, now()))) due
+            cross join lateral reeld.claim_fair($1, $2::int, $3::timestamptz, $4::double precision) f
         ), picked as (
             select id from public.jobs
             where state in ('available', 'retryable', 'waiting') and user_id is null
