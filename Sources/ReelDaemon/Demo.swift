@@ -52,11 +52,20 @@ public struct Demo: Sendable {
         config.queue.workers = 8
         let node = try ReelNode(config: config, logger: logger, withSpool: false)
 
+        try await node.applySettings()
         let user = try await node.database.query(
             """
             insert into auth.users (email) values ('demo@reeld.local')
             on conflict (email) do update set email = excluded.email returning id
             """)[0].uuid("id")
+        // A pro subscription and bought credits, so that a twelve-scene film fits the tier's
+        // limits and the balance; the ledger shows what it cost.
+        try await node.database.query(
+            """
+            insert into public.subscriptions (user_id, tier) values ($1::uuid, 'pro')
+            on conflict (user_id) do update set tier = 'pro'
+            """, [user])
+        try await CreditLedger(database: node.database).purchase(user: user, credits: 5000, reference: "demo:\(UUID().uuidString)", note: "demo credits")
         let job = try await node.queue.submit(JobSubmission(
             kind: .workflowRun, args: ["brief": .string(brief), "scenes": .int(Int64(scenes)), "title": .string(brief)],
             userID: user, idempotencyKey: "demo:\(UUID().uuidString)"))
@@ -126,6 +135,20 @@ public struct Demo: Sendable {
             print("    " + (try row.string("kind")).padding(toLength: 16, withPad: " ", startingAt: 0)
                   + String(format: "%3d jobs  %3d attempts  %d errors", try row.int("n"), try row.int("attempts"), try row.int("errors")))
         }
+        let credits = try await database.query(
+            """
+            select coalesce(sum(t.amount) filter (where t.type = 'reserve'), 0) as reserved,
+                   coalesce(sum(t.amount) filter (where t.type = 'capture'), 0) as captured,
+                   coalesce(sum(t.amount) filter (where t.type = 'release'), 0) as released,
+                   (select coalesce(sum(u.credits), 0) from public.usage_logs u join public.generations g on g.id = u.generation_id
+                    where g.project_id = $1::uuid) as used,
+                   (select s.credits_balance from public.subscriptions s join public.jobs w on w.user_id = s.user_id
+                    where w.id = $2::uuid) as balance
+            from public.credit_transactions t join public.jobs j on j.id = t.job_id
+            where j.project_id = $1::uuid or j.id = $2::uuid
+            """, [project, job])[0]
+        print("  credits: \(try credits.int("reserved")) reserved, \(try credits.int("captured")) charged "
+              + "(usage priced at \(try credits.int("used"))), \(try credits.int("released")) released; balance \(try credits.int("balance"))")
         print("  time per step:")
         for row in try await database.query(
             """

@@ -7,25 +7,50 @@ import Synchronization
 
 /// `reeld bench queue`: drain throughput of no-op jobs and pickup latency on an idle queue,
 /// against a real PostgreSQL (a throwaway cluster unless a URL is given).
+///
+/// With `fair`, it drains twice: system jobs (no user: the unlimited path), then the same
+/// number of users' jobs through the fair claim, with every tier, lane and provider limit
+/// checked and counted but set high enough not to bind, so that the figure is the cost of the
+/// fairness machinery and not of a limit. It prints both figures and their ratio.
 public struct QueueBenchmark: Sendable {
     public var jobs: Int
     public var workers: Int
     public var batch: Int
     public var latencySamples: Int
+    public var fair: Bool
+    /// Users the fair drain spreads its jobs over, across all tiers, four job classes and two providers.
+    public var users: Int
 
-    public init(jobs: Int, workers: Int, batch: Int, latencySamples: Int) {
+    public init(jobs: Int, workers: Int, batch: Int, latencySamples: Int, fair: Bool = false, users: Int = 1000) {
         self.jobs = jobs
         self.workers = workers
         self.batch = batch
         self.latencySamples = latencySamples
+        self.fair = fair
+        self.users = max(1, users)
     }
 
-    /// Runs both measurements and prints the figures.
+    /// Runs the measurements and prints the figures.
     public func run(url: String, logger: Logger) async throws {
         let database = Database(configuration: .init(url: url, maxConnections: 6), logger: logger)
         defer { database.close() }
-        try await database.query("truncate public.jobs cascade")
         let queue = JobQueue(database: database)
+        print("queue benchmark: \(jobs) no-op jobs, \(workers) workers, claim batch \(batch)")
+        let unlimited = try await drain(fair: false, url: url, queue: queue, logger: logger, measureLatency: !fair)
+        guard fair else { return }
+        let withFairness = try await drain(fair: true, url: url, queue: queue, logger: logger, measureLatency: true)
+        print(String(format: "  fair / unlimited   %8.1f %%", 100 * withFairness / unlimited))
+    }
+
+    /// One drain of `jobs` jobs; returns jobs per second.
+    private func drain(fair: Bool, url: String, queue: JobQueue, logger: Logger, measureLatency: Bool) async throws -> Double {
+        let database = queue.database
+        try await database.query("truncate public.jobs cascade")
+        try await database.query("delete from reeld.lanes")
+        var users: [UUID] = []
+        if fair {
+            users = try await makeUsers(queue: queue)
+        }
         let (starts, startsContinuation) = AsyncStream.makeStream(of: (UUID, ContinuousClock.Instant).self)
         let measuringLatency = Atomic<Bool>(false)
         var handlers = HandlerRegistry()
@@ -40,47 +65,99 @@ public struct QueueBenchmark: Sendable {
 
         // Enqueue: one statement, outside the measurement (the benchmark is about draining).
         let enqueueStart = ContinuousClock.now
-        try await database.query(
-            "insert into public.jobs (kind, max_attempts) select 'system.noop', 3 from generate_series(1, $1::int)", [jobs])
+        if fair {
+            // Each user's backlog submitted at once (as a user submits a batch), over the four
+            // classes and two providers: with 1000 users, 4000 lanes of 25 jobs.
+            try await database.query(
+                """
+                insert into public.jobs (kind, max_attempts, user_id, job_class, provider)
+                select 'system.noop', 3, ($2::uuid[])[1 + (g::bigint * cardinality($2::uuid[]) / $1::int)],
+                       (array['text_image', 'video', 'audio', 'render'])[1 + g % 4],
+                       (array['bench-a', 'bench-b'])[1 + (g / 4) % 2]
+                from generate_series(0, $1::int - 1) g
+                """, [jobs, SQLArray(users)])
+        } else {
+            try await database.query(
+                "insert into public.jobs (kind, max_attempts) select 'system.noop', 3 from generate_series(1, $1::int)", [jobs])
+        }
         let enqueueTime = ContinuousClock.now - enqueueStart
         // A bulk load is exactly when statistics are stale; autovacuum would catch up within
         // seconds, the benchmark should not measure that.
         try await database.query("analyze public.jobs")
-        print("queue benchmark: \(jobs) no-op jobs, \(workers) workers, claim batch \(batch)")
-        print(String(format: "  enqueue            %8.0f jobs/s (one INSERT … SELECT, not part of the drain figure)",
+        // The load raised each lane's depth once per job, leaving a dead version each time.
+        try await database.query("vacuum analyze reeld.lanes")
+        let label = fair ? "fair (\(users.count) users, \(try await laneCount(database)) lanes)" : "unlimited (system jobs)"
+        print("  \(label)")
+        print(String(format: "    enqueue          %8.0f jobs/s (one INSERT … SELECT, not part of the drain figure)",
                      Double(jobs) / enqueueTime.seconds))
 
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let throughput = try await withThrowingTaskGroup(of: Void.self) { group in
             let drainStart = ContinuousClock.now
             group.addTask { try await worker.run() }
             while worker.stats.completed < jobs {
                 try await Task.sleep(for: .milliseconds(5))
             }
             let drain = ContinuousClock.now - drainStart
-            print(String(format: "  drain              %8.0f jobs/s (%.2f s for %d jobs)", Double(jobs) / drain.seconds, drain.seconds, jobs))
+            let throughput = Double(jobs) / drain.seconds
+            print(String(format: "    drain            %8.0f jobs/s (%.2f s for %d jobs)", throughput, drain.seconds, jobs))
 
-            // Pickup latency: the queue is idle and the worker waits on LISTEN; one job at a time.
-            measuringLatency.store(true, ordering: .relaxed)
-            var iterator = starts.makeAsyncIterator()
-            var samples: [Double] = []
-            try await Task.sleep(for: .milliseconds(200))
-            for _ in 0..<latencySamples {
-                let submitted = ContinuousClock.now
-                let id = try await queue.submit(JobSubmission(kind: .noop)).jobID
-                while let (started, at) = await iterator.next() {
-                    if started == id {
-                        samples.append((at - submitted).seconds * 1000)
-                        break
+            if measureLatency {
+                // Pickup latency: the queue is idle and the worker waits on LISTEN; one job at a time.
+                measuringLatency.store(true, ordering: .relaxed)
+                var iterator = starts.makeAsyncIterator()
+                var samples: [Double] = []
+                try await Task.sleep(for: .milliseconds(200))
+                for index in 0..<latencySamples {
+                    let submitted = ContinuousClock.now
+                    let user = users.isEmpty ? nil : users[index % users.count]
+                    let id = try await queue.submit(JobSubmission(kind: .noop, args: fair ? ["class": "text_image"] : [:], userID: user)).jobID
+                    while let (started, at) = await iterator.next() {
+                        if started == id {
+                            samples.append((at - submitted).seconds * 1000)
+                            break
+                        }
                     }
+                    try await Task.sleep(for: .milliseconds(10))
                 }
-                try await Task.sleep(for: .milliseconds(10))
+                samples.sort()
+                let p = { (q: Double) in samples[min(samples.count - 1, Int(Double(samples.count) * q))] }
+                print(String(format: "    pickup latency   p50 %.2f ms   p99 %.2f ms   max %.2f ms  (%d samples, submit → handler start)",
+                             p(0.5), p(0.99), samples.last ?? 0, samples.count))
             }
-            samples.sort()
-            let p = { (q: Double) in samples[min(samples.count - 1, Int(Double(samples.count) * q))] }
-            print(String(format: "  pickup latency     p50 %.2f ms   p99 %.2f ms   max %.2f ms  (%d samples, insert → handler start)",
-                         p(0.5), p(0.99), samples.last ?? 0, samples.count))
             group.cancelAll()
+            return throughput
         }
         startsContinuation.finish()
+        return throughput
+    }
+
+    /// `users` users spread over the three tiers, every limit high enough not to bind.
+    private func makeUsers(queue: JobQueue) async throws -> [UUID] {
+        let generous = QueueSettings.Limit(concurrent: 100_000, perMinute: 10_000_000)
+        var settings = QueueSettings(providerLimits: ["bench-a": generous, "bench-b": generous])
+        for tier in Tier.allCases {
+            settings.tiers[tier]?.classes = Dictionary(uniqueKeysWithValues: JobClass.limited.map { ($0, generous) })
+        }
+        try await queue.apply(settings)
+        return try await queue.database.query(
+            """
+            with made as (
+                insert into auth.users (email)
+                select 'bench-' || g || '@reeld.local' from generate_series(1, $1::int) g
+                on conflict (email) do update set email = excluded.email
+                returning id
+            ), tiered as (
+                insert into public.subscriptions (user_id, tier)
+                select id, (array['free', 'pro', 'enterprise'])[1 + row_number() over (order by id) % 3]::public.tier from made
+                on conflict (user_id) do update set tier = excluded.tier
+                returning user_id
+            )
+            select user_id as id from tiered order by user_id
+            """, [users]
+        ).map { try $0.uuid("id") }
+    }
+
+    private func laneCount(_ database: Database) async throws -> Int {
+        try await database.query("select count(*) as n from reeld.lanes")[0].int("n")
     }
 }

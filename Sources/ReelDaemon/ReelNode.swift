@@ -29,7 +29,7 @@ public struct ReelNode: Sendable {
             throw ConfigurationProblem("database.url (or url_file) is not set")
         }
         database = Database(configuration: .init(url: config.database.url, maxConnections: config.database.poolSize), logger: logger)
-        queue = JobQueue(database: database)
+        queue = JobQueue(database: database, throttleBackoff: Backoff(base: config.queue.backoffBase, cap: config.queue.backoffCap))
         let handlers = try Self.handlers(config: config, database: database)
         worker = QueueWorker(
             queue: queue, handlers: handlers,
@@ -77,9 +77,17 @@ public struct ReelNode: Sendable {
         return handlers
     }
 
+    /// Writes this node's tiers, provider limits and costs into the database, where every
+    /// node's claim and `reeld.submit_job()` enforce them. `run()` does it first; a reload can
+    /// call it again.
+    public func applySettings() async throws {
+        try await queue.apply(config.queueSettings)
+    }
+
     /// Runs until SIGTERM or SIGINT: worker first in the group, intake last, so that shutdown
     /// stops intake first and then drains the worker.
     public func run() async throws {
+        try await applySettings()
         let intake = Readiness()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: worker),

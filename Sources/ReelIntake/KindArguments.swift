@@ -23,11 +23,13 @@ struct KindArguments: Sendable {
     private static let text = ArgumentRule.ValueType.string(length: 1...Int.max)
     private static let dimension = ArgumentRule.ValueType.integer(1...16384)
     private static let audioDuration = ArgumentRule.ValueType.number(0...3600)
+    private static let jobClass = ArgumentRule.ValueType.oneOf(JobClass.allCases.map(\.rawValue))
 
     static let table: [JobKind: KindArguments] = {
         let kinds = [
-            KindArguments(kind: .noop, rules: []),
-            KindArguments(kind: .sleep, rules: [.required("seconds", .number(0...86400))]),
+            // `class`: the job class whose limits a test or benchmark job counts against.
+            KindArguments(kind: .noop, rules: [.optional("class", jobClass)]),
+            KindArguments(kind: .sleep, rules: [.required("seconds", .number(0...86400)), .optional("class", jobClass)]),
             KindArguments(kind: .workflowRun, rules: [
                 .required("brief", .string(length: 1...4000)),
                 .optional("scenes", .integer(1...12)),
@@ -59,6 +61,9 @@ struct KindArguments: Sendable {
             KindArguments(kind: .export, rules: [
                 .optional("timeline_asset_id", .uuid),
                 .optional("format", .oneOf(["mp4", "webm"])),
+                // The film's height (its width follows the timeline's aspect); at most the
+                // user's tier allows (max_export_height), checked by reeld.submit_job.
+                .optional("height", dimension),
             ]),
         ]
         return Dictionary(uniqueKeysWithValues: kinds.map { ($0.kind, $0) })

@@ -17,10 +17,13 @@ import ReelDB
 public struct JobQueue: Sendable {
     public let database: Database
     public let clock: any QueueClock
+    /// How long a provider stays throttled after consecutive 429s that gave no Retry-After.
+    public let throttleBackoff: Backoff
 
-    public init(database: Database, clock: any QueueClock = DatabaseClock()) {
+    public init(database: Database, clock: any QueueClock = DatabaseClock(), throttleBackoff: Backoff = Backoff()) {
         self.database = database
         self.clock = clock
+        self.throttleBackoff = throttleBackoff
     }
 
     // MARK: Submit
@@ -43,35 +46,15 @@ public struct JobQueue: Sendable {
 
     // MARK: Claim
 
-    /// Leases up to `limit` claimable jobs for `owner`, by priority then run time.
+    /// Leases up to `limit` claimable jobs for `owner`.
     ///
-    /// Served by `jobs_claim_idx` (partial on the claimable states, ordered by priority, run_at);
-    /// SKIP LOCKED lets every node claim at once without waiting on each other's rows.
+    /// Users' jobs come first, fairly: `reeld.claim_fair()` (Migrations/0005) serves them round
+    /// robin by user and job class within each tier's and provider's limits, across all nodes.
+    /// System jobs (no user) are unlimited and fill what is left of the batch by priority, then
+    /// run time, served by `jobs_claim_system_idx` (partial on claimable jobs without a user).
+    /// SKIP LOCKED throughout: nodes claim at once without waiting on each other's rows.
     public func claim(owner: String, limit: Int, lease: Duration) async throws -> [ClaimedJob] {
-        let rows = try await database.query(Self.publishing(
-            """
-            update public.jobs j
-            set state = 'running',
-                attempt = case when j.state = 'waiting' then greatest(j.attempt, 1) else j.attempt + 1 end,
-                lease_owner = $1,
-                lease_expires_at = coalesce($3::timestamptz, now()) + make_interval(secs => $4::double precision),
-                attempted_at = coalesce($3::timestamptz, now()),
-                wake_requested = false
-            from picked
-            where j.id = picked.id
-            returning \(Self.changeColumns), j.args, j.attempt, j.max_attempts, j.user_id, j.parent_id,
-                      j.snooze_state, j.priority, extract(epoch from j.created_at) as created
-            """,
-            after: """
-            picked as (
-                select id from public.jobs
-                where state in ('available', 'retryable', 'waiting') and run_at <= coalesce($3::timestamptz, now())
-                order by priority, run_at
-                limit $2::int
-                for update skip locked
-            )
-            """),
-            [owner, limit, clock.now(), lease.seconds])
+        let rows = try await database.query(Self.claimSQL, [owner, limit, clock.now(), lease.seconds])
         return try rows.map { row in
             ClaimedJob(
                 id: try row.uuid("id"), kind: JobKind(try row.string("kind")), args: try row.json("args"),
@@ -80,6 +63,54 @@ public struct JobQueue: Sendable {
                 parentID: try row.optionalUUID("parent_id"), snoozeState: try row.optionalJSON("snooze_state"),
                 priority: try row.int("priority"), createdAt: try row.epochDate("created"))
         }.sorted { ($0.priority, $0.createdAt) < ($1.priority, $1.createdAt) }
+    }
+
+    static let claimSQL = publishing(
+        """
+        update public.jobs j
+        set state = 'running',
+            attempt = case when j.state = 'waiting' then greatest(j.attempt, 1) else j.attempt + 1 end,
+            lease_owner = $1,
+            lease_expires_at = coalesce($3::timestamptz, now()) + make_interval(secs => $4::double precision),
+            attempted_at = coalesce($3::timestamptz, now()),
+            wake_requested = false
+        from (select id from picked limit greatest($2::int - (select count(*) from fair), 0)) picked
+        where j.id = picked.id
+        returning \(changeColumns), j.args, j.attempt, j.max_attempts, j.user_id, j.parent_id,
+                  j.snooze_state, j.priority, extract(epoch from j.created_at)::double precision as created
+        """,
+        // `picked` keeps a plain `limit $2`: with the fair claim's count in its limit the planner
+        // could not estimate it and joined the update to a scan of the whole table. It may lock
+        // more system jobs than the batch has room for; the update takes only what is left, and
+        // the rest are unlocked at commit. The limit's subquery runs the fair claim first.
+        after: """
+        fair as (
+            -- Called only when a lane is due (lanes_due_idx), so the unlimited path pays one probe.
+            select f.* from (select where exists (select from reeld.lanes where due_at <= coalesce($3::timestamptz, now()))) due
+            cross join lateral reeld.claim_fair($1, $2::int, $3::timestamptz, $4::double precision) f
+        ), picked as (
+            select id from public.jobs
+            where state in ('available', 'retryable', 'waiting') and user_id is null
+              and run_at <= coalesce($3::timestamptz, now())
+            order by priority, run_at
+            limit $2::int
+            for update skip locked
+        )
+        """) + """
+
+        union all
+        select f.id, f.kind, f.project_id, f.state, f.progress, f.run_at, f.args, f.attempt, f.max_attempts,
+               f.user_id, f.parent_id, f.snooze_state, f.priority, f.created
+        from fair f
+        """
+
+    /// When a claim may next find work that was not claimable at the last one: a scheduled
+    /// user's job, a rate-limited lane's next token, the end of a provider's throttle. Nil when
+    /// nothing is waiting on time. The worker sleeps no longer than this after an empty claim.
+    public func nextClaimAt() async throws -> Date? {
+        try await database.query(
+            "select extract(epoch from reeld.next_claim_at($1::timestamptz))::double precision as at", [clock.now()]
+        )[0].optionalEpochDate("at")
     }
 
     // MARK: Heartbeat
@@ -140,8 +171,9 @@ public struct JobQueue: Sendable {
 
     // MARK: Ending an attempt
 
-    /// Completes a batch of jobs in one statement. Returns the ids that were completed; a job
-    /// missing from the answer had lost its lease (it was rescued) and is not completed twice.
+    /// Completes a batch of jobs in one statement, capturing their reserved credits (what the
+    /// work cost, at most the reserve; the rest released). Returns the ids that were completed;
+    /// a job missing from the answer had lost its lease (it was rescued) and is not completed twice.
     @discardableResult
     public func complete(owner: String, _ completions: [(id: UUID, result: JSONValue)]) async throws -> Set<UUID> {
         guard !completions.isEmpty else { return [] }
@@ -153,13 +185,15 @@ public struct JobQueue: Sendable {
                 lease_owner = null, lease_expires_at = null, snooze_state = null
             from jsonb_to_recordset($2::jsonb) as d(id uuid, result jsonb)
             where j.id = d.id and j.lease_owner = $1
-            returning \(Self.changeColumns)
-            """), [owner, payload])
+            returning \(Self.changeColumns), \(Self.creditColumns)
+            """, settling: .capture), [owner, payload])
         return Set(try rows.map { try $0.uuid("id") })
     }
 
     /// Records a failed attempt: retryable after `delay`, or failed when the error is permanent
-    /// or the attempts are used up. A throttled job goes back without spending the attempt.
+    /// or the attempts are used up (its reserved credits are then released). A throttled job
+    /// goes back without spending the attempt, and throttles its provider on every node until
+    /// the error's Retry-After, or `throttleBackoff` after the provider's consecutive 429s.
     /// Returns the new state, or nil if this owner no longer held the lease.
     @discardableResult
     public func fail(owner: String, job: UUID, error: JobError, delay: Duration) async throws -> JobState? {
@@ -171,15 +205,27 @@ public struct JobQueue: Sendable {
                     when $4 = 'permanent' or attempt >= max_attempts then 'failed'
                     else 'retryable' end::public.job_state,
                 attempt = case when $4 = 'throttled' then greatest(attempt - 1, 0) else attempt end,
-                run_at = coalesce($6::timestamptz, now()) + make_interval(secs => $5::double precision),
+                run_at = greatest(coalesce($6::timestamptz, now()) + make_interval(secs => $5::double precision),
+                                  (select until from throttle)),
                 finished_at = case when $4 <> 'throttled' and ($4 = 'permanent' or attempt >= max_attempts) then now() end,
                 errors = errors || jsonb_build_array(jsonb_build_object(
                     'attempt', attempt, 'at', now(), 'class', $4::text, 'error', $3::text, 'detail', $7::jsonb)),
                 lease_owner = null, lease_expires_at = null
             where id = $2::uuid and lease_owner = $1
-            returning \(Self.changeColumns)
-            """),
-            [owner, job, error.message, error.failureClass.rawValue, delay.seconds, clock.now(), error.detail ?? .null])
+            returning \(Self.changeColumns), \(Self.creditColumns)
+            """,
+            after: """
+            target as (select provider from public.jobs where id = $2::uuid and lease_owner = $1),
+            throttle as (
+                -- A provider's 429 stops every node from starting its jobs (reeld.throttle_provider).
+                select reeld.throttle_provider(t.provider, $6::timestamptz, $8::double precision,
+                                               $9::double precision, $10::double precision) as until
+                from target t where $4 = 'throttled' and t.provider is not null
+            )
+            """,
+            settling: .releaseWhenEnded),
+            [owner, job, error.message, error.failureClass.rawValue, delay.seconds, clock.now(), error.detail ?? .null,
+             error.retryAfter?.seconds, throttleBackoff.base.seconds, throttleBackoff.cap.seconds])
         return try rows.first.map { JobState(rawValue: try $0.string("state"))! }
     }
 
@@ -206,8 +252,8 @@ public struct JobQueue: Sendable {
             """
             update public.jobs j set state = 'cancelled', finished_at = now(), lease_owner = null, lease_expires_at = null
             where id = $2::uuid and lease_owner = $1
-            returning \(Self.changeColumns)
-            """), [owner, job])
+            returning \(Self.changeColumns), \(Self.creditColumns)
+            """, settling: .releaseWhenEnded), [owner, job])
     }
 
     /// Hands leases back at shutdown: the jobs are due again at once on any node, and the
@@ -224,15 +270,23 @@ public struct JobQueue: Sendable {
                 finished_at = case when cancel_requested then now() end,
                 run_at = now(), lease_owner = null, lease_expires_at = null
             where id = any($2::uuid[]) and lease_owner = $1
-            returning \(Self.changeColumns)
-            """), [owner, SQLArray(jobs)])
+            returning \(Self.changeColumns), \(Self.creditColumns)
+            """, settling: .releaseWhenEnded), [owner, SQLArray(jobs)])
     }
 
     // MARK: Operators and the studio
 
-    /// Cancels a job: a queued one at once; a running one is flagged and its worker stops at its
-    /// next heartbeat. Returns the state after the call, or nil when the job does not exist.
+    /// Cancels a job: a queued one at once (its reserved credits released); a running one is
+    /// flagged and its worker stops at its next heartbeat. Returns the state after the call, or
+    /// nil when the job does not exist.
     public func cancel(job: UUID) async throws -> JobState? {
+        try await cancel(jobs: [job])[job]
+    }
+
+    /// Cancels several jobs in one statement, as `cancel(job:)` does one. Returns the state of
+    /// each job that exists after the call.
+    public func cancel(jobs: [UUID]) async throws -> [UUID: JobState] {
+        guard !jobs.isEmpty else { return [:] }
         let rows = try await database.query(Self.publishing(
             """
             update public.jobs j
@@ -241,13 +295,19 @@ public struct JobQueue: Sendable {
                 finished_at = case when t.state in ('available', 'retryable', 'waiting') then now() else j.finished_at end
             from target t
             where j.id = t.id
-            returning \(Self.changeColumns)
+            returning \(Self.changeColumns), \(Self.creditColumns)
             """,
-            after: "target as (select id, state from public.jobs where id = $1::uuid for update)"), [job])
-        return try rows.first.map { JobState(rawValue: try $0.string("state"))! }
+            // Locked in id order, so that two batches that overlap cannot deadlock.
+            after: "target as (select id, state from public.jobs where id = any($1::uuid[]) order by id for update)",
+            settling: .releaseWhenEnded), [SQLArray(jobs)])
+        var states: [UUID: JobState] = [:]
+        for row in rows { states[try row.uuid("id")] = JobState(rawValue: try row.string("state"))! }
+        return states
     }
 
-    /// Puts a failed or cancelled job back in the queue with one more attempt; its error history stays.
+    /// Puts a failed or cancelled job back in the queue with one more attempt; its error history
+    /// stays. Its credits are not reserved again: the reserve was released when it ended, so
+    /// an operator's retry runs at no charge.
     public func retry(job: UUID) async throws -> Bool {
         let rows = try await database.query(Self.publishing(
             """
@@ -279,8 +339,8 @@ public struct JobQueue: Sendable {
                     'error', 'lease expired: node ' || lease_owner || ' stopped heartbeating')),
                 lease_owner = null, lease_expires_at = null
             where state = 'running' and lease_expires_at < coalesce($1::timestamptz, now())
-            returning \(Self.changeColumns)
-            """), [clock.now()])
+            returning \(Self.changeColumns), \(Self.creditColumns)
+            """, settling: .releaseWhenEnded), [clock.now()])
         return try rows.map { try $0.uuid("id") }
     }
 

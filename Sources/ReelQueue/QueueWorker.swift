@@ -64,6 +64,8 @@ public final class QueueWorker: Service, Sendable {
         var box: ProgressBox
         /// Still holding a lease (until its completion is committed).
         var leased = true
+        /// A user's job: its end frees room under its lane's (and provider's) limits.
+        var limited = false
     }
 
     struct State {
@@ -177,19 +179,28 @@ public final class QueueWorker: Service, Sendable {
                 continue
             }
             if claimed.isEmpty {
-                await workAvailable.wait(timeout: configuration.pollInterval)
+                await workAvailable.wait(timeout: await idleWait())
                 continue
             }
             state.withLock { state in
                 state.busy += claimed.count
                 state.stats.claimed += claimed.count
-                for job in claimed { state.running[job.id] = Running(box: ProgressBox()) }
+                for job in claimed { state.running[job.id] = Running(box: ProgressBox(), limited: job.userID != nil) }
             }
             for job in claimed {
                 let box = state.withLock { $0.running[job.id]!.box }
                 jobs.addTask { await self.execute(job, box: box) }
             }
         }
+    }
+
+    /// How long to wait for a NOTIFY after a claim found nothing: the poll interval, or less when
+    /// work held back by a rate limit, a throttle or a schedule becomes claimable sooner (nothing
+    /// announces that moment).
+    private func idleWait() async -> Duration {
+        guard let next = try? await queue.nextClaimAt() else { return configuration.pollInterval }
+        let wait = Duration.milliseconds(Int64((next.timeIntervalSinceNow * 1000).rounded(.up)) + 5)
+        return min(configuration.pollInterval, max(wait, .milliseconds(5)))
     }
 
     // MARK: Running one job
@@ -248,7 +259,11 @@ public final class QueueWorker: Service, Sendable {
     /// leave the job to the rescuer, which is correct but slower.
     @discardableResult
     private func settle<T: Sendable>(_ job: ClaimedJob, logger: Logger, _ body: @escaping @Sendable () async throws -> T) async -> T? {
-        defer { forget(job.id) }
+        defer {
+            forget(job.id)
+            // Room under the user's limits is committed now; claim again (see flushCompletions).
+            if job.userID != nil { workAvailable.signal() }
+        }
         for attempt in 1...5 {
             do {
                 return try await body()
@@ -299,8 +314,15 @@ public final class QueueWorker: Service, Sendable {
             if done.count < batch.count {
                 logger.warning("Completed jobs had lost their lease; another node owns them now", metadata: ["jobs": "\(batch.count - done.count)"])
             }
-            state.withLock { $0.stats.completed += done.count }
+            let freedLimitedRoom = state.withLock { state in
+                state.stats.completed += done.count
+                return batch.contains { state.running[$0.id]?.limited == true }
+            }
             for item in batch { forget(item.id) }
+            // A user's job ending frees room under their limits only once its completion is
+            // committed: a claim before that still counts it. A node whose last claim found every
+            // lane at its limit is waiting for a NOTIFY that this never sends, so wake it.
+            if freedLimitedRoom { workAvailable.signal() }
         }
     }
 

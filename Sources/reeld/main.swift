@@ -123,13 +123,22 @@ extension Reeld {
         }
 
         struct Queue: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Drain throughput and pickup latency of no-op jobs.")
+            static let configuration = CommandConfiguration(
+                abstract: "Drain throughput and pickup latency of no-op jobs; with --fair, also through the fair claim.")
             @Option(help: "No-op jobs to drain.") var jobs: Int = 100_000
             @Option(help: "Concurrent workers.") var workers: Int = 256
             @Option(help: "Jobs per claim.") var batch: Int = 256
             @Option(help: "Pickup latency samples.") var samples: Int = 200
+            @Flag(help: "Also drain users' jobs through the fair claim (limits on, set not to bind) and print both figures.")
+            var fair = false
+            @Option(help: "Users the fair drain spreads its jobs over.") var users: Int = 1000
             @Option(help: "Database URL (default: a throwaway cluster).") var databaseURL: String?
             @Option(help: "Migrations directory.") var migrations: String?
+
+            func validate() throws {
+                guard jobs > 0, workers > 0, batch > 0, samples > 0 else { throw ValidationError("--jobs, --workers, --batch and --samples must be positive") }
+                guard users > 0 else { throw ValidationError("--users must be positive") }
+            }
 
             func run() async throws {
                 let logger = bootstrapLogging(level: .warning, backend: .stderr)
@@ -150,7 +159,8 @@ extension Reeld {
                     }
                 }
                 try Migrator(directory: try MigrationsLocator.find(explicit: migrations), logger: logger).migrate(url: url)
-                try await QueueBenchmark(jobs: jobs, workers: workers, batch: batch, latencySamples: samples).run(url: url, logger: logger)
+                try await QueueBenchmark(jobs: jobs, workers: workers, batch: batch, latencySamples: samples, fair: fair, users: users)
+                    .run(url: url, logger: logger)
             }
         }
     }

@@ -23,8 +23,9 @@ import Testing
         let generation = try conn.query(
             "insert into generations (user_id, project_id, scene_id, job_id, kind, provider, asset_id) values ($1::uuid, $2::uuid, $3::uuid, $4::uuid, 'image', 'local', $5::uuid) returning id",
             [user, project, scene, job, asset])[0].uuid("id")
-        try conn.query("insert into subscriptions (user_id, tier) values ($1::uuid, 'pro')", [user])
-        try conn.query("insert into credit_transactions (user_id, job_id, type, amount) values ($1::uuid, $2::uuid, 'reserve', -5)", [user, job])
+        // The submit above reserved the image's credits, which opened the user's subscription.
+        try conn.query("insert into subscriptions (user_id, tier) values ($1::uuid, 'pro') on conflict (user_id) do update set tier = 'pro'", [user])
+        try conn.query("insert into credit_transactions (user_id, type, amount, note) values ($1::uuid, 'adjustment', 5, 'test')", [user])
         try conn.query("insert into usage_logs (user_id, generation_id, provider, unit, units) values ($1::uuid, $2::uuid, 'local', 'images', 1)", [user, generation])
     }
 

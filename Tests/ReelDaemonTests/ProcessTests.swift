@@ -21,6 +21,11 @@ import Testing
     /// `reelctl` as an operator runs it: every subcommand, its output and its exit codes.
     @Suite struct ReelctlProcessTests {}
 
+    /// Three `reeld run` processes on one database, users of every tier with backlogs and
+    /// providers with limits: no limit is ever exceeded, a light user is served at once, and the
+    /// ledger balances afterwards.
+    @Suite struct MultiNodeFairnessTests {}
+
     /// `reeld demo` end to end, as a user runs it: a real process with its own throwaway
     /// PostgreSQL, the local provider and libav. The film is checked through libav, and the
     /// database the demo leaves behind is started again and read.

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import ReelCore
+import ReelQueue
 import Testing
 
 @testable import ReelDaemon
@@ -73,6 +75,61 @@ import Testing
         #expect(config.render.cacheDirectory == "/srv/reeld/render-cache")
         #expect(config.log.level == .debug)
         #expect(config.log.backend == .stderr)
+    }
+
+    @Test func readsTiersProviderLimitsAndCosts() throws {
+        let config = try ReelConfig.parse(
+            """
+            [tiers.free]
+            monthly_credits = 50
+            concurrent = { video = 0, render = "unlimited" }
+            per_minute = { text_image = 3 }
+            [tiers.enterprise]
+            max_export_height = 4320
+            [providers.limits.kling]
+            concurrent = 4
+            per_minute = 30
+            [providers.limits.elevenlabs]
+            per_minute = 100
+            [costs."video.generate"]
+            estimate = 150
+            [costs."video.generate".models."veo-3.1"]
+            per_unit = { video_seconds = 25.5 }
+            [costs."system.sleep"]
+            estimate = 1
+            """
+        )
+        let free = try #require(config.tiers[.free])
+        #expect(free.monthlyCredits == 50)
+        #expect(free.maxExportHeight == 720)
+        #expect(free.classes[.video] == .init(concurrent: 0, perMinute: 4))
+        #expect(free.classes[.render] == .init(concurrent: nil, perMinute: 4))
+        #expect(free.classes[.textImage] == .init(concurrent: 2, perMinute: 3))
+        #expect(config.tiers[.enterprise]?.maxExportHeight == 4320)
+        #expect(config.tiers[.pro] == QueueSettings.defaultTiers[.pro])
+        #expect(config.providers.limits == ["kling": .init(concurrent: 4, perMinute: 30), "elevenlabs": .init(perMinute: 100)])
+        let video = config.costs.filter { $0.kind == .video }
+        #expect(video == [
+            .init(kind: .video, estimate: 150, perUnit: ["video_seconds": 10]),
+            .init(kind: .video, model: "veo-3.1", estimate: 150, perUnit: ["video_seconds": 25.5]),
+        ])
+        #expect(config.costs.contains(.init(kind: .sleep, estimate: 1)))
+        #expect(config.costs.contains(.init(kind: .image, estimate: 10, perUnit: ["images": 10])), "other kinds keep their defaults")
+        #expect(config.queueSettings.providerLimits["kling"]?.concurrent == 4)
+    }
+
+    @Test func limitsAndCostsAreValidatedLikeEverythingElse() {
+        #expect(configError("[tiers.gold]\nmonthly_credits = 1")?.key == "tiers.gold")
+        #expect(configError("[tiers.free]\nconcurrent = { vidoe = 1 }")?.key == "tiers.free.concurrent.vidoe")
+        #expect(configError("[tiers.free]\nconcurrent = { video = -1 }")?.message == "must be between 0 and 100000 (found -1)")
+        #expect(configError("[tiers.free]\nper_minute = { video = \"lots\" }")?.message == "expected an integer or \"unlimited\", found \"lots\"")
+        #expect(configError("[tiers.pro]\nmax_export_height = 100")?.key == "tiers.pro.max_export_height")
+        #expect(configError("[providers.limits.Kling]\nconcurrent = 1")?.message.hasPrefix("a provider name is lower-case") == true)
+        #expect(configError("[providers.limits.kling]\nconcurent = 1")?.key == "providers.limits.kling.concurent")
+        #expect(configError("[costs.\"video.generat\"]\nestimate = 1")?.message.hasPrefix("unknown job kind") == true)
+        #expect(configError("[costs.\"video.generate\"]\nper_unit = { seconds = -1 }")?.key == "costs.video.generate.per_unit.seconds")
+        #expect(configError("[costs.\"video.generate\"]\nper_unit = { seconds = \"1\" }")?.message == "expected a number, found a string")
+        #expect(configError("[costs.\"video.generate\"]\nprice = 1")?.key == "costs.video.generate.price")
     }
 
     @Test func unknownKeyIsAnErrorNamingKeyAndLine() {

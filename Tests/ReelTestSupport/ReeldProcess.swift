@@ -17,6 +17,9 @@ public struct ReeldProcess: Sendable {
         public var shutdownGraceSeconds = 5
         public var rescanSeconds = 30
         public var logLevel = "info"
+        /// More TOML appended to the config (tables the fields above do not cover: tiers,
+        /// provider limits, costs).
+        public var extraConfig = ""
 
         public init(nodeName: String, databaseURL: String, directory: URL) {
             self.nodeName = nodeName
@@ -55,7 +58,7 @@ public struct ReeldProcess: Sendable {
                 [log]
                 level = \(quoted(logLevel))
                 backend = "stderr"
-
+                \(extraConfig)
                 """
         }
     }

@@ -61,6 +61,47 @@ struct ConfigTable {
         return .seconds(try int(key, default: 0, in: range))
     }
 
+    /// An integer key that may be absent (nil).
+    mutating func optionalInt(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+        guard entries[key] != nil else {
+            asked.append(key)
+            return nil
+        }
+        return try int(key, default: 0, in: range)
+    }
+
+    /// A limit: an integer in `range`, or the string "unlimited" (nil).
+    mutating func limit(_ key: String, default value: Int?, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+        guard let raw = entries[key] else {
+            asked.append(key)
+            return value
+        }
+        if case .string(let s) = raw {
+            asked.append(key)
+            guard s == "unlimited" else { throw error(key, "expected an integer or \"unlimited\", found \"\(s)\"") }
+            return nil
+        }
+        return try int(key, default: 0, in: range)
+    }
+
+    /// A number (integer or float) in `range`.
+    mutating func number(_ key: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        guard let raw = take(key) else { throw error(key, "is required") }
+        let value: Double
+        switch raw {
+        case .int(let i): value = Double(i)
+        case .double(let d): value = d
+        default: throw error(key, "expected a number, found \(Self.kind(raw))")
+        }
+        guard range.contains(value) else {
+            throw error(key, "must be between \(range.lowerBound) and \(range.upperBound) (found \(value))")
+        }
+        return value
+    }
+
+    /// The keys this table holds (for tables keyed by name: providers, kinds, models).
+    var keys: [String] { entries.keys.sorted() }
+
     mutating func bool(_ key: String, default value: Bool) throws(ConfigError) -> Bool {
         guard let raw = take(key) else { return value }
         guard case .bool(let b) = raw else { throw error(key, "expected true or false, found \(Self.kind(raw))") }

@@ -1,5 +1,6 @@
 import Logging
 import ReelCore
+import ReelQueue
 
 /// Upper bound for settings in seconds: a year is already absurd, and it keeps `Duration` maths far from overflow.
 private let maxSeconds = 365 * 86_400
@@ -96,6 +97,69 @@ extension ReelConfig {
         if providers.defaultProvider == "local", !providers.local.enabled {
             throw t.error("default", "names provider \"local\", but providers.local.enabled is false")
         }
+        var limits = try t.table("limits")
+        for name in limits.keys {
+            guard name.wholeMatch(of: /[a-z][a-z0-9_-]*/) != nil else {
+                throw limits.error(name, "a provider name is lower-case letters, digits, '_' and '-', starting with a letter")
+            }
+            var provider = try limits.table(name)
+            providers.limits[name] = QueueSettings.Limit(
+                concurrent: try provider.optionalInt("concurrent", in: 0...100_000),
+                perMinute: try provider.optionalInt("per_minute", in: 0...10_000_000))
+            try provider.finish()
+        }
+        try limits.finish()
+        try t.finish()
+
+        t = try root.table("tiers")
+        for tier in Tier.allCases {
+            var table = try t.table(tier.rawValue)
+            var settings = tiers[tier]!
+            settings.monthlyCredits = try table.int("monthly_credits", default: settings.monthlyCredits, in: 0...1_000_000_000_000)
+            settings.maxExportHeight = try table.int("max_export_height", default: settings.maxExportHeight, in: 144...8640)
+            var concurrent = try table.table("concurrent")
+            var perMinute = try table.table("per_minute")
+            for jobClass in JobClass.limited {
+                let current = settings.classes[jobClass] ?? .unlimited
+                settings.classes[jobClass] = QueueSettings.Limit(
+                    concurrent: try concurrent.limit(jobClass.rawValue, default: current.concurrent, in: 0...100_000),
+                    perMinute: try perMinute.limit(jobClass.rawValue, default: current.perMinute, in: 0...10_000_000))
+            }
+            try concurrent.finish()
+            try perMinute.finish()
+            try table.finish()
+            tiers[tier] = settings
+        }
+        try t.finish()
+
+        t = try root.table("costs")
+        for key in t.keys {
+            let kind = JobKind(key)
+            guard JobKind.all.contains(kind) else {
+                throw t.error(key, "unknown job kind; known: " + JobKind.all.map(\.rawValue).joined(separator: ", "))
+            }
+            var table = try t.table(key)
+            let standard = costs.first { $0.kind == kind && $0.model == nil }
+            var cost = QueueSettings.Cost(
+                kind: kind, estimate: try table.int("estimate", default: standard?.estimate ?? 0, in: 0...1_000_000_000))
+            cost.perUnit = try Self.prices(&table, default: standard?.perUnit ?? [:])
+            var models = try table.table("models")
+            var perModel: [QueueSettings.Cost] = []
+            for model in models.keys {
+                var m = try models.table(model)
+                var modelCost = QueueSettings.Cost(
+                    kind: kind, model: model, estimate: try m.int("estimate", default: cost.estimate, in: 0...1_000_000_000))
+                modelCost.perUnit = try Self.prices(&m, default: cost.perUnit)
+                try m.finish()
+                perModel.append(modelCost)
+            }
+            try models.finish()
+            try table.finish()
+            costs.removeAll { $0.kind == kind }
+            costs.append(cost)
+            costs.append(contentsOf: perModel)
+        }
+        costs = Self.sorted(costs)
         try t.finish()
 
         t = try root.table("render")
@@ -108,5 +172,23 @@ extension ReelConfig {
         log.level = try t.choice("level", default: log.level, among: Logger.Level.allCases)
         log.backend = try t.choice("backend", default: log.backend, among: Log.Backend.allCases)
         try t.finish()
+    }
+
+    /// `per_unit = { video_seconds = 10 }`: credits per unit a generation reports.
+    private static func prices(_ table: inout ConfigTable, default value: [String: Double]) throws(ConfigError) -> [String: Double] {
+        guard table.entries["per_unit"] != nil else {
+            _ = try table.table("per_unit")
+            return value
+        }
+        var units = try table.table("per_unit")
+        var prices: [String: Double] = [:]
+        for unit in units.keys {
+            guard unit.wholeMatch(of: /[a-z][a-z0-9_]*/) != nil else {
+                throw units.error(unit, "a unit name is lower-case letters, digits and '_', starting with a letter")
+            }
+            prices[unit] = try units.number(unit, in: 0...1_000_000)
+        }
+        try units.finish()
+        return prices
     }
 }

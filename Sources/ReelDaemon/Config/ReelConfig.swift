@@ -1,5 +1,7 @@
 import Glibc
 import Logging
+import ReelCore
+import ReelQueue
 
 /// Everything `/etc/reeld/reeld.toml` can set, with the defaults `config/reeld.toml` documents.
 ///
@@ -14,6 +16,10 @@ public struct ReelConfig: Sendable, Hashable {
     public var providers: Providers
     public var render: Render
     public var log: Log
+    /// `[tiers.free]`, `[tiers.pro]`, `[tiers.enterprise]`: what each tier may run and spend.
+    public var tiers: [Tier: QueueSettings.TierSettings]
+    /// `[costs."KIND"]`: what each kind costs, in credits; sorted by kind, then model.
+    public var costs: [QueueSettings.Cost]
 
     public init(
         node: Node = Node(),
@@ -23,7 +29,9 @@ public struct ReelConfig: Sendable, Hashable {
         storage: Storage = Storage(),
         providers: Providers = Providers(),
         render: Render = Render(),
-        log: Log = Log()
+        log: Log = Log(),
+        tiers: [Tier: QueueSettings.TierSettings] = QueueSettings.defaultTiers,
+        costs: [QueueSettings.Cost] = ReelConfig.sorted(QueueSettings.defaultCosts)
     ) {
         self.node = node
         self.database = database
@@ -33,6 +41,18 @@ public struct ReelConfig: Sendable, Hashable {
         self.providers = providers
         self.render = render
         self.log = log
+        self.tiers = tiers
+        self.costs = costs
+    }
+
+    /// What the engine enforces from this configuration, written to the database at start.
+    public var queueSettings: QueueSettings {
+        QueueSettings(tiers: tiers, providerLimits: providers.limits, defaultProvider: providers.defaultProvider, costs: costs)
+    }
+
+    /// Costs in the order the config keeps them: by kind, then model (a kind's default first).
+    public static func sorted(_ costs: [QueueSettings.Cost]) -> [QueueSettings.Cost] {
+        costs.sorted { ($0.kind.rawValue, $0.model ?? "") < ($1.kind.rawValue, $1.model ?? "") }
     }
 
     /// The configuration an empty file gives.
@@ -168,13 +188,17 @@ public struct ReelConfig: Sendable, Hashable {
         /// Provider for jobs that name none.
         public var defaultProvider: String
         public var local: Local
+        /// `[providers.limits.NAME]`: concurrency and rate per provider, shared by all nodes.
+        /// Any provider name may have limits, including providers this node does not run.
+        public var limits: [String: QueueSettings.Limit]
 
         /// Provider names the config knows; `[providers.NAME]` for any other is an error.
         public static let known: [String] = ["local"]
 
-        public init(defaultProvider: String = "local", local: Local = Local()) {
+        public init(defaultProvider: String = "local", local: Local = Local(), limits: [String: QueueSettings.Limit] = [:]) {
             self.defaultProvider = defaultProvider
             self.local = local
+            self.limits = limits
         }
 
         /// `[providers.local]`: the offline provider that makes media with libav.

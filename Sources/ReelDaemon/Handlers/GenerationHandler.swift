@@ -62,7 +62,8 @@ struct GenerationHandler: JobHandler {
         }
     }
 
-    /// Stores the files, then records assets, the generation and its usage in one transaction.
+    /// Stores the files, then records assets, the generation, its usage and what it cost in one
+    /// transaction.
     private func finish(_ result: GenerationResult, job: ClaimedJob, user: UUID, project: UUID, scene: UUID?, role: String,
                         generation: UUID, provider: String) async throws -> JSONValue {
         if kind == .text, let storyboard = result.json {
@@ -96,9 +97,19 @@ struct GenerationHandler: JobHandler {
                 update public.generations set state = 'completed', asset_id = $2::uuid, output = $3::jsonb, model = $4,
                        completed_at = now() where id = $1::uuid
                 """, [generation, ids.first, JSONValue.object(output), model])
+            // What the usage costs (reeld.costs, by kind, model and unit) goes on the usage log
+            // and on the job, whose completion captures it from the reserve.
             try conn.query(
-                "insert into public.usage_logs (user_id, generation_id, provider, model, unit, units) values ($1::uuid, $2::uuid, $3, $4, $5, $6::double precision)",
-                [user, generation, provider, model, usage.unit, usage.amount])
+                """
+                with usage as (
+                    insert into public.usage_logs (user_id, generation_id, provider, model, unit, units, credits)
+                    values ($1::uuid, $2::uuid, $3, $4, $5, $6::double precision,
+                            reeld.usage_credits($7, $4, $5, $6::double precision))
+                    returning credits
+                )
+                update public.jobs set credits_used = (select credits from usage) where id = $8::uuid
+                """,
+                [user, generation, provider, model, usage.unit, usage.amount, job.kind.rawValue, job.id])
             return ids
         }
         var result: [String: JSONValue] = [

@@ -93,6 +93,15 @@ struct RenderHandler: JobHandler {
             guard let chosen = OutputFormat(rawValue: format) else { throw JobError.permanent("args.format: unknown format \(format)") }
             timeline.output.format = chosen
         }
+        // The tier's largest export: args.height above it was refused at submit; a timeline that
+        // asks for more is rendered at the tier's height, its width following the aspect.
+        let allowance = try await store.exportAllowance(user: user)
+        var notes: [JSONValue] = []
+        if let height = job.args["height"]?.intValue { timeline.output.resize(toHeight: Int(height)) }
+        if timeline.output.height > allowance.maxHeight {
+            notes.append(.string("rendered at \(allowance.maxHeight)p, the most the \(allowance.tier) tier exports (the timeline asks for \(timeline.output.height)p)"))
+            timeline.output.resize(toHeight: allowance.maxHeight)
+        }
         var media: [String: URL] = [:]
         for name in timeline.assetNames {
             guard let id = UUID(text: name), let asset = try await store.asset(id: id) else { continue }
@@ -138,6 +147,7 @@ struct RenderHandler: JobHandler {
             "loudness_lufs": products.report.loudness.map { .double(($0 * 10).rounded() / 10) } ?? .null,
             "preview_asset_id": text(ids.preview), "storyboard_asset_id": text(ids.storyboard),
             "thumbnail_asset_ids": .array(ids.thumbnails.map(text)), "otio_asset_id": text(ids.otio),
+            "height": .int(Int64(timeline.output.height)), "notes": .array(notes),
         ]
     }
 

@@ -45,7 +45,15 @@ struct WorkflowHandler: JobHandler {
                     try await store.setStep(project: project, step: current.step, state: .completed, jobCount: 0, jobsDone: 0)
                     continue
                 }
-                for child in children { _ = try await context.queue.submit(child) }
+                do {
+                    for child in children { _ = try await context.queue.submit(child) }
+                } catch let refused as SubmitError {
+                    // Refused by reeld.submit_job (credits, a tier's limit, a missing
+                    // prerequisite): retrying would be refused again.
+                    try await store.setStep(project: project, step: current.step, state: .failed, jobCount: children.count,
+                                            jobsDone: 0, error: refused.description)
+                    throw JobError.permanent("workflow step \(current.step.rawValue): \(refused.description)")
+                }
                 try await store.setStep(project: project, step: current.step, state: .running, jobCount: children.count, jobsDone: 0)
                 logger.info("Workflow step started", metadata: ["jobs": "\(children.count)"])
                 return .snooze(after: pollInterval, state: ["project_id": .string(project.lowercasedText)])

@@ -58,6 +58,12 @@ struct StudioStore: Sendable {
         return try row.uuid("user_id")
     }
 
+    /// The largest film height the user's tier allows (enterprise overrides applied) and the tier.
+    func exportAllowance(user: UUID) async throws -> (tier: String, maxHeight: Int) {
+        let row = try await database.query("select tier::text as tier, max_export_height from reeld.user_allowance($1::uuid)", [user])[0]
+        return (try row.string("tier"), try row.int("max_export_height"))
+    }
+
     /// Saves the storyboard on the project and replaces its scenes, in one transaction.
     func saveStoryboard(project: UUID, user: UUID, storyboard: JSONValue) async throws -> [UUID] {
         try await database.transaction { conn in

@@ -1,0 +1,266 @@
+import Foundation
+import ReelCore
+import ReelDB
+import ReelQueue
+import ReelTestSupport
+import Testing
+
+/// The fair claim against a real PostgreSQL, with a manual clock: tier and provider limits,
+/// round robin between users, throttles. Jobs are `system.sleep` jobs given a class and a
+/// provider by their args, so nothing here calls a provider.
+@Suite struct FairClaimTests {
+    let database: Database
+    let clock = ManualClock(Date(timeIntervalSince1970: 1_900_000_000))
+    let queue: JobQueue
+
+    init() throws {
+        database = try TestDatabase.makePool(connections: 6)
+        queue = JobQueue(database: database, clock: clock, throttleBackoff: Backoff(base: .seconds(10), cap: .seconds(300)))
+    }
+
+    /// Settings whose every limit is `limit` unless `change` says otherwise.
+    func apply(_ limit: QueueSettings.Limit = .init(concurrent: 100, perMinute: 100_000),
+               providers: [String: QueueSettings.Limit] = [:],
+               _ change: (inout QueueSettings) -> Void = { _ in }) async throws {
+        var settings = QueueSettings(providerLimits: providers)
+        for tier in Tier.allCases {
+            settings.tiers[tier]?.classes = Dictionary(uniqueKeysWithValues: JobClass.limited.map { ($0, limit) })
+        }
+        change(&settings)
+        try await queue.apply(settings)
+    }
+
+    func user(_ tier: Tier = .free, limits: JSONValue = [:]) async throws -> UUID {
+        let id = try await TestDatabase.makeUser(database)
+        try await database.query("insert into subscriptions (user_id, tier, limits) values ($1::uuid, $2::public.tier, $3::jsonb)",
+                                 [id, tier.rawValue, limits])
+        return id
+    }
+
+    @discardableResult
+    func submit(_ user: UUID?, _ jobClass: JobClass = .video, provider: String? = nil, priority: Int = 100) async throws -> UUID {
+        var args: [String: JSONValue] = ["seconds": 1, "class": .string(jobClass.rawValue)]
+        if let provider { args["provider"] = .string(provider) }
+        return try await queue.submit(JobSubmission(kind: .sleep, args: .object(args), userID: user, priority: priority,
+                                                    runAt: clock.now())).jobID
+    }
+
+    /// A backlog of `count` jobs in one statement (the trigger still makes the lane).
+    func backlog(_ user: UUID, _ count: Int, _ jobClass: JobClass = .video, provider: String? = nil) async throws {
+        try await database.query(
+            """
+            insert into jobs (kind, args, max_attempts, user_id, job_class, provider, run_at)
+            select 'system.sleep', '{"seconds": 1}', 3, $1::uuid, $2, $3, $5::timestamptz - make_interval(secs => g)
+            from generate_series(1, $4::int) g
+            """, [user, jobClass.rawValue, provider, count, clock.now()])
+    }
+
+    func claim(_ owner: String = "n1", limit: Int = 64) async throws -> [ClaimedJob] {
+        try await queue.claim(owner: owner, limit: limit, lease: .seconds(30))
+    }
+
+    func running(user: UUID) async throws -> Int {
+        try await database.query("select count(*) as n from jobs where user_id = $1::uuid and state = 'running'", [user])[0].int("n")
+    }
+
+    @Test func aHeavyBacklogDoesNotHoldBackALightUsersJob() async throws {
+        try await apply()
+        let heavy = try await user(.enterprise)
+        let light = try await user(.free)
+        try await backlog(heavy, 10_000)
+        _ = try await claim(limit: 4)
+        // The heavy user's older, more urgent jobs would all come first in priority order; the
+        // light user's job is in the very next claim, and the heavy lane fills the rest of it.
+        let lightJob = try await submit(light)
+        let claimed = try await claim(limit: 4)
+        #expect(claimed.first { $0.userID == light }?.id == lightJob)
+        #expect(claimed.count == 4)
+    }
+
+    @Test func aUserNeverRunsMoreThanTheirTierAllowsEvenWhenNodesClaimAtOnce() async throws {
+        try await apply(.init(concurrent: 2, perMinute: 100_000))
+        let u = try await user()
+        try await backlog(u, 50)
+        let claims = try await withThrowingTaskGroup(of: Int.self) { group in
+            for node in 0..<6 { group.addTask { try await claim("node-\(node)", limit: 10).count } }
+            return try await group.reduce(0, +)
+        }
+        #expect(claims == 2)
+        #expect(try await running(user: u) == 2)
+        // Ending a job frees its slot for the next claim.
+        let ids = try await database.query("select id from jobs where user_id = $1::uuid and state = 'running'", [u]).map { try $0.uuid("id") }
+        let owner = try await database.query("select lease_owner from jobs where id = $1::uuid", [ids[0]])[0].string("lease_owner")
+        try await queue.complete(owner: owner, [(ids[0], [:])])
+        #expect(try await claim(limit: 10).count == 1)
+        #expect(try await running(user: u) == 2)
+    }
+
+    @Test func limitsAreCountedPerClass() async throws {
+        try await apply(.init(concurrent: 1, perMinute: 100_000))
+        let u = try await user()
+        for jobClass in JobClass.limited { try await backlog(u, 5, jobClass) }
+        #expect(try await claim().count == 4, "one per class")
+    }
+
+    @Test func anEnterpriseSubscriptionOverridesItsTiersLimits() async throws {
+        try await apply(.init(concurrent: 1, perMinute: 100_000))
+        let big = try await user(.enterprise, limits: ["concurrent": ["video": 3]])
+        let overriddenOnFree = try await user(.free, limits: ["concurrent": ["video": 3]])
+        try await backlog(big, 10)
+        try await backlog(overriddenOnFree, 10)
+        _ = try await claim()
+        #expect(try await running(user: big) == 3)
+        #expect(try await running(user: overriddenOnFree) == 1, "only an enterprise subscription overrides")
+    }
+
+    @Test func theRateIsATokenBucketHoldingOneMinute() async throws {
+        try await apply(.init(concurrent: 100, perMinute: 6))
+        let u = try await user()
+        try await backlog(u, 50)
+        #expect(try await claim().count == 6, "a full bucket: one minute's worth")
+        #expect(try await claim().isEmpty)
+        let next = try #require(try await queue.nextClaimAt())
+        #expect(abs(next.timeIntervalSince(clock.now()!) - 10) < 0.01, "the next token comes in 60 s / 6")
+        clock.advance(by: .seconds(10))
+        #expect(try await claim().count == 1)
+        clock.advance(by: .seconds(25))
+        #expect(try await claim().count == 2)
+    }
+
+    @Test func lanesAreServedRoundRobinAndALaneAtItsLimitDoesNotBlockTheNext() async throws {
+        try await apply(.init(concurrent: 100, perMinute: 100_000))
+        let users = [try await user(), try await user(), try await user()]
+        for u in users { try await backlog(u, 20) }
+        var served: [UUID] = []
+        for _ in 0..<6 {
+            let job = try #require(try await claim(limit: 1).first)
+            served.append(try #require(job.userID))
+        }
+        // Every user once before any user twice.
+        #expect(Set(served.prefix(3)) == Set(users))
+        #expect(Set(served.suffix(3)) == Set(users))
+
+        // At its limit, the least recently served lane is looked at, passed over and rotated.
+        try await apply(.init(concurrent: 2, perMinute: 100_000))
+        let fresh = try await user()
+        try await submit(fresh)
+        let next = try await claim(limit: 1)
+        #expect(next.first?.userID == fresh)
+    }
+
+    @Test func systemJobsAreUnlimitedAndFillWhatIsLeftOfTheBatch() async throws {
+        try await apply(.init(concurrent: 1, perMinute: 100_000))
+        let u = try await user()
+        try await backlog(u, 10)
+        for _ in 0..<10 { try await submit(nil) }
+        let claimed = try await claim(limit: 8)
+        #expect(claimed.filter { $0.userID == u }.count == 1)
+        #expect(claimed.filter { $0.userID == nil }.count == 7)
+    }
+
+    @Test func aProviderAtItsLimitHoldsOnlyItsOwnJobsBack() async throws {
+        try await apply(providers: ["kling": .init(concurrent: 2)])
+        let users = [try await user(), try await user(), try await user()]
+        for u in users { try await backlog(u, 100, provider: "kling") }
+        // Behind a hundred kling jobs, one for another provider.
+        let other = try await submit(users[0], provider: "local", priority: 900)
+        let claimed = try await claim()
+        #expect(claimed.count == 2, "the backlog's jobs are kling's: two at once")
+        #expect(claimed.allSatisfy { $0.args["provider"] == nil })
+        // Kling is full: its jobs are passed over, and the one behind them starts.
+        #expect(try await claim().map(\.id) == [other])
+        #expect(try await database.query("select count(*) as n from jobs where provider = 'kling' and state = 'running'")[0].int("n") == 2)
+        #expect(try await claim().isEmpty)
+    }
+
+    @Test func aProviderRateLimitHoldsAcrossUsers() async throws {
+        try await apply(providers: ["eleven": .init(perMinute: 3)])
+        for _ in 0..<4 {
+            let u = try await user()
+            try await backlog(u, 5, .audio, provider: "eleven")
+        }
+        #expect(try await claim().count == 3)
+        clock.advance(by: .seconds(20))
+        #expect(try await claim().count == 1)
+    }
+
+    @Test func a429ThrottlesTheProviderOnEveryNodeUntilRetryAfterWithoutSpendingTheAttempt() async throws {
+        try await apply()
+        let u = try await user()
+        let first = try await submit(u, provider: "kling")
+        let job = try #require(try await claim("node-a").first { $0.id == first })
+        try await backlog(u, 5, provider: "kling")
+        let unrelated = try await submit(u, .audio, provider: "local")
+        let state = try await queue.fail(owner: "node-a", job: job.id,
+                                         error: JobError("429 Too Many Requests", class: .throttled, retryAfter: .seconds(30)),
+                                         delay: .seconds(30))
+        #expect(state == .retryable)
+        // Another node: nothing of kling's starts, other providers' jobs do.
+        #expect(try await claim("node-b").map(\.id) == [unrelated])
+        clock.advance(by: .seconds(29))
+        #expect(try await claim("node-b").isEmpty)
+        clock.advance(by: .seconds(2))
+        let again = try await claim("node-b")
+        #expect(again.count == 6)
+        #expect(again.first { $0.id == first }?.attempt == 1, "a throttled attempt is not spent")
+    }
+
+    @Test func a429WithoutRetryAfterBacksOffLongerEachTime() async throws {
+        try await apply()
+        let u = try await user()
+        try await backlog(u, 3, provider: "kling")
+        var windows: [Double] = []
+        for _ in 0..<3 {
+            let job = try #require(try await claim(limit: 1).first)
+            try await queue.fail(owner: "n1", job: job.id, error: JobError("429", class: .throttled), delay: .zero)
+            let until = try await database.query(
+                "select extract(epoch from throttled_until)::double precision as t from reeld.providers where name = 'kling'")[0].double("t")
+            windows.append(until - clock.now()!.timeIntervalSince1970)
+            clock.advance(by: .seconds(Int64(until - clock.now()!.timeIntervalSince1970) + 1))
+        }
+        #expect(windows.map { $0.rounded() } == [10, 20, 40])
+    }
+
+    @Test func aScheduledJobMakesItsLaneDueAtItsTime() async throws {
+        try await apply()
+        let u = try await user()
+        let later = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": 1, "class": "video"], userID: u,
+                                                         runAt: clock.now()!.addingTimeInterval(60))).jobID
+        #expect(try await claim().isEmpty)
+        let next = try #require(try await queue.nextClaimAt())
+        #expect(abs(next.timeIntervalSince(clock.now()!) - 60) < 0.01)
+        clock.advance(by: .seconds(60))
+        #expect(try await claim().map(\.id) == [later])
+        #expect(try await queue.nextClaimAt() == nil)
+    }
+
+    @Test func aRetriedJobReturnsToItsLane() async throws {
+        try await apply()
+        let u = try await user()
+        let id = try await submit(u)
+        _ = try await claim()
+        _ = try await queue.fail(owner: "n1", job: id, error: JobError("flaky"), delay: .seconds(5))
+        #expect(try await claim().isEmpty)
+        clock.advance(by: .seconds(6))
+        #expect(try await claim().map(\.id) == [id])
+    }
+
+    @Test func settingsAreOneTruthForAllNodesAndReapplyingChangesNothing() async throws {
+        try await apply(.init(concurrent: 3, perMinute: 30), providers: ["kling": .init(concurrent: 4, perMinute: 60)])
+        let lanes = try await database.query("select * from reeld.tier_limits order by tier, job_class").count
+        try await apply(.init(concurrent: 3, perMinute: 30), providers: ["kling": .init(concurrent: 4, perMinute: 60)])
+        #expect(try await database.query("select * from reeld.tier_limits order by tier, job_class").count == lanes)
+        let kling = try await database.query("select max_running, per_minute from reeld.providers where name = 'kling'")[0]
+        #expect(try kling.int("max_running") == 4)
+        // A later node without kling's limits lifts them (its throttle state stays).
+        try await apply(.init(concurrent: 3, perMinute: 30))
+        #expect(try await database.query("select max_running from reeld.providers where name = 'kling'")[0].optionalInt("max_running") == nil)
+        // A lane's limits follow the settings and the subscription.
+        let u = try await user()
+        try await submit(u)
+        try await apply(.init(concurrent: 5, perMinute: 50))
+        #expect(try await database.query("select max_running from reeld.lanes where user_id = $1::uuid", [u])[0].int("max_running") == 5)
+        try await database.query("update subscriptions set tier = 'enterprise', limits = '{\"concurrent\": {\"video\": 9}}' where user_id = $1::uuid", [u])
+        #expect(try await database.query("select max_running from reeld.lanes where user_id = $1::uuid", [u])[0].int("max_running") == 9)
+    }
+}
