@@ -47,6 +47,10 @@ public struct QueueBenchmark: Sendable {
         let database = queue.database
         try await database.query("truncate public.jobs cascade")
         try await database.query("delete from reeld.lanes")
+        // The running counters start again with the lanes (Migrations/0006).
+        try await database.query("delete from reeld.lane_ends")
+        try await database.query("delete from reeld.provider_ends")
+        try await database.query("update reeld.providers set started = 0")
         var users: [UUID] = []
         if fair {
             users = try await makeUsers(queue: queue)

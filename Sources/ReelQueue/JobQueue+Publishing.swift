@@ -5,6 +5,10 @@ extension JobQueue {
     /// What statements that may end a job's reservation return for `reeld.settle_credits()`.
     static let creditColumns = "j.user_id, j.credits_reserved, j.credits_used"
 
+    /// What statements that end running attempts return for `reeld.count_run_ends()`
+    /// (Migrations/0006): aliased, so that they can sit beside `creditColumns`.
+    static let runEndColumns = "j.user_id as run_user, j.job_class as run_class, j.provider as run_provider"
+
     /// How a statement settles the credits its jobs reserved at submit, in the same statement.
     enum Settlement {
         /// Completed jobs: capture what the work cost (`credits_used`, else the reserve), at
@@ -18,11 +22,13 @@ extension JobQueue {
     /// publishes what it changed: NOTIFY `reeld_events` for the studio, and `reeld_jobs` when work
     /// became claimable (see `Migrations/0003_jobs.sql`). `after` holds CTEs the update reads
     /// (`name as (…)`). With `settling`, the update also returns `creditColumns` and the
-    /// statement settles its jobs' credits. The result is the update's returned rows.
+    /// statement settles its jobs' credits. With `endingRuns` (every row it changes was running
+    /// and is not now), the update also returns `runEndColumns` and the statement counts the
+    /// ended runs of users' jobs for the fair claim's limits. The result is the update's rows.
     ///
     /// The changed rows go to `reeld.publish()` as one array, in the statement that changed them:
     /// cheaper than a trigger's transition table, and in the same transaction by construction.
-    static func publishing(_ update: String, after ctes: String? = nil, settling: Settlement? = nil) -> String {
+    static func publishing(_ update: String, after ctes: String? = nil, settling: Settlement? = nil, endingRuns: Bool = false) -> String {
         let settled: String
         switch settling {
         case nil:
@@ -47,14 +53,22 @@ extension JobQueue {
             )
             """
         }
+        let ended = !endingRuns ? "" : """
+            , ended as (
+                -- Only users' jobs are counted; a statement that ended none calls nothing.
+                select reeld.count_run_ends(array_agg((c.run_user, c.run_class, c.run_provider)::reeld.run_end)) as n
+                from changed c where c.run_user is not null
+                having count(*) > 0
+            )
+            """
         return """
         with \(ctes.map { $0 + ",\n" } ?? "")changed as (
         \(update)
         ), published as (
             select reeld.publish(array_agg((c.id, c.kind, c.project_id, c.state, c.progress, c.run_at)::reeld.job_change))
             from changed c
-        )\(settled)
-        select changed.* from changed, published\(settling == nil ? "" : ", (select count(*) from settled) settled")
+        )\(settled)\(ended)
+        select changed.* from changed, published\(settling == nil ? "" : ", (select count(*) from settled) settled")\(endingRuns ? ", (select count(*) from ended) ended" : "")
         """
     }
 }

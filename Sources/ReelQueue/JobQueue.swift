@@ -185,8 +185,8 @@ public struct JobQueue: Sendable {
                 lease_owner = null, lease_expires_at = null, snooze_state = null
             from jsonb_to_recordset($2::jsonb) as d(id uuid, result jsonb)
             where j.id = d.id and j.lease_owner = $1
-            returning \(Self.changeColumns), \(Self.creditColumns)
-            """, settling: .capture), [owner, payload])
+            returning \(Self.changeColumns), \(Self.creditColumns), \(Self.runEndColumns)
+            """, settling: .capture, endingRuns: true), [owner, payload])
         return Set(try rows.map { try $0.uuid("id") })
     }
 
@@ -212,7 +212,7 @@ public struct JobQueue: Sendable {
                     'attempt', attempt, 'at', now(), 'class', $4::text, 'error', $3::text, 'detail', $7::jsonb)),
                 lease_owner = null, lease_expires_at = null
             where id = $2::uuid and lease_owner = $1
-            returning \(Self.changeColumns), \(Self.creditColumns)
+            returning \(Self.changeColumns), \(Self.creditColumns), \(Self.runEndColumns)
             """,
             after: """
             target as (select provider from public.jobs where id = $2::uuid and lease_owner = $1),
@@ -223,7 +223,7 @@ public struct JobQueue: Sendable {
                 from target t where $4 = 'throttled' and t.provider is not null
             )
             """,
-            settling: .releaseWhenEnded),
+            settling: .releaseWhenEnded, endingRuns: true),
             [owner, job, error.message, error.failureClass.rawValue, delay.seconds, clock.now(), error.detail ?? .null,
              error.retryAfter?.seconds, throttleBackoff.base.seconds, throttleBackoff.cap.seconds])
         return try rows.first.map { JobState(rawValue: try $0.string("state"))! }
@@ -241,8 +241,8 @@ public struct JobQueue: Sendable {
                               else coalesce($4::timestamptz, now()) + make_interval(secs => $3::double precision) end,
                 wake_requested = false, snooze_state = $5::jsonb, lease_owner = null, lease_expires_at = null
             where id = $2::uuid and lease_owner = $1
-            returning \(Self.changeColumns)
-            """), [owner, job, delay.seconds, clock.now(), state ?? .null])
+            returning \(Self.changeColumns), \(Self.runEndColumns)
+            """, endingRuns: true), [owner, job, delay.seconds, clock.now(), state ?? .null])
         return !rows.isEmpty
     }
 
@@ -252,8 +252,8 @@ public struct JobQueue: Sendable {
             """
             update public.jobs j set state = 'cancelled', finished_at = now(), lease_owner = null, lease_expires_at = null
             where id = $2::uuid and lease_owner = $1
-            returning \(Self.changeColumns), \(Self.creditColumns)
-            """, settling: .releaseWhenEnded), [owner, job])
+            returning \(Self.changeColumns), \(Self.creditColumns), \(Self.runEndColumns)
+            """, settling: .releaseWhenEnded, endingRuns: true), [owner, job])
     }
 
     /// Hands leases back at shutdown: the jobs are due again at once on any node, and the
@@ -270,8 +270,8 @@ public struct JobQueue: Sendable {
                 finished_at = case when cancel_requested then now() end,
                 run_at = now(), lease_owner = null, lease_expires_at = null
             where id = any($2::uuid[]) and lease_owner = $1
-            returning \(Self.changeColumns), \(Self.creditColumns)
-            """, settling: .releaseWhenEnded), [owner, SQLArray(jobs)])
+            returning \(Self.changeColumns), \(Self.creditColumns), \(Self.runEndColumns)
+            """, settling: .releaseWhenEnded, endingRuns: true), [owner, SQLArray(jobs)])
     }
 
     // MARK: Operators and the studio
@@ -339,8 +339,8 @@ public struct JobQueue: Sendable {
                     'error', 'lease expired: node ' || lease_owner || ' stopped heartbeating')),
                 lease_owner = null, lease_expires_at = null
             where state = 'running' and lease_expires_at < coalesce($1::timestamptz, now())
-            returning \(Self.changeColumns), \(Self.creditColumns)
-            """, settling: .releaseWhenEnded), [clock.now()])
+            returning \(Self.changeColumns), \(Self.creditColumns), \(Self.runEndColumns)
+            """, settling: .releaseWhenEnded, endingRuns: true), [clock.now()])
         return try rows.map { try $0.uuid("id") }
     }
 

@@ -95,6 +95,59 @@ import Testing
         #expect(try await running(user: u) == 2)
     }
 
+    /// The running counts the claim reads (Migrations/0006: started on lanes and providers, less
+    /// ended) must equal the running jobs after every way an attempt ends, or limits drift.
+    @Test func runningCountersMatchTheRunningJobsAfterEveryWayAnAttemptEnds() async throws {
+        try await apply(providers: ["kling": .init(concurrent: 100, perMinute: 100_000)])
+        let u = try await user(.pro)
+        try await backlog(u, 12, .video, provider: "kling")
+        var jobs = try await claim(limit: 12)
+        #expect(jobs.count == 12)
+        func counted() async throws -> (lane: Int, provider: Int, running: Int, providerRunning: Int) {
+            let row = try await database.query(
+                """
+                select (select started from reeld.lanes where user_id = $1::uuid and job_class = 'video')
+                         - coalesce((select ended from reeld.lane_ends where user_id = $1::uuid and job_class = 'video'), 0) as lane,
+                       (select started from reeld.providers where name = 'kling')
+                         - coalesce((select ended from reeld.provider_ends where name = 'kling'), 0) as provider,
+                       (select count(*) from jobs where user_id = $1::uuid and state = 'running') as running,
+                       (select count(*) from jobs where provider = 'kling' and state = 'running') as provider_running
+                """, [u])[0]
+            return (try row.int("lane"), try row.int("provider"), try row.int("running"), try row.int("provider_running"))
+        }
+        func expectBalanced(_ comment: Comment) async throws {
+            let c = try await counted()
+            #expect(c.lane == c.running, comment)
+            #expect(c.provider == c.providerRunning, comment)
+        }
+        try await expectBalanced("after the claim")
+        try await queue.complete(owner: "n1", [(jobs[0].id, [:]), (jobs[1].id, [:])])
+        try await expectBalanced("after completions")
+        try await queue.fail(owner: "n1", job: jobs[2].id, error: JobError("flaky"), delay: .seconds(1))
+        try await queue.fail(owner: "n1", job: jobs[3].id, error: .permanent("bad input"), delay: .zero)
+        try await queue.fail(owner: "n1", job: jobs[4].id, error: JobError("429", class: .throttled, retryAfter: .seconds(5)), delay: .zero)
+        try await expectBalanced("after failures")
+        try await queue.snooze(owner: "n1", job: jobs[5].id, for: .seconds(30), state: ["task": "t"])
+        try await expectBalanced("after a snooze")
+        _ = try await queue.cancel(job: jobs[6].id)
+        try await expectBalanced("after a cancel was requested (still running)")
+        try await queue.acknowledgeCancel(owner: "n1", job: jobs[6].id)
+        try await queue.release(owner: "n1", jobs: [jobs[7].id])
+        try await expectBalanced("after a cancel and a hand-back")
+        // A node that lost its lease can end nothing: the guard holds and the counts stay put.
+        try await queue.complete(owner: "n2", [(jobs[8].id, [:])])
+        try await expectBalanced("after a stale completion")
+        clock.advance(by: .seconds(31))
+        #expect(try await queue.rescueExpired().count == 4)
+        try await expectBalanced("after the rescue")
+        #expect(try await counted().running == 0)
+        // And the freed room is claimable again, counted again.
+        clock.advance(by: .seconds(60))
+        jobs = try await claim(limit: 12)
+        #expect(!jobs.isEmpty)
+        try await expectBalanced("after claiming again")
+    }
+
     @Test func limitsAreCountedPerClass() async throws {
         try await apply(.init(concurrent: 1, perMinute: 100_000))
         let u = try await user()
