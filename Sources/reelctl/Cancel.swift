@@ -13,9 +13,7 @@ struct Cancel: AsyncParsableCommand {
     var job: JobID
 
     func run() async throws {
-        try await reportingFailures {
-            let database = try root.global.openDatabase()
-            defer { database.close() }
+        try await root.global.withDatabase { database in
             guard let state = try await JobQueue(database: database).cancel(job: job.value) else {
                 throw CtlFailure.noSuchJob(job.value)
             }

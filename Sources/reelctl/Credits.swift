@@ -3,13 +3,17 @@ import Foundation
 import ReelCore
 import ReelQueue
 
-/// `reelctl credits USER`: a user's balance, open reservations and latest ledger movements.
+/// `reelctl credits USER`: a user's balance, open reservations and latest ledger movements;
+/// with `--purchase` or `--adjust`, a movement first (support's tools: a payment's credits, a
+/// correction), idempotent by `--reference`.
 struct Credits: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a user's credits: balance, reserved by queued jobs, and the latest movements.",
         discussion: """
             USER is a user id or an email. Looking grants the month's allowance if it is due \
-            (it is owed either way, and granted once).
+            (it is owed either way, and granted once). --purchase N adds N bought credits; \
+            --adjust N corrects the balance by N either way (never below zero). With \
+            --reference (a payment or ticket id) the same movement given twice counts once.
             """)
 
     @ParentCommand var root: ReelCtl
@@ -23,14 +27,33 @@ struct Credits: AsyncParsableCommand {
     @Flag(help: "Print JSON (the account with its movements) instead of text.")
     var json = false
 
+    @Option(help: ArgumentHelp("Add this many bought credits first.", valueName: "credits"))
+    var purchase: Int?
+
+    // Unconditional: the value may be negative, which would otherwise read as an option.
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Correct the balance by this many credits first (negative to take away).", valueName: "credits"))
+    var adjust: Int?
+
+    @Option(help: ArgumentHelp("A payment or ticket id that makes --purchase or --adjust count once.", valueName: "id"))
+    var reference: String?
+
+    @Option(help: "Why, for the ledger (with --purchase or --adjust).")
+    var note: String?
+
     func validate() throws {
         guard limit >= 0 else { throw ValidationError("--limit must be 0 or more") }
+        guard purchase == nil || adjust == nil else { throw ValidationError("give --purchase or --adjust, not both") }
+        if let purchase, purchase <= 0 { throw ValidationError("--purchase must be more than 0") }
+        if let adjust, adjust == 0 { throw ValidationError("--adjust must not be 0") }
+        if purchase == nil && adjust == nil && (reference != nil || note != nil) {
+            throw ValidationError("--reference and --note go with --purchase or --adjust")
+        }
+        if let reference, reference.isEmpty || reference.count > 255 { throw ValidationError("--reference must be 1-255 characters") }
     }
 
     func run() async throws {
-        try await reportingFailures {
-            let database = try root.global.openDatabase()
-            defer { database.close() }
+        try await root.global.withDatabase { database in
             let ledger = CreditLedger(database: database)
             let id: UUID
             if let given = UUID(text: user) {
@@ -39,6 +62,21 @@ struct Credits: AsyncParsableCommand {
                 id = found
             } else {
                 throw CtlFailure(code: .notFound, message: "no user with email \(user)")
+            }
+            if (purchase != nil || adjust != nil), try await ledger.account(user: id, movements: 0) == nil {
+                throw CtlFailure(code: .notFound, message: "no user \(id.lowercasedText)")
+            }
+            let moved: Bool?
+            if let purchase {
+                moved = try await ledger.purchase(user: id, credits: purchase, reference: reference, note: note)
+            } else if let adjust {
+                moved = try await ledger.adjust(user: id, credits: adjust, reference: reference, note: note)
+            } else {
+                moved = nil
+            }
+            if moved == false, let reference {
+                // Not an error: a replayed payment must not fail the script that replays it.
+                FileHandle.standardError.write(Data("reelctl: reference \(reference) was already recorded for this user; nothing changed\n".utf8))
             }
             guard let account = try await ledger.account(user: id, movements: limit) else {
                 throw CtlFailure(code: .notFound, message: "no user \(id.lowercasedText)")

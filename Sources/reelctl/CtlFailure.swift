@@ -33,6 +33,9 @@ struct CtlFailure: Error, CustomStringConvertible {
             return CtlFailure(code: .invalidInput, message: (["invalid job file (nothing submitted):"] + lines).joined(separator: "\n"))
         case let refused as SubmitError:
             return CtlFailure(code: .invalidInput, message: refused.description.redactingSecrets)
+        case let database as DatabaseError where database.isInvalidInput:
+            // Refused by the database's own checks (SQLSTATE 22023), which name what is wrong.
+            return CtlFailure(code: .invalidInput, message: database.message.redactingSecrets)
         case let database as DatabaseError where database.isConnectionFailure:
             return CtlFailure(code: .unavailable, message: "database unreachable: \(database.message)".redactingSecrets)
         default:

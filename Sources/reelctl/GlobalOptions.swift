@@ -23,4 +23,14 @@ struct GlobalOptions: ParsableArguments {
         logger.logLevel = .error
         return Database(configuration: .init(url: try resolvedURL(), maxConnections: 1), logger: logger)
     }
+
+    /// Runs `body` with the database open, closing it afterwards, with failures reported as
+    /// reelctl's exit codes (`reportingFailures`): every database subcommand's frame.
+    func withDatabase(_ body: (Database) async throws -> Void) async throws {
+        try await reportingFailures {
+            let database = try openDatabase()
+            defer { database.close() }
+            try await body(database)
+        }
+    }
 }

@@ -32,9 +32,7 @@ struct List: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await reportingFailures {
-            let database = try root.global.openDatabase()
-            defer { database.close() }
+        try await root.global.withDatabase { database in
             let inspector = JobInspector(database: database)
             let kind = kind.map(JobKind.init(rawValue:))
             let jobs = try await inspector.list(.init(state: state, kind: kind, limit: limit))

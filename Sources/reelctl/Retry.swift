@@ -13,9 +13,7 @@ struct Retry: AsyncParsableCommand {
     var job: JobID
 
     func run() async throws {
-        try await reportingFailures {
-            let database = try root.global.openDatabase()
-            defer { database.close() }
+        try await root.global.withDatabase { database in
             let id = job.value.lowercasedText
             if try await JobQueue(database: database).retry(job: job.value) {
                 print("job \(id) queued again")

@@ -22,9 +22,7 @@ struct Show: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await reportingFailures {
-            let database = try root.global.openDatabase()
-            defer { database.close() }
+        try await root.global.withDatabase { database in
             let inspector = JobInspector(database: database)
             guard let record = try await inspector.job(job.value) else { throw CtlFailure.noSuchJob(job.value) }
             let children = try await inspector.children(of: job.value)

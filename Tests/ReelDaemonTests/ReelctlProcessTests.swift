@@ -63,6 +63,65 @@ extension ProcessTests.ReelctlProcessTests {
         #expect(usage.status == .exited(64))
     }
 
+    @Test func creditsShowsTheAccountAndRecordsPurchasesAndAdjustmentsOnce() async throws {
+        let directory = try TemporaryDirectory(prefix: "reelctl-credits")
+        defer { directory.remove() }
+        let url = try TestDatabase.makeDatabase()
+        let database = Database(configuration: .init(url: url, maxConnections: 1), logger: TestDatabase.logger)
+        defer { database.close() }
+        let user = try await database.query("insert into auth.users (email) values ('ada@example.com') returning id")[0].uuid("id")
+        // A free user (1000 credits a month) whose image (estimate 10) is queued: 10 reserved.
+        let project = try await TestDatabase.makeProject(database, user: user)
+        try await database.query("select reeld.submit_job('image.generate', '{\"prompt\": \"a heron\"}', $1::uuid, $2::uuid)", [user, project])
+
+        let bought = try await reelctl(
+            ["--database-url", url, "credits", "ada@example.com", "--purchase", "500", "--reference", "pay-1", "--note", "card"],
+            in: directory, label: "purchase")
+        #expect(bought.status == .exited(0), "\(bought.errors)")
+        #expect(bought.output.contains("balance         1490 credits"), "\(bought.output)")
+        #expect(bought.output.contains("reserved        10 credits"), "\(bought.output)")
+        let replayed = try await reelctl(
+            ["--database-url", url, "credits", user.lowercasedText, "--purchase", "500", "--reference", "pay-1"],
+            in: directory, label: "purchase-again")
+        #expect(replayed.status == .exited(0))
+        #expect(replayed.errors.contains("already recorded"), "\(replayed.errors)")
+        #expect(replayed.output.contains("balance         1490 credits"), "\(replayed.output)")
+
+        let tooMuch = try await reelctl(["--database-url", url, "credits", user.lowercasedText, "--adjust", "-5000"], in: directory, label: "adjust-refused")
+        #expect(tooMuch.status == .exited(65))
+        #expect(tooMuch.errors.contains("negative"), "\(tooMuch.errors)")
+        let corrected = try await reelctl(
+            ["--database-url", url, "credits", user.lowercasedText, "--adjust", "-90", "--json"], in: directory, label: "adjust")
+        #expect(corrected.status == .exited(0), "\(corrected.errors)")
+        guard case .object(let account) = try JSONValue(parsing: Array(corrected.output.utf8)),
+              case .array(let movements)? = account["movements"] else {
+            Issue.record("not an account: \(corrected.output)")
+            return
+        }
+        #expect(account["balance"] == .int(1400))
+        let kinds = movements.compactMap { movement -> String? in
+            if case .object(let m) = movement, case .string(let kind)? = m["kind"] { return kind }
+            return nil
+        }
+        #expect(kinds == ["adjustment", "purchase", "reserve", "grant"])
+
+        let unknown = try await reelctl(["--database-url", url, "credits", "nobody@example.com"], in: directory, label: "unknown")
+        #expect(unknown.status == .exited(66))
+        let both = try await reelctl(["--database-url", url, "credits", "ada@example.com", "--purchase", "1", "--adjust", "1"], in: directory, label: "both")
+        #expect(both.status == .exited(64))
+        // Nothing the refused calls tried is in the ledger, and the balance is the ledger's sum.
+        let sums = try await database.query(
+            """
+            select s.credits_balance as balance,
+                   (select sum(case type when 'grant' then amount when 'purchase' then amount when 'adjustment' then amount
+                                         when 'reserve' then -amount when 'release' then amount else 0 end)
+                    from credit_transactions where user_id = $1::uuid) as ledger
+            from subscriptions s where s.user_id = $1::uuid
+            """, [user])[0]
+        #expect(try sums.int("balance") == 1400)
+        #expect(try sums.int("ledger") == 1400)
+    }
+
     @Test func unreachableDatabaseExits69WithoutPrintingThePassword() async throws {
         let directory = try TemporaryDirectory(prefix: "reelctl-down")
         defer { directory.remove() }
