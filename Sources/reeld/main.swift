@@ -24,14 +24,21 @@ struct ConfigOptions: ParsableArguments {
     func load() throws -> ReelConfig { try ReelConfig.load(path: config) }
 }
 
-func bootstrapLogging(level: Logger.Level, backend: ReelConfig.Log.Backend = .auto) -> Logger {
+/// Sets up logging for the process. Every logger's handler reads `level`, so that setting it
+/// (as `reeld run` does on reload) changes what the whole process logs.
+func bootstrapLogging(level: LogLevelSwitch, backend: ReelConfig.Log.Backend = .auto) -> Logger {
     let chosen: LoggingBackend = switch backend {
     case .auto: LoggingBackend.detect()
     case .journald: .journald
     case .stderr: .stderr
     }
-    LoggingSystem.bootstrap { label in chosen.makeHandler(label: label, logLevel: level) }
+    LoggingSystem.bootstrap { label in chosen.makeHandler(label: label, level: level) }
     return Logger(label: "reeld")
+}
+
+/// Logging at a level that stays as it is.
+func bootstrapLogging(level: Logger.Level, backend: ReelConfig.Log.Backend = .auto) -> Logger {
+    bootstrapLogging(level: LogLevelSwitch(level), backend: backend)
 }
 
 extension Reeld {
