@@ -43,15 +43,17 @@ func bootstrapLogging(level: Logger.Level, backend: ReelConfig.Log.Backend = .au
 
 extension Reeld {
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run a node: engine, workers and spool intake, until SIGTERM.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run a node: engine, workers and spool intake, until SIGTERM; SIGHUP reloads the configuration.")
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
             let config = try options.load()
-            let logger = bootstrapLogging(level: config.log.level, backend: config.log.backend)
+            let level = LogLevelSwitch(config.log.level)
+            let logger = bootstrapLogging(level: level, backend: config.log.backend)
             try Migrator(directory: try MigrationsLocator.find(explicit: options.migrations), logger: logger).check(url: config.database.url)
             let node = try ReelNode(config: config, logger: logger)
-            try await node.run()
+            try await node.run(reload: ConfigReload(path: options.config, logLevel: level))
         }
     }
 
