@@ -1,5 +1,5 @@
 /// A one-way flag a service raises once it is ready and one other service waits for (READY=1
-/// waits for intake). The flag is the end of a stream: waiting returns when the stream has
+/// waits for intake; reloads wait for READY=1). The flag is the end of a stream: waiting returns when the stream has
 /// finished, at once if it already has, or when the waiting task is cancelled.
 final class Readiness: Sendable {
     private let stream: AsyncStream<Never>

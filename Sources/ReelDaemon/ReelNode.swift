@@ -78,20 +78,25 @@ public struct ReelNode: Sendable {
     }
 
     /// Writes this node's tiers, provider limits and costs into the database, where every
-    /// node's claim and `reeld.submit_job()` enforce them. `run()` does it first; a reload can
-    /// call it again.
+    /// node's claim and `reeld.submit_job()` enforce them. `run()` does it first; a reload
+    /// writes the reloaded ones the same way.
     public func applySettings() async throws {
         try await queue.apply(config.queueSettings)
     }
 
     /// Runs until SIGTERM or SIGINT: worker first in the group, intake last, so that shutdown
     /// stops intake first and then drains the worker.
-    public func run() async throws {
+    ///
+    /// With `reload`, SIGHUP reads the configuration file again and applies what can change
+    /// live (see ``ConfigReloader``); without it SIGHUP keeps its default action.
+    public func run(reload: ConfigReload? = nil) async throws {
         try await applySettings()
+        let notifier = SystemdNotifier()
         let intake = Readiness()
+        let announced = Readiness()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: worker),
-            .init(service: SystemdStatusService(notifier: SystemdNotifier(), worker: worker, intake: intake, logger: logger)),
+            .init(service: SystemdStatusService(notifier: notifier, worker: worker, intake: intake, announced: announced, logger: logger)),
         ]
         if withSpool {
             let spool = SpoolConfiguration(
@@ -101,6 +106,14 @@ public struct ReelNode: Sendable {
             services.append(.init(service: SpoolService(watcher: watcher, readiness: intake)))
         } else {
             intake.markReady()
+        }
+        if let reload {
+            // Trapped here, before the group starts and so before READY=1: from then on a
+            // SIGHUP must never take the default action, which ends the process.
+            let hangups = await UnixSignalsSequence(trapping: .sighup)
+            let reloader = ConfigReloader(source: reload, running: config, queue: queue, notifier: notifier, logger: logger)
+            // Last, so that it stops first: no reload starts while the node drains.
+            services.append(.init(service: ReloadService(hangups: hangups, announced: announced, reloader: reloader)))
         }
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]

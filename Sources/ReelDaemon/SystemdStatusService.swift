@@ -12,6 +12,8 @@ struct SystemdStatusService: Service {
     /// READY waits for intake to listen: until then a file dropped in the spool might wait for
     /// the next rescan, and systemd would call the unit started too early.
     let intake: Readiness
+    /// Raised once READY=1 has gone out; reloads wait for it.
+    let announced: Readiness
     let logger: Logger
 
     func run() async throws {
@@ -20,6 +22,7 @@ struct SystemdStatusService: Service {
         await cancelWhenGracefulShutdown { await intake.waitUntilReady() }
         if Task.isCancelled || Task.isShuttingDownGracefully { return }
         try? notifier.ready(status: "ready")
+        announced.markReady()
         logger.info("Node ready", metadata: ["owner": "\(worker.configuration.owner)"])
         // STATUS every 10 s at most; the watchdog at half its interval when systemd asks for one.
         let interval = min(notifier.watchdogInterval.map { $0 / 2 } ?? .seconds(10), .seconds(10))

@@ -24,10 +24,11 @@ public enum LoggingBackend: String, Sendable, Hashable, CaseIterable {
         return device == stderr.device && inode == stderr.inode ? .journald : .stderr
     }
 
-    /// A handler factory for `LoggingSystem.bootstrap`, or for building loggers by hand.
+    /// A handler factory for `LoggingSystem.bootstrap`, or for building loggers by hand. Handlers
+    /// made with one `level` share it: setting it changes the level of all of them.
     public func makeHandler(
         label: String,
-        logLevel: Logger.Level,
+        level: LogLevelSwitch,
         identifier: String = "reeld",
         metadataProvider: Logger.MetadataProvider? = nil,
         redaction: LogRedaction = .default
@@ -35,11 +36,11 @@ public enum LoggingBackend: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .journald:
             JournalLogHandler(
-                label: label, identifier: identifier, logLevel: logLevel, metadataProvider: metadataProvider,
+                label: label, identifier: identifier, level: level, metadataProvider: metadataProvider,
                 redaction: redaction
             )
         case .stderr:
-            StderrLogHandler(label: label, logLevel: logLevel, metadataProvider: metadataProvider, redaction: redaction)
+            StderrLogHandler(label: label, level: level, metadataProvider: metadataProvider, redaction: redaction)
         }
     }
 }

@@ -7,21 +7,40 @@ import Logging
 public struct StderrLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
-    public var logLevel: Logger.Level = .info
 
     public let label: String
     public let redaction: LogRedaction
+    /// The process's level, shared with every other handler made with it; a reload changes it.
+    public let sharedLevel: LogLevelSwitch
+    /// Set when one logger is given a level of its own (`logger.logLevel = .error`).
+    private var ownLevel: Logger.Level?
 
+    /// One logger's level set this way stays its own; the shared level decides for the others.
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? sharedLevel.level }
+        set { ownLevel = newValue }
+    }
+
+    public init(
+        label: String,
+        level: LogLevelSwitch,
+        metadataProvider: Logger.MetadataProvider? = nil,
+        redaction: LogRedaction = .default
+    ) {
+        self.label = label
+        self.sharedLevel = level
+        self.metadataProvider = metadataProvider
+        self.redaction = redaction
+    }
+
+    /// A handler with a fixed level of its own.
     public init(
         label: String,
         logLevel: Logger.Level = .info,
         metadataProvider: Logger.MetadataProvider? = nil,
         redaction: LogRedaction = .default
     ) {
-        self.label = label
-        self.logLevel = logLevel
-        self.metadataProvider = metadataProvider
-        self.redaction = redaction
+        self.init(label: label, level: LogLevelSwitch(logLevel), metadataProvider: metadataProvider, redaction: redaction)
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

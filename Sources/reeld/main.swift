@@ -24,27 +24,36 @@ struct ConfigOptions: ParsableArguments {
     func load() throws -> ReelConfig { try ReelConfig.load(path: config) }
 }
 
-func bootstrapLogging(level: Logger.Level, backend: ReelConfig.Log.Backend = .auto) -> Logger {
+/// Sets up logging for the process. Every logger's handler reads `level`, so that setting it
+/// (as `reeld run` does on reload) changes what the whole process logs.
+func bootstrapLogging(level: LogLevelSwitch, backend: ReelConfig.Log.Backend = .auto) -> Logger {
     let chosen: LoggingBackend = switch backend {
     case .auto: LoggingBackend.detect()
     case .journald: .journald
     case .stderr: .stderr
     }
-    LoggingSystem.bootstrap { label in chosen.makeHandler(label: label, logLevel: level) }
+    LoggingSystem.bootstrap { label in chosen.makeHandler(label: label, level: level) }
     return Logger(label: "reeld")
+}
+
+/// Logging at a level that stays as it is.
+func bootstrapLogging(level: Logger.Level, backend: ReelConfig.Log.Backend = .auto) -> Logger {
+    bootstrapLogging(level: LogLevelSwitch(level), backend: backend)
 }
 
 extension Reeld {
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run a node: engine, workers and spool intake, until SIGTERM.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run a node: engine, workers and spool intake, until SIGTERM; SIGHUP reloads the configuration.")
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
             let config = try options.load()
-            let logger = bootstrapLogging(level: config.log.level, backend: config.log.backend)
+            let level = LogLevelSwitch(config.log.level)
+            let logger = bootstrapLogging(level: level, backend: config.log.backend)
             try Migrator(directory: try MigrationsLocator.find(explicit: options.migrations), logger: logger).check(url: config.database.url)
             let node = try ReelNode(config: config, logger: logger)
-            try await node.run()
+            try await node.run(reload: ConfigReload(path: options.config, logLevel: level))
         }
     }
 

@@ -12,6 +12,12 @@ import Testing
     /// running a job far longer than its lease, and SIGTERM while jobs run.
     @Suite struct NodeProcessTests {}
 
+    /// `systemctl reload` as systemd does it: SIGHUP to a real `reeld run` whose config file
+    /// changed. A valid file's tier limits reach the database and its log level applies at once;
+    /// an invalid one changes nothing. Either way the node lives on and systemd hears
+    /// RELOADING=1 (with MONOTONIC_USEC), then READY=1.
+    @Suite struct ReloadProcessTests {}
+
     /// The spool's crash safety with real processes killed: at each checkpoint between reading and
     /// moving a file (deterministically, through the `SpoolCrashDriver` executable), and at random
     /// moments while `reeld run` ingests fifty files. After a restart every file is in `accepted/`

@@ -65,6 +65,8 @@ public struct ReeldProcess: Sendable {
 
     public let settings: Settings
     public let process: ChildProcess
+    /// The file given with `--config`; ``rewriteConfig(_:)`` replaces it for a reload.
+    public let configFile: URL
 
     /// The lease owner this process writes on the jobs it claims.
     public var owner: String { "\(settings.nodeName):\(process.pid)" }
@@ -76,10 +78,22 @@ public struct ReeldProcess: Sendable {
         try FileManager.default.createDirectory(at: settings.directory, withIntermediateDirectories: true)
         let config = settings.directory.appendingPathComponent("\(label).toml")
         try Data(settings.configText.utf8).write(to: config)
+        configFile = config
         process = try ChildProcess(
             executable: try BuiltProducts.executable("reeld"),
             arguments: ["run", "--config", config.path, "--migrations", TestDatabase.migrationsDirectory.path],
             environment: environment, outputDirectory: settings.directory, label: label)
+    }
+
+    /// Replaces the config file with `settings`' text, in one rename, as an editor saving it
+    /// would: a reload (SIGHUP) reads the new file whole.
+    public func rewriteConfig(_ settings: Settings) throws {
+        try rewriteConfig(text: settings.configText)
+    }
+
+    /// Replaces the config file with `text`, valid or not.
+    public func rewriteConfig(text: String) throws {
+        try Data(text.utf8).write(to: configFile, options: .atomic)
     }
 
     /// When the node wrote the first log line containing `text`, by its own clock (the `ts=` of
