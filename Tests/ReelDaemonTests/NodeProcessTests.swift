@@ -53,8 +53,6 @@ extension ProcessTests.NodeProcessTests {
     }
 
     /// What reeld logs (at debug) when its service group receives SIGTERM.
-    static let signalCaught = #"msg="Signal caught. Shutting down the group." sl-signal=SIGTERM"#
-
     @Test func jobOfAKilledNodeIsRescuedWithinTwoLeasesRecordsTheLostLeaseAndCompletesOnce() async throws {
         let directory = try TemporaryDirectory(prefix: "reeld-rescue")
         defer { directory.remove() }
@@ -190,7 +188,7 @@ extension ProcessTests.NodeProcessTests {
         let shortAtSignal = try await job(short, in: database)
         try #require(shortAtSignal.state == "running", "the short job ended before SIGTERM: \(shortAtSignal)")
         try await Poll.until("the node to catch SIGTERM", timeout: .seconds(10), context: { node.process.stderrTail() }) {
-            node.process.standardError.contains(Self.signalCaught)
+            node.process.standardError.contains(ProcessTests.signalCaught)
         }
         // Submitted once the signal is in: a node that still claimed would pick it up at once
         // (NOTIFY). The group reaches the worker within milliseconds; a second is the most
@@ -204,7 +202,7 @@ extension ProcessTests.NodeProcessTests {
         let exit = try await node.process.waitForExit(timeout: .seconds(grace + 10))
         #expect(exit == .exited(0), "\(node.process.stderrTail())")
         // Timed by the node's own log, which a busy test process cannot delay.
-        let caught = try #require(node.loggedAt(Self.signalCaught))
+        let caught = try #require(node.loggedAt(ProcessTests.signalCaught))
         let ended = try #require(node.loggedAt(#"msg="Service lifecycle ended""#), "\(node.process.stderrTail())")
         let took = ended.timeIntervalSince(caught)
         #expect(took >= grace - 0.25, "stopped \(took) s after SIGTERM, before the grace period was over")

@@ -8,6 +8,10 @@ import Testing
 /// suite's tests live in the file named after it. The demo, by far the heaviest (initdb, video
 /// encoding), goes last, when the rest of the suite has mostly finished.
 @Suite(.serialized) enum ProcessTests {
+    /// What swift-service-lifecycle logs when SIGTERM reaches a node: a node's tests look for it
+    /// to know the signal arrived (and at which log level lines were still written).
+    static let signalCaught = #"msg="Signal caught. Shutting down the group." sl-signal=SIGTERM"#
+
     /// Real `reeld run` processes against a real PostgreSQL: a node SIGKILLed mid-job, a live node
     /// running a job far longer than its lease, and SIGTERM while jobs run.
     @Suite struct NodeProcessTests {}

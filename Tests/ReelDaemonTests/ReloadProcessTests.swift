@@ -82,8 +82,6 @@ extension ProcessTests.ReloadProcessTests {
     }
 
     /// What reeld logs (at debug only) when its service group receives SIGTERM.
-    static let signalCaught = #"msg="Signal caught. Shutting down the group." sl-signal=SIGTERM"#
-
     @Test func sighupAppliesNewTierLimitsAndLogLevelWithoutRestartingAndNamesWhatNeedsARestart() async throws {
         let directory = try TemporaryDirectory(prefix: "reeld-reload")
         defer { directory.remove() }
@@ -119,7 +117,7 @@ extension ProcessTests.ReloadProcessTests {
         #expect(node.process.termination == nil)
         node.process.send(SIGTERM)
         #expect(try await node.process.waitForExit(timeout: .seconds(15)) == .exited(0), "\(node.process.stderrTail())")
-        #expect(node.process.standardError.contains(Self.signalCaught), "the reloaded log level did not apply: \(node.process.stderrTail())")
+        #expect(node.process.standardError.contains(ProcessTests.signalCaught), "the reloaded log level did not apply: \(node.process.stderrTail())")
     }
 
     @Test func sighupWithAnInvalidConfigKeepsTheOldSettingsSendsReadyAndALaterGoodReloadApplies() async throws {
