@@ -18,13 +18,14 @@ extension JobQueue {
         case releaseWhenEnded
     }
 
-    /// Wraps an `update public.jobs j … returning \(changeColumns), …` so that the same statement
-    /// publishes what it changed: NOTIFY `reeld_events` for the studio, and `reeld_jobs` when work
-    /// became claimable (see `Migrations/0003_jobs.sql`). `after` holds CTEs the update reads
-    /// (`name as (…)`). With `settling`, the update also returns `creditColumns` and the
-    /// statement settles its jobs' credits. With `endingRuns` (every row it changes was running
-    /// and is not now), the update also returns `runEndColumns` and the statement counts the
-    /// ended runs of users' jobs for the fair claim's limits. The result is the update's rows.
+    /// Wraps an `update public.jobs j … returning \(changeColumns), …` (the returning list last)
+    /// so that the same statement publishes what it changed: NOTIFY `reeld_events` for the
+    /// studio, and `reeld_jobs` when work became claimable (see `Migrations/0003_jobs.sql`).
+    /// `after` holds CTEs the update reads (`name as (…)`). With `settling`, the statement also
+    /// settles its jobs' credits; with `endingRuns` (every row it changes was running and is not
+    /// now), it counts the ended runs of users' jobs for the fair claim's limits. The columns
+    /// those need (`creditColumns`, `runEndColumns`) are added to the returning list here, so a
+    /// caller names only what it reads. The result is the update's rows.
     ///
     /// The changed rows go to `reeld.publish()` as one array, in the statement that changed them:
     /// cheaper than a trigger's transition table, and in the same transaction by construction.
@@ -61,9 +62,10 @@ extension JobQueue {
                 having count(*) > 0
             )
             """
+        let returning = update + (settling == nil ? "" : ", \(creditColumns)") + (endingRuns ? ", \(runEndColumns)" : "")
         return """
         with \(ctes.map { $0 + ",\n" } ?? "")changed as (
-        \(update)
+        \(returning)
         ), published as (
             select reeld.publish(array_agg((c.id, c.kind, c.project_id, c.state, c.progress, c.run_at)::reeld.job_change))
             from changed c

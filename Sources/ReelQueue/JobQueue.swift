@@ -185,7 +185,7 @@ public struct JobQueue: Sendable {
                 lease_owner = null, lease_expires_at = null, snooze_state = null
             from jsonb_to_recordset($2::jsonb) as d(id uuid, result jsonb)
             where j.id = d.id and j.lease_owner = $1
-            returning \(Self.changeColumns), \(Self.creditColumns), \(Self.runEndColumns)
+            returning \(Self.changeColumns)
             """, settling: .capture, endingRuns: true), [owner, payload])
         return Set(try rows.map { try $0.uuid("id") })
     }
@@ -212,7 +212,7 @@ public struct JobQueue: Sendable {
                     'attempt', attempt, 'at', now(), 'class', $4::text, 'error', $3::text, 'detail', $7::jsonb)),
                 lease_owner = null, lease_expires_at = null
             where id = $2::uuid and lease_owner = $1
-            returning \(Self.changeColumns), \(Self.creditColumns), \(Self.runEndColumns)
+            returning \(Self.changeColumns)
             """,
             after: """
             target as (select provider from public.jobs where id = $2::uuid and lease_owner = $1),
@@ -241,7 +241,7 @@ public struct JobQueue: Sendable {
                               else coalesce($4::timestamptz, now()) + make_interval(secs => $3::double precision) end,
                 wake_requested = false, snooze_state = $5::jsonb, lease_owner = null, lease_expires_at = null
             where id = $2::uuid and lease_owner = $1
-            returning \(Self.changeColumns), \(Self.runEndColumns)
+            returning \(Self.changeColumns)
             """, endingRuns: true), [owner, job, delay.seconds, clock.now(), state ?? .null])
         return !rows.isEmpty
     }
@@ -252,7 +252,7 @@ public struct JobQueue: Sendable {
             """
             update public.jobs j set state = 'cancelled', finished_at = now(), lease_owner = null, lease_expires_at = null
             where id = $2::uuid and lease_owner = $1
-            returning \(Self.changeColumns), \(Self.creditColumns), \(Self.runEndColumns)
+            returning \(Self.changeColumns)
             """, settling: .releaseWhenEnded, endingRuns: true), [owner, job])
     }
 
@@ -270,7 +270,7 @@ public struct JobQueue: Sendable {
                 finished_at = case when cancel_requested then now() end,
                 run_at = now(), lease_owner = null, lease_expires_at = null
             where id = any($2::uuid[]) and lease_owner = $1
-            returning \(Self.changeColumns), \(Self.creditColumns), \(Self.runEndColumns)
+            returning \(Self.changeColumns)
             """, settling: .releaseWhenEnded, endingRuns: true), [owner, SQLArray(jobs)])
     }
 
@@ -295,7 +295,7 @@ public struct JobQueue: Sendable {
                 finished_at = case when t.state in ('available', 'retryable', 'waiting') then now() else j.finished_at end
             from target t
             where j.id = t.id
-            returning \(Self.changeColumns), \(Self.creditColumns)
+            returning \(Self.changeColumns)
             """,
             // Locked in id order, so that two batches that overlap cannot deadlock.
             after: "target as (select id, state from public.jobs where id = any($1::uuid[]) order by id for update)",
@@ -339,7 +339,7 @@ public struct JobQueue: Sendable {
                     'error', 'lease expired: node ' || lease_owner || ' stopped heartbeating')),
                 lease_owner = null, lease_expires_at = null
             where state = 'running' and lease_expires_at < coalesce($1::timestamptz, now())
-            returning \(Self.changeColumns), \(Self.creditColumns), \(Self.runEndColumns)
+            returning \(Self.changeColumns)
             """, settling: .releaseWhenEnded, endingRuns: true), [clock.now()])
         return try rows.map { try $0.uuid("id") }
     }

@@ -6,12 +6,12 @@ import ReelSystemd
 public struct ConfigReload: Sendable {
     /// The file given with `--config`.
     public var path: String
-    /// `nil` when logging was set up with a fixed level: `[log] level` then needs a restart.
-    public var logLevel: LogLevelSwitch?
+    /// The level every log handler of the process reads (`bootstrapLogging`).
+    public var logLevel: LogLevelSwitch
     /// For `${NAME}` in paths, as at start.
     public var environment: [String: String]
 
-    public init(path: String, logLevel: LogLevelSwitch?, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(path: String, logLevel: LogLevelSwitch, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.path = path
         self.logLevel = logLevel
         self.environment = environment

@@ -44,13 +44,8 @@ struct ConfigReloader {
             return
         }
 
-        var next = running.applyingReloadable(from: new)
-        if source.logLevel == nil {
-            // Logging was set up with a fixed level, so the new one cannot apply.
-            next.log.level = running.log.level
-        }
-        var restartOnly = running.restartOnlyChanges(in: new)
-        if source.logLevel == nil, running.log.level != new.log.level { restartOnly.append("log.level") }
+        let next = running.applyingReloadable(from: new)
+        let restartOnly = running.restartOnlyChanges(in: new)
         if !restartOnly.isEmpty {
             logger.warning("Changed settings take effect only after a restart",
                            metadata: ["keys": "\(restartOnly.joined(separator: ", "))"])
@@ -65,7 +60,7 @@ struct ConfigReloader {
             try? notifier.ready(status: "reload failed: settings not written to the database; running with the previous configuration")
             return
         }
-        source.logLevel?.level = next.log.level
+        source.logLevel.level = next.log.level
         let applied = running.reloadableChanges(in: next)
         running = next
         logger.notice("Configuration reloaded", metadata: [
