@@ -161,11 +161,16 @@ public final class QueueWorker: Service, Sendable {
 
     private func claimLoop(jobs: inout DiscardingTaskGroup) async {
         var failures = 0
+        // The last claim came back (nearly) full: the queue has a backlog.
+        var backlog = false
         while !isStopping {
-            let free = state.withLock { configuration.workers - $0.busy }
+            var free = state.withLock { configuration.workers - $0.busy }
             if free <= 0 {
                 await slotFreed.wait(timeout: configuration.pollInterval)
                 continue
+            }
+            if backlog {
+                free = await gatherSlots(free)
             }
             let limit = min(free, configuration.claimBatch)
             let claimed: [ClaimedJob]
@@ -178,6 +183,9 @@ public final class QueueWorker: Service, Sendable {
                 await workAvailable.wait(timeout: .milliseconds(min(5000, 100 << min(failures, 6))))
                 continue
             }
+            // Half a batch or more counts: the fair claim can come back a little short of a
+            // full batch when the lanes it served had fewer jobs left than their turns.
+            backlog = claimed.count > 1 && claimed.count >= limit / 2
             if claimed.isEmpty {
                 await workAvailable.wait(timeout: await idleWait())
                 continue
@@ -193,6 +201,25 @@ public final class QueueWorker: Service, Sendable {
             }
         }
     }
+
+    /// With a backlog, a claim as soon as one slot frees would take a handful of jobs and pay a
+    /// claim's fixed cost (planning, the fair claim's lanes and providers) for each handful: wait
+    /// a moment (`gatherWindow`) for half a batch of slots first. Without a backlog, a freed
+    /// slot claims at once, so pickup latency on a quiet queue is unchanged.
+    private func gatherSlots(_ free: Int) async -> Int {
+        let wanted = min(configuration.claimBatch, configuration.workers) * 3 / 4
+        var free = free
+        let deadline = ContinuousClock.now + Self.gatherWindow
+        while free < wanted, !isStopping {
+            let left = deadline - .now
+            guard left > .zero else { break }
+            await slotFreed.wait(timeout: left)
+            free = state.withLock { configuration.workers - $0.busy }
+        }
+        return free
+    }
+
+    static let gatherWindow = Duration.milliseconds(4)
 
     /// How long to wait for a NOTIFY after a claim found nothing: the poll interval, or less when
     /// work held back by a rate limit, a throttle or a schedule becomes claimable sooner (nothing
