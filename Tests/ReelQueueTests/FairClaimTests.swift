@@ -77,6 +77,39 @@ import Testing
         #expect(claimed.count == 4)
     }
 
+    func lane(_ user: UUID, _ jobClass: JobClass = .video) async throws -> (depth: Int, due: Bool) {
+        let row = try await database.query(
+            "select depth, due_at is not null as due from reeld.lanes where user_id = $1::uuid and job_class = $2",
+            [user, jobClass.rawValue])[0]
+        return (try row.int("depth"), try row.bool("due"))
+    }
+
+    /// A lane whose turn took all its depth is looked at in the same claim (Migrations/0007):
+    /// empty, it leaves the round robin at once rather than costing the next claim a visit that
+    /// finds nothing; with more work than its depth said, it stays due and is served again.
+    @Test func aLaneIsRetiredWhenItsTurnEmptiesItAndKeptWhenItsDepthUndercounts() async throws {
+        try await apply()
+        let emptied = try await user()
+        try await backlog(emptied, 10)
+        #expect(try await claim(limit: 64).count == 10)
+        #expect(try await lane(emptied) == (depth: 0, due: false))
+
+        let undercounted = try await user()
+        try await backlog(undercounted, 10)
+        try await database.query("update reeld.lanes set depth = 3 where user_id = $1::uuid", [undercounted])
+        #expect(try await claim(limit: 64).count == 3)
+        #expect(try await lane(undercounted).due)
+        var served = 3
+        while served < 10 {
+            let claimed = try await claim(limit: 64).count
+            #expect(claimed > 0)
+            guard claimed > 0 else { break }
+            served += claimed
+        }
+        #expect(served == 10)
+        #expect(try await lane(undercounted) == (depth: 0, due: false))
+    }
+
     @Test func aUserNeverRunsMoreThanTheirTierAllowsEvenWhenNodesClaimAtOnce() async throws {
         try await apply(.init(concurrent: 2, perMinute: 100_000))
         let u = try await user()
