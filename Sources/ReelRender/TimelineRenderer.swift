@@ -44,6 +44,14 @@ public struct TimelineRenderer: Sendable {
         self.fonts = fonts
     }
 
+    /// The normalised copy of `url` for `output`'s shape (what a render with a
+    /// `normalizedDirectory` makes of a clip of another shape), made in `directory` unless it is
+    /// there already. Such copies join by the fast and mixed paths.
+    public func normalizedCopy(of url: URL, for output: TimelineOutput, in directory: URL, control: RenderControl = RenderControl()) throws -> URL {
+        let normalizer = InputNormalizer(directory: directory, output: output, threads: options.threads)
+        return try normalizer.normalized(url, label: url.lastPathComponent, lease: NormalizedCache.Lease(), control: control).url
+    }
+
     /// Probes every asset `timeline` names: facts for those that read, and the catalog
     /// validation needs (unreadable assets carry their reason; absent ones are left out).
     public static func inspect(_ timeline: Timeline, media: [String: URL]) -> (facts: [String: MediaFacts], catalog: [String: TimelineAsset]) {
