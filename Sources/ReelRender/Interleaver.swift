@@ -31,12 +31,6 @@ final class Interleaver {
         try write(soundDone: false)
     }
 
-    /// Takes `packet` itself (no new reference) and writes what may be written.
-    func add(_ packet: Packet) throws {
-        held.append(packet)
-        try write(soundDone: false)
-    }
-
     /// Waits for the sound to be complete and writes everything left; returns its loudness.
     func finish() throws -> Double? {
         let loudness = try soundtrack.wait()
