@@ -71,7 +71,7 @@ public struct ReelNode: Sendable {
         let pool = RenderPool(workers: config.render.workers, threadsPerRender: config.render.threadsPerRender)
         let render = RenderHandler(
             store: store, storage: storage, scratchRoot: scratch, pool: pool,
-            cacheDirectory: URL(fileURLWithPath: config.render.cacheDirectory))
+            cacheDirectory: URL(fileURLWithPath: config.render.cacheDirectory), cacheBudgetBytes: config.render.cacheBudgetBytes)
         handlers.register(.edit, render)
         handlers.register(.export, render)
         return handlers

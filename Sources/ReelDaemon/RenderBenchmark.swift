@@ -6,8 +6,9 @@ import ReelRender
 /// AAC; 0.5 s crossfades between all of them; a title over the first 3 s; a voiceover from 1 s;
 /// music ducked under the voice; H.264 CRF 23 veryfast + AAC 192k in MP4, 36.5 s — rendered in
 /// a child process (`--inner`) so its peak RSS is the render's alone, then a stream-copy cut of
-/// the same clips, then (when `ffmpeg` is on PATH, for comparison only) the same render by the
-/// ffmpeg CLI with `-filter_complex`.
+/// the same clips, then the same film over the clips normalised (as the render cache holds them),
+/// which takes the mixed path, then (when `ffmpeg` is on PATH, for comparison only) the same
+/// render by the ffmpeg CLI with `-filter_complex`.
 public struct RenderBenchmark: Sendable {
     public static let clipCount = 8
     public static let clipSeconds = 5.0
@@ -31,6 +32,8 @@ public struct RenderBenchmark: Sendable {
         public var seconds: Double
         public var method: String
         public var durationSeconds: Double
+        /// The share of frames copied rather than encoded.
+        public var copiedFraction: Double?
     }
 
     /// Makes the inputs (once; kept in `directory`), runs every measurement and prints the figures.
@@ -43,6 +46,7 @@ public struct RenderBenchmark: Sendable {
         let cut = Self.copyTimeline
         try write(film, to: "film.timeline.json")
         try write(cut, to: "cut.timeline.json")
+        try write(Self.mixedTimeline, to: "mixed.timeline.json")
         let (_, catalog) = TimelineRenderer.inspect(film, media: media)
         let otio = film.openTimelineIO(assets: catalog) { media[$0]?.absoluteString }
         try Data(otio.jsonText.utf8).write(to: directory.appendingPathComponent("film.otio"))
@@ -52,6 +56,7 @@ public struct RenderBenchmark: Sendable {
 
         var renders: [(Measurement, Usage)] = []
         var copies: [(Measurement, Usage)] = []
+        var mixes: [(Measurement, Usage)] = []
         var cli: [(Double, Usage)] = []
         let ffmpeg = Self.findOnPath("ffmpeg")
         for run in 1...runs {
@@ -65,6 +70,11 @@ public struct RenderBenchmark: Sendable {
             print(String(format: "run %d  copy cut    %6.3f s  %5.0fx realtime  CPU %6.2f s  peak RSS %4d MB  (%@, %.2f s film)",
                          run, copy.seconds, cut.duration / copy.seconds, copyUsage.cpuSeconds, copyUsage.peakKiB / 1024,
                          copy.method, copy.durationSeconds))
+            let (mixed, mixedUsage) = try child(timeline: "mixed.timeline.json", output: "mixed.mp4")
+            mixes.append((mixed, mixedUsage))
+            print(String(format: "run %d  mixed       %6.2f s  %5.1fx realtime  CPU %6.2f s  peak RSS %4d MB  (%@, %.0f%% copied, %.2f s film)",
+                         run, mixed.seconds, realtime / mixed.seconds, mixedUsage.cpuSeconds, mixedUsage.peakKiB / 1024,
+                         mixed.method, 100 * (mixed.copiedFraction ?? 0), mixed.durationSeconds))
             if let ffmpeg {
                 let (seconds, usage) = try runFFmpeg(ffmpeg, media: media)
                 cli.append((seconds, usage))
@@ -79,6 +89,10 @@ public struct RenderBenchmark: Sendable {
         print(String(format: "render (median of %d): %.2f s wall, %.1fx realtime, %.2f s CPU, peak RSS %d MB", runs, render, realtime / render,
                      renderCPU, (renders.map(\.1.peakKiB).max() ?? 0) / 1024))
         print(String(format: "stream-copy cut (median): %.3f s wall, %.0fx faster than the render", copy, render / copy))
+        let mixed = Self.median(mixes.map(\.0.seconds))
+        print(String(format: "mixed path over normalised clips (median): %.2f s wall, %.2f s CPU, peak RSS %d MB, %.0f%% of frames copied; %.2f of the full render's time",
+                     mixed, Self.median(mixes.map(\.1.cpuSeconds)), (mixes.map(\.1.peakKiB).max() ?? 0) / 1024,
+                     100 * (mixes.first?.0.copiedFraction ?? 0), mixed / render))
         if !cli.isEmpty {
             let seconds = Self.median(cli.map(\.0))
             let cpu = Self.median(cli.map(\.1.cpuSeconds))
@@ -98,7 +112,7 @@ public struct RenderBenchmark: Sendable {
         let seconds = (ContinuousClock.now - started).seconds
         let measurement = Measurement(
             seconds: seconds, method: report.method.rawValue,
-            durationSeconds: report.facts.videoStream?.durationSeconds ?? report.facts.durationSeconds ?? 0)
+            durationSeconds: report.facts.videoStream?.durationSeconds ?? report.facts.durationSeconds ?? 0, copiedFraction: report.copiedFraction)
         print(String(decoding: try JSONEncoder().encode(measurement), as: UTF8.self))
     }
 
@@ -106,7 +120,10 @@ public struct RenderBenchmark: Sendable {
 
     static func mediaFiles(in directory: URL) -> [String: URL] {
         var media: [String: URL] = [:]
-        for i in 0..<clipCount { media["clip\(i)"] = directory.appendingPathComponent("clip\(i).mp4") }
+        for i in 0..<clipCount {
+            media["clip\(i)"] = directory.appendingPathComponent("clip\(i).mp4")
+            media["normalised\(i)"] = directory.appendingPathComponent("normalised\(i).mp4")
+        }
         media["voice"] = directory.appendingPathComponent("voice.m4a")
         media["music"] = directory.appendingPathComponent("music.m4a")
         return media
@@ -136,6 +153,15 @@ public struct RenderBenchmark: Sendable {
             output: TimelineOutput(format: .mp4, width: 1280, height: 720, fps: 30, quality: 23, preset: "veryfast", audioBitrate: 192_000, loudness: -14))
     }
 
+    /// The standard film over the clips as normalisation leaves them (mezzanine H.264 with
+    /// stitchable headers and a keyframe each second): the mixed path's workload.
+    static var mixedTimeline: Timeline {
+        var timeline = standardTimeline
+        timeline.name = "reeld bench mixed"
+        for i in timeline.video.indices { timeline.video[i].asset = "normalised\(i)" }
+        return timeline
+    }
+
     /// The same clips joined with hard cuts and their own sound: nothing to re-encode.
     static var copyTimeline: Timeline {
         let clips = (0..<clipCount).map { TimelineClip(id: "scene\($0 + 1)", asset: "clip\($0)", in: 0, out: clipSeconds) }
@@ -149,6 +175,14 @@ public struct RenderBenchmark: Sendable {
             let url = media["clip\(i)"]!
             if FileManager.default.fileExists(atPath: url.path) { continue }
             try ClipSynthesizer.makeClip(from: Self.picture(i, 0), to: Self.picture(i, 1), options: options, writingTo: url)
+        }
+        let renderer = TimelineRenderer(options: .init(threads: threads))
+        let cache = directory.appendingPathComponent("cache")
+        for i in 0..<Self.clipCount {
+            let url = media["normalised\(i)"]!
+            if FileManager.default.fileExists(atPath: url.path) { continue }
+            let made = try renderer.normalizedCopy(of: media["clip\(i)"]!, for: Self.standardTimeline.output, in: cache)
+            try FileManager.default.moveItem(at: made, to: url)
         }
         if !FileManager.default.fileExists(atPath: media["voice"]!.path) {
             try AudioWriter.writeM4A(AudioSynthesizer.speechLike(text: Self.narration, seed: 7), to: media["voice"]!)

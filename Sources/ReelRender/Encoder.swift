@@ -30,6 +30,12 @@ final class Encoder {
         try check(avcodec_open2(ctx, codec, &dictionary), .encode, path: path, "opening the \(name) encoder")
     }
 
+    /// The codec headers the encoder wrote (with a global header: H.264's SPS and PPS).
+    var extradata: [UInt8] {
+        guard let data = context.pointee.extradata, context.pointee.extradata_size > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: data, count: Int(context.pointee.extradata_size)))
+    }
+
     deinit {
         var ctx: UnsafeMutablePointer<AVCodecContext>? = context
         avcodec_free_context(&ctx)

@@ -40,34 +40,20 @@ struct GraphRender {
         let audioStream = try file.addStream(for: audio)
         try file.writeHeader(faststart: output.format == .mp4)
 
-        // The sound is mixed and encoded alongside the picture; picture packets wait (in
-        // `held`) until the sound has caught up with them, so the file is interleaved by time.
+        // The sound is mixed and encoded alongside the picture.
         let soundControl = control.companion()
         let soundtrack = SoundtrackThread(timeline: timeline, media: media, facts: facts, threads: threads, encoder: audio, control: soundControl)
         var finished = false
         defer { if !finished { soundControl.cancel() } }
-        let sound = PacketQueue(timeBase: soundtrack.timeBase)
-        var held: [Packet] = []
         let encoderBase = video.context.pointee.time_base
-        func interleave(soundDone: Bool) throws {
-            let (fresh, done) = try soundtrack.take()
-            for packet in fresh { sound.append(packet) }
-            while let next = held.first {
-                let dts = next.pointer.pointee.dts
-                guard done || soundDone || sound.reaches(dts, in: encoderBase) else { return }
-                try sound.write(until: dts, in: encoderBase, to: file, stream: audioStream)
-                try file.write(next.pointer, from: encoderBase, to: videoStream)
-                held.removeFirst()
-            }
-        }
+        let interleaver = Interleaver(file: file, soundtrack: soundtrack, soundStream: audioStream, pictureStream: videoStream, pictureBase: encoderBase)
 
         let layout = timeline.layout
         let (graph, sink, feeds) = try buildVideoGraph(layout: layout)
         let sinkBase = av_buffersink_get_time_base(sink)
         let write: (UnsafeMutablePointer<AVPacket>) throws -> Void = { packet in
             if packet.pointee.duration == 0 { packet.pointee.duration = 1 }
-            held.append(try Packet(cloning: packet))
-            try interleave(soundDone: false)
+            try interleaver.add(packet)
         }
         var frames = 0
         let total = Double(max(1, layout.totalFrames))
@@ -79,9 +65,7 @@ struct GraphRender {
             control.progress(0.98 * Double(frames) / total)
         }
         try video.encode(nil, write)
-        let loudness = try soundtrack.wait()
-        try interleave(soundDone: true)
-        try sound.writeRemaining(to: file, stream: audioStream)
+        let loudness = try interleaver.finish()
         finished = true
         try control.checkCancelled()
         try file.finish()

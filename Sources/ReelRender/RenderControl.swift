@@ -47,6 +47,9 @@ public final class RenderControl: Sendable {
         if isCancelled { throw RenderCancelled() }
     }
 
+    /// The fraction last reported (0 before any).
+    var lastFraction: Double { lastReport.withLock { $0?.fraction ?? 0 } }
+
     /// Reports `fraction` if the last report is older than the interval (or `force`).
     public func progress(_ fraction: Double, force: Bool = false) {
         let now = ContinuousClock.now

@@ -7,6 +7,9 @@ public struct RenderReport: Sendable, Hashable {
         case streamCopy = "stream_copy"
         /// Decoded, filtered in one graph and encoded.
         case filterGraph = "filter_graph"
+        /// Transitions and overlays rendered and encoded, the rest of the picture copied from
+        /// the clips, joined in one stream (`copiedFraction` says how much was copied).
+        case mixed
     }
 
     public var method: Method
@@ -16,6 +19,9 @@ public struct RenderReport: Sendable, Hashable {
     public var loudness: Double?
     /// Assets that were normalised for this render (not found in the cache).
     public var normalized: [String]
-    /// Why the fast path was not taken, when it was not.
+    /// The share of the film's frames copied from the inputs rather than encoded (1 for
+    /// `streamCopy`, 0 for `filterGraph`).
+    public var copiedFraction: Double
+    /// Why the fast path (all copied, or mixed) was not taken, when it was not.
     public var fullRenderReason: String?
 }

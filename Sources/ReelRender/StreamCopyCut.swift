@@ -9,7 +9,7 @@ import ReelCore
 /// as usual (sound is cheap next to picture).
 ///
 /// The written file's video duration is checked against the timeline before it is renamed into
-/// place; a mismatch throws `Mismatch` and the caller renders the full way instead.
+/// place; a mismatch throws `Mismatch` and the caller tries the mixed path, then the full one.
 struct StreamCopyCut {
     let timeline: Timeline
     let media: [String: URL]

@@ -8,7 +8,9 @@ import ReelCore
 /// (a missing, corrupt or unsupported input fails naming the element that uses it), and overlay
 /// fonts are resolved. Inputs that do not match the output's shape are normalised once into a
 /// cache (`InputNormalizer`). Then the fast path (`StreamCopyCut`) when no clip needs
-/// re-encoding, its duration checked; otherwise the full path (`GraphRender`).
+/// re-encoding; else the mixed path (`MixedRender`) when enough of the clips can be copied
+/// around the transitions and overlays; each checked before it is kept; otherwise (or when
+/// the check fails) the full path (`GraphRender`).
 ///
 /// Blocking, and safe to run several at once on different threads. The output appears at its
 /// path only when complete; a failure or a cancel leaves nothing there.
@@ -18,12 +20,18 @@ public struct TimelineRenderer: Sendable {
         public var threads: Int
         /// Where normalised copies of inputs are kept between renders; nil renders inputs as they are.
         public var normalizedDirectory: URL?
-        /// Join clips by stream copy when nothing on them needs re-encoding.
+        /// Copy the clips' picture where nothing on it needs re-encoding (all of it, or around
+        /// transitions and overlays); false always renders the full way.
         public var allowStreamCopy: Bool
 
-        public init(threads: Int = 2, normalizedDirectory: URL? = nil, allowStreamCopy: Bool = true) {
+        /// Bytes `normalizedDirectory` may hold after a render (least recently used files
+        /// removed first, never one a render is reading); nil keeps everything.
+        public var normalizedCacheBudget: Int64?
+
+        public init(threads: Int = 2, normalizedDirectory: URL? = nil, normalizedCacheBudget: Int64? = nil, allowStreamCopy: Bool = true) {
             self.threads = max(1, threads)
             self.normalizedDirectory = normalizedDirectory
+            self.normalizedCacheBudget = normalizedCacheBudget
             self.allowStreamCopy = allowStreamCopy
         }
     }
@@ -34,6 +42,14 @@ public struct TimelineRenderer: Sendable {
     public init(options: Options = Options(), fonts: FontCatalog = .standard) {
         self.options = options
         self.fonts = fonts
+    }
+
+    /// The normalised copy of `url` for `output`'s shape (what a render with a
+    /// `normalizedDirectory` makes of a clip of another shape), made in `directory` unless it is
+    /// there already. Such copies join by the fast and mixed paths.
+    public func normalizedCopy(of url: URL, for output: TimelineOutput, in directory: URL, control: RenderControl = RenderControl()) throws -> URL {
+        let normalizer = InputNormalizer(directory: directory, output: output, threads: options.threads)
+        return try normalizer.normalized(url, label: url.lastPathComponent, lease: NormalizedCache.Lease(), control: control).url
     }
 
     /// Probes every asset `timeline` names: facts for those that read, and the catalog
@@ -93,11 +109,19 @@ public struct TimelineRenderer: Sendable {
 
         var media = media
         var normalized: [String] = []
+        let lease = NormalizedCache.Lease()
+        defer {
+            // Eviction while this render's files are still locked, so they stay.
+            if let directory = options.normalizedDirectory, let budget = options.normalizedCacheBudget {
+                NormalizedCache(directory: directory, budgetBytes: budget).evict()
+            }
+            withExtendedLifetime(lease) {}
+        }
         if let directory = options.normalizedDirectory {
             let normalizer = InputNormalizer(directory: directory, output: timeline.output, threads: options.threads)
             for (i, clip) in timeline.video.enumerated() {
                 guard let url = media[clip.asset], let probed = facts[clip.asset], !normalizer.conforms(probed) else { continue }
-                let result = try normalizer.normalized(url, label: "video[\(i)] \"\(clip.id)\"", control: control)
+                let result = try normalizer.normalized(url, label: "video[\(i)] \"\(clip.id)\"", lease: lease, control: control)
                 media[clip.asset] = result.url
                 facts[clip.asset] = result.facts
                 if result.made { normalized.append(clip.asset) }
@@ -105,24 +129,42 @@ public struct TimelineRenderer: Sendable {
             }
         }
 
-        var reason: String?
+        var reasons: [String] = []
         if options.allowStreamCopy {
             let cut = StreamCopyCut(timeline: timeline, media: media, facts: facts, threads: options.threads, control: control)
             switch cut.plan() {
             case .copy(let plan):
                 do {
                     let (result, loudness) = try cut.render(plan, to: url)
-                    return RenderReport(method: .streamCopy, facts: result, loudness: loudness, normalized: normalized, fullRenderReason: nil)
+                    return RenderReport(method: .streamCopy, facts: result, loudness: loudness, normalized: normalized, copiedFraction: 1, fullRenderReason: nil)
                 } catch let error as StreamCopyCut.Mismatch {
-                    reason = error.description
+                    reasons.append(error.description)
                 }
             case .reencode(let why):
-                reason = why
+                reasons.append(why)
+            }
+            let mixed = MixedRender(timeline: timeline, media: media, facts: facts, fonts: fontFiles, threads: options.threads, control: control)
+            switch try mixed.plan() {
+            case .mix(let prepared):
+                do {
+                    let (result, loudness) = try mixed.render(prepared, to: url)
+                    return RenderReport(
+                        method: .mixed, facts: result, loudness: loudness, normalized: normalized,
+                        copiedFraction: prepared.plan.copiedFraction, fullRenderReason: nil)
+                } catch let error as MixedRender.Mismatch {
+                    reasons.append(error.description)
+                }
+            case .reencode(let why):
+                reasons.append(why)
             }
         }
-        let loudness = try GraphRender(timeline: timeline, media: media, facts: facts, fonts: fontFiles, threads: options.threads, control: control)
+        let reason = reasons.isEmpty ? nil : reasons.joined(separator: "; ")
+        // After a fast path that got some way and failed its check, progress goes on from there rather than back.
+        let fullControl = control.lastFraction > 0 ? control.stage(from: control.lastFraction, to: 1) : control
+        let loudness = try GraphRender(timeline: timeline, media: media, facts: facts, fonts: fontFiles, threads: options.threads, control: fullControl)
             .render(to: url)
         control.progress(1, force: true)
-        return RenderReport(method: .filterGraph, facts: try MediaProbe.probe(url), loudness: loudness, normalized: normalized, fullRenderReason: reason)
+        return RenderReport(
+            method: .filterGraph, facts: try MediaProbe.probe(url), loudness: loudness, normalized: normalized, copiedFraction: 0, fullRenderReason: reason)
     }
 }

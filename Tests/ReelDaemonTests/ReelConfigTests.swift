@@ -57,6 +57,7 @@ import Testing
             workers = 3
             threads_per_render = 4
             cache_dir = "/srv/reeld/render-cache"
+            cache_max_mb = 512
             [log]
             level = "debug"
             backend = "stderr"
@@ -73,6 +74,7 @@ import Testing
         #expect(config.render.workers == 3)
         #expect(config.render.threadsPerRender == 4)
         #expect(config.render.cacheDirectory == "/srv/reeld/render-cache")
+        #expect(config.render.cacheMaxMegabytes == 512 && config.render.cacheBudgetBytes == 512 * 1_048_576)
         #expect(config.log.level == .debug)
         #expect(config.log.backend == .stderr)
     }

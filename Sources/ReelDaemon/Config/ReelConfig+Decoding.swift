@@ -166,6 +166,7 @@ extension ReelConfig {
         render.workers = try t.int("workers", default: render.workers, in: 1...256)
         render.threadsPerRender = try t.int("threads_per_render", default: render.threadsPerRender, in: 1...256)
         render.cacheDirectory = try t.path("cache_dir", default: render.cacheDirectory, environment: environment)
+        render.cacheMaxMegabytes = try t.int("cache_max_mb", default: render.cacheMaxMegabytes, in: 0...100_000_000)
         try t.finish()
 
         t = try root.table("log")

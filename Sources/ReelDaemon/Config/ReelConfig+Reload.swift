@@ -60,6 +60,7 @@ extension ReelConfig {
         compare("render.workers", \.render.workers)
         compare("render.threads_per_render", \.render.threadsPerRender)
         compare("render.cache_dir", \.render.cacheDirectory)
+        compare("render.cache_max_mb", \.render.cacheMaxMegabytes)
         compare("log.backend", \.log.backend)
         return keys
     }

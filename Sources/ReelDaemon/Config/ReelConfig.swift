@@ -229,12 +229,18 @@ public struct ReelConfig: Sendable, Hashable {
         public var threadsPerRender: Int
         /// Where inputs normalised to an output's shape are kept for later renders.
         public var cacheDirectory: String
+        /// Megabytes the cache may hold after a render; least recently used files go first.
+        public var cacheMaxMegabytes: Int
 
-        public init(workers: Int = 2, threadsPerRender: Int = 2, cacheDirectory: String = "/var/lib/reeld/render-cache") {
+        public init(workers: Int = 2, threadsPerRender: Int = 2, cacheDirectory: String = "/var/lib/reeld/render-cache", cacheMaxMegabytes: Int = 10_240) {
             self.workers = workers
             self.threadsPerRender = threadsPerRender
             self.cacheDirectory = cacheDirectory
+            self.cacheMaxMegabytes = cacheMaxMegabytes
         }
+
+        /// `cacheMaxMegabytes` in bytes.
+        public var cacheBudgetBytes: Int64 { Int64(cacheMaxMegabytes) * 1_048_576 }
     }
 
     /// `[log]`

@@ -19,6 +19,8 @@ struct RenderHandler: JobHandler {
     let pool: RenderPool
     /// Normalised inputs, kept between renders.
     let cacheDirectory: URL
+    /// Bytes `cacheDirectory` may hold after a render.
+    let cacheBudgetBytes: Int64
 
     func run(_ job: ClaimedJob, context: JobContext) async throws -> JobOutcome {
         guard let project = job.projectID else { throw JobError.permanent("project_id: required for \(job.kind)") }
@@ -144,6 +146,7 @@ struct RenderHandler: JobHandler {
             "asset_id": text(ids.film), "path": .string(stored.film.url.path),
             "duration_seconds": .double(stored.film.media?.durationSeconds ?? 0), "size_bytes": .int(stored.film.sizeBytes),
             "method": .string(products.report.method.rawValue),
+            "copied_fraction": .double((products.report.copiedFraction * 1000).rounded() / 1000),
             "loudness_lufs": products.report.loudness.map { .double(($0 * 10).rounded() / 10) } ?? .null,
             "preview_asset_id": text(ids.preview), "storyboard_asset_id": text(ids.storyboard),
             "thumbnail_asset_ids": .array(ids.thumbnails.map(text)), "otio_asset_id": text(ids.otio),
@@ -166,11 +169,11 @@ struct RenderHandler: JobHandler {
     private func render(_ timeline: Timeline, media: [String: URL], directory: URL, threads: Int, context: JobContext) async throws -> Products {
         let latest = Progress()
         let control = RenderControl { fraction in latest.value.withLock { $0 = fraction } }
-        let cache = cacheDirectory
+        let cache = cacheDirectory, budget = cacheBudgetBytes
         return try await withThrowingTaskGroup(of: Products?.self) { group in
             group.addTask {
                 try await withTaskCancellationHandler {
-                    try await Blocking.run { try Self.produce(timeline, media: media, directory: directory, threads: threads, cache: cache, control: control) }
+                    try await Blocking.run { try Self.produce(timeline, media: media, directory: directory, threads: threads, cache: cache, cacheBudgetBytes: budget, control: control) }
                 } onCancel: {
                     control.cancel()
                 }
@@ -198,10 +201,10 @@ struct RenderHandler: JobHandler {
 
     /// The blocking part: the film, then what is made from it.
     static func produce(
-        _ timeline: Timeline, media: [String: URL], directory: URL, threads: Int, cache: URL, control: RenderControl
+        _ timeline: Timeline, media: [String: URL], directory: URL, threads: Int, cache: URL, cacheBudgetBytes: Int64? = nil, control: RenderControl
     ) throws -> Products {
         let film = directory.appendingPathComponent("film.\(timeline.output.format.fileExtension)")
-        let renderer = TimelineRenderer(options: .init(threads: threads, normalizedDirectory: cache))
+        let renderer = TimelineRenderer(options: .init(threads: threads, normalizedDirectory: cache, normalizedCacheBudget: cacheBudgetBytes))
         let report = try renderer.render(timeline, media: media, to: film, control: control.stage(from: 0, to: 0.9))
         let preview = directory.appendingPathComponent("preview.mp4")
         try PreviewProxy.make(from: film, to: preview, threads: threads, control: control.stage(from: 0.9, to: 0.98))
