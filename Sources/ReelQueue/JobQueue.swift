@@ -65,44 +65,10 @@ public struct JobQueue: Sendable {
         }.sorted { ($0.priority, $0.createdAt) < ($1.priority, $1.createdAt) }
     }
 
-    static let claimSQL = publishing(
-        """
-        update public.jobs j
-        set state = 'running',
-            attempt = case when j.state = 'waiting' then greatest(j.attempt, 1) else j.attempt + 1 end,
-            lease_owner = $1,
-            lease_expires_at = coalesce($3::timestamptz, now()) + make_interval(secs => $4::double precision),
-            attempted_at = coalesce($3::timestamptz, now()),
-            wake_requested = false
-        from (select id from picked limit greatest($2::int - (select count(*) from fair), 0)) picked
-        where j.id = picked.id
-        returning \(changeColumns), j.args, j.attempt, j.max_attempts, j.user_id, j.parent_id,
-                  j.snooze_state, j.priority, extract(epoch from j.created_at)::double precision as created
-        """,
-        // `picked` keeps a plain `limit $2`: with the fair claim's count in its limit the planner
-        // could not estimate it and joined the update to a scan of the whole table. It may lock
-        // more system jobs than the batch has room for; the update takes only what is left, and
-        // the rest are unlocked at commit. The limit's subquery runs the fair claim first.
-        after: """
-        fair as (
-            -- Called only when a lane is due (lanes_due_idx), so the unlimited path pays one probe.
-            select f.* from (select where exists (select from reeld.lanes where due_at <= coalesce($3::timestamptz, now()))) due
-            cross join lateral reeld.claim_fair($1, $2::int, $3::timestamptz, $4::double precision) f
-        ), picked as (
-            select id from public.jobs
-            where state in ('available', 'retryable', 'waiting') and user_id is null
-              and run_at <= coalesce($3::timestamptz, now())
-            order by priority, run_at
-            limit $2::int
-            for update skip locked
-        )
-        """) + """
-
-        union all
-        select f.id, f.kind, f.project_id, f.state, f.progress, f.run_at, f.args, f.attempt, f.max_attempts,
-               f.user_id, f.parent_id, f.snooze_state, f.priority, f.created
-        from fair f
-        """
+    /// The claim is `reeld.claim()` (Migrations/0008): the fair claim of users' jobs, then system
+    /// jobs into what is left of the batch, leased and published in one statement, which the
+    /// function keeps planned once per connection.
+    static let claimSQL = "select * from reeld.claim($1, $2::int, $3::timestamptz, $4::double precision)"
 
     /// When a claim may next find work that was not claimable at the last one: a scheduled
     /// user's job, a rate-limited lane's next token, the end of a provider's throttle. Nil when
