@@ -203,8 +203,8 @@ public final class QueueWorker: Service, Sendable {
     }
 
     /// With a backlog, a claim as soon as one slot frees would take a handful of jobs and pay a
-    /// claim's fixed cost (planning, the fair claim's lanes and providers) for each handful: wait
-    /// a moment (`gatherWindow`) for half a batch of slots first. Without a backlog, a freed
+    /// claim's fixed cost (the fair claim's lanes and providers, the round trip) for each
+    /// handful: wait a moment (`gatherWindow`) for three quarters of a batch of slots first. Without a backlog, a freed
     /// slot claims at once, so pickup latency on a quiet queue is unchanged.
     private func gatherSlots(_ free: Int) async -> Int {
         let wanted = min(configuration.claimBatch, configuration.workers) * 3 / 4

@@ -33,7 +33,7 @@ final class AudioClipReader {
         let stream = try VideoClipReader.wrap(label) { () throws(MediaError) in try input.bestStream(AVMEDIA_TYPE_AUDIO) }
         self.input = input
         self.stream = stream
-        for index in 0..<input.streamCount where index != Int(stream.pointee.index) { input.stream(index).pointee.discard = AVDISCARD_ALL }
+        input.readOnly(stream)
         decoder = try VideoClipReader.wrap(label) { () throws(MediaError) in try Decoder(stream: stream, path: input.path) }
         remaining = length.map { max(0, Int(($0 * Double(Self.sampleRate)).rounded())) } ?? Int.max
         if inPoint > 0.5 {
@@ -94,7 +94,7 @@ final class AudioClipReader {
                     // The first decoded frame says where decoding (re)started; skip to the in point from there.
                     var pts = decoded.pointee.best_effort_timestamp
                     if pts == reel_av_nopts_value() { pts = 0 }
-                    let start = stream.pointee.start_time == reel_av_nopts_value() ? 0 : stream.pointee.start_time
+                    let start = InputFile.startTime(of: stream)
                     let seconds = Double(pts - start) * av_q2d(stream.pointee.time_base)
                     skip = max(0, Int(((inPoint - seconds) * Double(Self.sampleRate)).rounded()))
                 }

@@ -14,7 +14,7 @@ enum DecodeCheck {
     static func frames(of url: URL, threads: Int, control: RenderControl, perFrame: () -> Void = {}) throws -> Result {
         let input = try InputFile(url)
         let stream = try input.bestStream(AVMEDIA_TYPE_VIDEO)
-        for index in 0..<input.streamCount where index != Int(stream.pointee.index) { input.stream(index).pointee.discard = AVDISCARD_ALL }
+        input.readOnly(stream)
         let decoder = try Decoder(stream: stream, path: input.path, threads: threads)
         var result = Result(frames: 0, damaged: 0)
         let count: (UnsafeMutablePointer<AVFrame>) throws -> Void = { frame in

@@ -62,7 +62,7 @@ public enum FilmAssembler {
         var lastDTS = Int64.min
         for (input, stream) in zip(inputs, videoStreams) {
             let inBase = stream.pointee.time_base
-            let start = stream.pointee.start_time == reel_av_nopts_value() ? 0 : stream.pointee.start_time
+            let start = InputFile.startTime(of: stream)
             var offset = end - av_rescale_q(start, inBase, outBase)
             var first = true
             var clipEnd = end

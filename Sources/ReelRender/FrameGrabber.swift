@@ -10,13 +10,13 @@ public enum FrameGrabber {
     public static func images(of url: URL, at times: [Double], width: Int? = nil, height: Int? = nil) throws -> [RGBImage] {
         let input = try InputFile(url)
         let stream = try input.bestStream(AVMEDIA_TYPE_VIDEO)
-        for index in 0..<input.streamCount where index != Int(stream.pointee.index) { input.stream(index).pointee.discard = AVDISCARD_ALL }
+        input.readOnly(stream)
         let decoder = try Decoder(stream: stream, path: input.path)
         let scaler = Scaler(path: input.path)
         let timeBase = stream.pointee.time_base
         let rate = VideoClipReader.frameRate(of: stream)
         let half = 0.5 * Double(rate.den) / Double(rate.num)
-        let origin = stream.pointee.start_time == reel_av_nopts_value() ? 0 : stream.pointee.start_time
+        let origin = InputFile.startTime(of: stream)
         let packet = Packet()
         var results: [RGBImage] = []
         for time in times {

@@ -41,6 +41,16 @@ final class InputFile {
         return stream(Int(index))
     }
 
+    /// Has the demuxer drop every other stream's packets: reading then yields `stream`'s alone.
+    func readOnly(_ stream: UnsafeMutablePointer<AVStream>) {
+        for index in 0..<streamCount where index != Int(stream.pointee.index) { self.stream(index).pointee.discard = AVDISCARD_ALL }
+    }
+
+    /// `stream`'s first timestamp, in its time base; 0 when the file does not say.
+    static func startTime(of stream: UnsafeMutablePointer<AVStream>) -> Int64 {
+        stream.pointee.start_time == reel_av_nopts_value() ? 0 : stream.pointee.start_time
+    }
+
     /// Reads packets in file order until the end, handing each to `body`.
     func forEachPacket(_ body: (UnsafeMutablePointer<AVPacket>) throws -> Void) throws {
         let packet = Packet()

@@ -50,8 +50,7 @@ struct InputNormalizer {
 
     /// Whether `facts` already has the normalised shape (then the file is used as it is).
     func conforms(_ facts: MediaFacts) -> Bool {
-        guard let video = facts.videoStream, video.codecName == "h264", video.width == output.width, video.height == output.height,
-              video.pixelFormat == "yuv420p", let fps = video.framesPerSecond, abs(fps - output.fps) < 0.01 else { return false }
+        guard let video = facts.videoStream, video.pictureMismatch(codec: "h264", output: output) == nil else { return false }
         if let audio = facts.audioStream {
             return audio.codecName == "aac" && audio.sampleRate == SoundtrackMixer.sampleRate && audio.channels == 2
         }

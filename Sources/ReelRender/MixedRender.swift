@@ -15,7 +15,7 @@ import ReelCore
 ///
 /// The written file is decoded end to end before it is renamed into place: its picture must
 /// last as long as the timeline (to a frame) and every frame must decode cleanly. A mismatch
-/// throws `Mismatch` and the caller renders the full way instead.
+/// throws `FastPathMismatch` and the caller renders the full way instead.
 struct MixedRender {
     let timeline: Timeline
     let media: [String: URL]
@@ -30,10 +30,6 @@ struct MixedRender {
     /// Below this share of copied frames the full path is as quick and needs no check.
     static let minimumCopiedFraction = 0.2
 
-    /// Why the mixed path could not be used after all.
-    struct Mismatch: Error, CustomStringConvertible {
-        var description: String
-    }
 
     /// The plan, and where each clip's first frame lies in its file (seconds, for seeking).
     struct Prepared {
@@ -94,7 +90,7 @@ struct MixedRender {
 
         // The track's headers are a copied clip's (an avcC box): the segments' encoder writes the same.
         guard case .copy(let reference, _, _)? = plan.pieces.first(where: { if case .copy = $0 { true } else { false } }) else {
-            throw Mismatch(description: "nothing to copy")
+            throw FastPathMismatch(description: "nothing to copy")
         }
         let videoOut = try VideoClipReader.wrap("video[\(reference)]") { () throws(MediaError) in
             let input = try InputFile(media[timeline.video[reference].asset]!)
@@ -102,7 +98,7 @@ struct MixedRender {
         }
         videoOut.pointee.time_base = frameBase
         guard let trackHeaders = H264Bitstream.ParameterSets(extradata: FilmAssembler.extradata(videoOut.pointee.codecpar.pointee)) else {
-            throw Mismatch(description: "video[\(reference)]: its headers cannot be read")
+            throw FastPathMismatch(description: "video[\(reference)]: its headers cannot be read")
         }
         let audio = try OutputEncoders.audio(output, path: url.path, globalHeader: file.wantsGlobalHeader)
         let audioOut = try file.addStream(for: audio)
@@ -145,11 +141,11 @@ struct MixedRender {
             let facts = try MediaProbe.probe(written)
             let seconds = facts.videoStream?.durationSeconds ?? facts.durationSeconds ?? 0
             if abs(seconds - layout.duration) > layout.seconds(1) * 1.01 {
-                throw Mismatch(description: String(format: "the mixed path gave %.3f s of picture, the timeline is %.3f s", seconds, layout.duration))
+                throw FastPathMismatch(description: String(format: "the mixed path gave %.3f s of picture, the timeline is %.3f s", seconds, layout.duration))
             }
             let check = try DecodeCheck.frames(of: written, threads: threads, control: control) { advance(0.2) }
             if check.frames != expected || check.damaged > 0 {
-                throw Mismatch(description: "the mixed path's film decodes to \(check.frames) frames (\(check.damaged) damaged), the timeline has \(expected)")
+                throw FastPathMismatch(description: "the mixed path's film decodes to \(check.frames) frames (\(check.damaged) damaged), the timeline has \(expected)")
             }
         }
         control.progress(1, force: true)
@@ -160,35 +156,28 @@ struct MixedRender {
 
     /// A clip's keyframes and frame count from its in point, and its first frame's time; or
     /// why its packets cannot be copied into the film.
-    private func examine(_ clip: TimelineClip, label: String, headers: H264Bitstream.ParameterSets) throws -> Result<([Int], Int, Double), Mismatch> {
+    private func examine(_ clip: TimelineClip, label: String, headers: H264Bitstream.ParameterSets) throws -> Result<([Int], Int, Double), FastPathMismatch> {
         let output = timeline.output
-        guard let video = facts[clip.asset]?.videoStream, let url = media[clip.asset] else { return .failure(Mismatch(description: "has no probed video")) }
-        if video.codecName != "h264" { return .failure(Mismatch(description: "is \(video.codecName), not H.264")) }
-        if video.width != output.width || video.height != output.height {
-            return .failure(Mismatch(description: "is \(video.width ?? 0)x\(video.height ?? 0), the output \(output.width)x\(output.height)"))
-        }
-        guard let fps = video.framesPerSecond, abs(fps - output.fps) < 0.01 else {
-            return .failure(Mismatch(description: "does not run at the output's \(output.fps) fps"))
-        }
-        if video.pixelFormat != "yuv420p" { return .failure(Mismatch(description: "is \(video.pixelFormat ?? "an unknown pixel format"), not yuv420p")) }
+        guard let video = facts[clip.asset]?.videoStream, let url = media[clip.asset] else { return .failure(FastPathMismatch(description: "has no probed video")) }
+        if let why = video.pictureMismatch(codec: "h264", output: output) { return .failure(FastPathMismatch(description: why)) }
 
         let input = try VideoClipReader.wrap(label) { () throws(MediaError) in try InputFile(url) }
         let stream = try VideoClipReader.wrap(label) { () throws(MediaError) in try input.bestStream(AVMEDIA_TYPE_VIDEO) }
         let parameters = stream.pointee.codecpar.pointee
         let extradata = FilmAssembler.extradata(parameters)
         guard extradata.first == 1, let own = H264Bitstream.ParameterSets(extradata: extradata) else {
-            return .failure(Mismatch(description: "does not carry its headers as MP4 does (avcC)"))
+            return .failure(FastPathMismatch(description: "does not carry its headers as MP4 does (avcC)"))
         }
         if own != headers {
-            return .failure(Mismatch(description: "has other codec headers than the segments' encoder (x264 \(InputNormalizer.preset), stitchable); normalised inputs have them"))
+            return .failure(FastPathMismatch(description: "has other codec headers than the segments' encoder (x264 \(InputNormalizer.preset), stitchable); normalised inputs have them"))
         }
-        if parameters.video_delay > 0 { return .failure(Mismatch(description: "has reordered frames (B-frames)")) }
+        if parameters.video_delay > 0 { return .failure(FastPathMismatch(description: "has reordered frames (B-frames)")) }
 
         // The packet index from the in point to the out point: which frames are keyframes, and
         // that frames come evenly at the output's rate (they are counted, not timed, when copied).
-        for index in 0..<input.streamCount where index != Int(stream.pointee.index) { input.stream(index).pointee.discard = AVDISCARD_ALL }
+        input.readOnly(stream)
         let base = stream.pointee.time_base
-        let origin = stream.pointee.start_time == reel_av_nopts_value() ? 0 : stream.pointee.start_time
+        let origin = InputFile.startTime(of: stream)
         let frame = 1 / output.fps
         if clip.inPoint > 0 {
             try VideoClipReader.wrap(label) { () throws(MediaError) in try input.seek(stream, to: origin + Int64((clip.inPoint / av_q2d(base)).rounded())) }
@@ -203,16 +192,16 @@ struct MixedRender {
             let p = packet.pointer.pointee
             guard p.stream_index == stream.pointee.index else { continue }
             let pts = p.pts == reel_av_nopts_value() ? p.dts : p.pts
-            guard pts != reel_av_nopts_value() else { return .failure(Mismatch(description: "has packets without timestamps")) }
+            guard pts != reel_av_nopts_value() else { return .failure(FastPathMismatch(description: "has packets without timestamps")) }
             let seconds = Double(pts - origin) * av_q2d(base)
-            if seconds <= previous { return .failure(Mismatch(description: "has packets out of order")) }
+            if seconds <= previous { return .failure(FastPathMismatch(description: "has packets out of order")) }
             previous = seconds
             if seconds < clip.inPoint - frame / 2 { continue }
             if seconds >= clip.outPoint - frame / 2 { break }
             let start = first ?? seconds
             first = start
             if abs(seconds - (start + Double(count) * frame)) > frame / 2 {
-                return .failure(Mismatch(description: "has frames not evenly spaced at \(output.fps) fps"))
+                return .failure(FastPathMismatch(description: "has frames not evenly spaced at \(output.fps) fps"))
             }
             if (p.flags & AV_PKT_FLAG_KEY) != 0 { keyframes.append(count) }
             count += 1
@@ -232,7 +221,7 @@ struct MixedRender {
         let segment = self.segment(film, layout: layout)
         let segmentLayout = segment.layout
         guard segmentLayout.totalFrames == film.count else {
-            throw Mismatch(description: "frames \(film) laid out as \(segmentLayout.totalFrames) frames on their own")
+            throw FastPathMismatch(description: "frames \(film) laid out as \(segmentLayout.totalFrames) frames on their own")
         }
         let render = GraphRender(timeline: segment, media: media, facts: facts, fonts: fonts, threads: threads, control: control)
         let (graph, sink, feeds) = try render.buildVideoGraph(layout: segmentLayout)
@@ -243,7 +232,7 @@ struct MixedRender {
         var written = 0
         func write(_ packet: UnsafeMutablePointer<AVPacket>) throws {
             if written == 0, (packet.pointee.flags & AV_PKT_FLAG_KEY) == 0 {
-                throw Mismatch(description: "the segment at frame \(film.lowerBound) does not open with a keyframe")
+                throw FastPathMismatch(description: "the segment at frame \(film.lowerBound) does not open with a keyframe")
             }
             // The encoder's time base is 1/fps: its timestamps are frame numbers within the segment.
             let frame = packet.pointee.pts
@@ -262,7 +251,7 @@ struct MixedRender {
         }
         try encoder.encode(nil, write)
         if written != film.count {
-            throw Mismatch(description: "the segment at frame \(film.lowerBound) gave \(written) frames, not \(film.count)")
+            throw FastPathMismatch(description: "the segment at frame \(film.lowerBound) gave \(written) frames, not \(film.count)")
         }
     }
 
@@ -304,9 +293,9 @@ struct MixedRender {
         let label = "video[\(index)] \"\(clip.id)\""
         let input = try VideoClipReader.wrap(label) { () throws(MediaError) in try InputFile(media[clip.asset]!) }
         let stream = try VideoClipReader.wrap(label) { () throws(MediaError) in try input.bestStream(AVMEDIA_TYPE_VIDEO) }
-        for i in 0..<input.streamCount where i != Int(stream.pointee.index) { input.stream(i).pointee.discard = AVDISCARD_ALL }
+        input.readOnly(stream)
         let base = stream.pointee.time_base
-        let origin = stream.pointee.start_time == reel_av_nopts_value() ? 0 : stream.pointee.start_time
+        let origin = InputFile.startTime(of: stream)
         let frame = 1 / timeline.output.fps
         let target = firstSeconds + Double(clipFrame) * frame
         try VideoClipReader.wrap(label) { () throws(MediaError) in try input.seek(stream, to: origin + Int64((target / av_q2d(base)).rounded())) }
@@ -322,7 +311,7 @@ struct MixedRender {
             if seconds < target - frame / 2 { continue }
             if copied == 0 {
                 guard (p.pointee.flags & AV_PKT_FLAG_KEY) != 0, abs(seconds - target) < frame / 2 else {
-                    throw Mismatch(description: "\(label): the copy from its frame \(clipFrame) does not start on a keyframe")
+                    throw FastPathMismatch(description: "\(label): the copy from its frame \(clipFrame) does not start on a keyframe")
                 }
             }
             p.pointee.pts = Int64(film.lowerBound + copied)
@@ -333,7 +322,7 @@ struct MixedRender {
             try body(p)
         }
         if copied != film.count {
-            throw Mismatch(description: "\(label): \(copied) frames to copy from its frame \(clipFrame), not \(film.count)")
+            throw FastPathMismatch(description: "\(label): \(copied) frames to copy from its frame \(clipFrame), not \(film.count)")
         }
     }
 

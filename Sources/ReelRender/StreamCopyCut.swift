@@ -9,7 +9,7 @@ import ReelCore
 /// as usual (sound is cheap next to picture).
 ///
 /// The written file's video duration is checked against the timeline before it is renamed into
-/// place; a mismatch throws `Mismatch` and the caller tries the mixed path, then the full one.
+/// place; a mismatch throws `FastPathMismatch` and the caller tries the mixed path, then the full one.
 struct StreamCopyCut {
     let timeline: Timeline
     let media: [String: URL]
@@ -17,10 +17,6 @@ struct StreamCopyCut {
     let threads: Int
     let control: RenderControl
 
-    /// Why a cut that looked copyable could not be copied after all.
-    struct Mismatch: Error, CustomStringConvertible {
-        var description: String
-    }
 
     struct Plan {
         /// Copy the clips' own sound rather than mixing a soundtrack.
@@ -42,17 +38,9 @@ struct StreamCopyCut {
         }
         for (i, clip) in timeline.video.enumerated() {
             guard let video = facts[clip.asset]?.videoStream else { return .reencode("video[\(i)] has no probed video") }
-            let label = "video[\(i)] \"\(clip.id)\""
-            if video.codecName != output.format.videoCodec {
-                return .reencode("\(label) is \(video.codecName), the output \(output.format.videoCodec)")
+            if let why = video.pictureMismatch(codec: output.format.videoCodec, output: output) {
+                return .reencode("video[\(i)] \"\(clip.id)\" \(why)")
             }
-            if video.width != output.width || video.height != output.height {
-                return .reencode("\(label) is \(video.width ?? 0)x\(video.height ?? 0), the output \(output.width)x\(output.height)")
-            }
-            guard let fps = video.framesPerSecond, abs(fps - output.fps) < 0.01 else {
-                return .reencode("\(label) runs at \(video.framesPerSecond.map { String($0) } ?? "an unknown rate") fps, the output \(output.fps)")
-            }
-            if video.pixelFormat != "yuv420p" { return .reencode("\(label) is \(video.pixelFormat ?? "an unknown pixel format")") }
         }
         let clipSound = timeline.video.allSatisfy { clip in
             clip.volume == 1 && facts[clip.asset]?.audioStream.map {
@@ -106,14 +94,14 @@ struct StreamCopyCut {
             let (input, video, audio) = inputs[i]
             let label = "video[\(i)] \"\(clip.id)\""
             let videoBase = video.pointee.time_base
-            let origin = video.pointee.start_time == reel_av_nopts_value() ? 0 : video.pointee.start_time
+            let origin = InputFile.startTime(of: video)
             let start = origin + av_rescale_q(Int64((clip.inPoint * Double(rate.num) / Double(rate.den)).rounded()), frameBase, videoBase)
             let end = origin + av_rescale_q(Int64((clip.outPoint * Double(rate.num) / Double(rate.den)).rounded()), frameBase, videoBase)
             let half = av_rescale_q(1, AVRational(num: rate.den, den: rate.num * 2), videoBase)
             // Frames may be reordered (B-frames): then only the asset's own end is a clean out point.
             let reordered = video.pointee.codecpar.pointee.video_delay > 0
             if reordered, let length = facts[clip.asset]?.videoStream?.durationSeconds, clip.outPoint < length - layout.seconds(1) / 2 {
-                throw Mismatch(description: "\(label) has reordered frames, so its out point must be the clip's end")
+                throw FastPathMismatch(description: "\(label) has reordered frames, so its out point must be the clip's end")
             }
             if clip.inPoint > 0 { try VideoClipReader.wrap(label) { () throws(MediaError) in try input.seek(video, to: start) } }
             let videoOffset = av_rescale_q(Int64(layout.startFrames[i]), frameBase, videoOut.pointee.time_base)
@@ -130,7 +118,7 @@ struct StreamCopyCut {
                     if first {
                         first = false
                         guard (p.pointee.flags & AV_PKT_FLAG_KEY) != 0, abs(pts - start) <= half else {
-                            throw Mismatch(description: "\(label): in point \(clip.inPoint) s is not on a keyframe")
+                            throw FastPathMismatch(description: "\(label): in point \(clip.inPoint) s is not on a keyframe")
                         }
                     }
                     if pts >= end - half {
@@ -166,7 +154,7 @@ struct StreamCopyCut {
             let facts = try MediaProbe.probe(written)
             let seconds = facts.videoStream?.durationSeconds ?? facts.durationSeconds ?? 0
             if abs(seconds - expected) > frame * 1.01 {
-                throw Mismatch(description: String(format: "stream copy gave %.3f s of picture, the timeline is %.3f s", seconds, expected))
+                throw FastPathMismatch(description: String(format: "stream copy gave %.3f s of picture, the timeline is %.3f s", seconds, expected))
             }
         }
         control.progress(1, force: true)
@@ -183,7 +171,7 @@ struct StreamCopyCut {
                 && p.format == reference.format && p.sample_rate == reference.sample_rate
                 && p.ch_layout.nb_channels == reference.ch_layout.nb_channels && FilmAssembler.extradata(p) == headers
             if !same {
-                throw Mismatch(description: "video[\(i)] \"\(timeline.video[i].id)\": its \(kind) headers differ from the first clip's")
+                throw FastPathMismatch(description: "video[\(i)] \"\(timeline.video[i].id)\": its \(kind) headers differ from the first clip's")
             }
         }
     }

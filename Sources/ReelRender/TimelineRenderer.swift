@@ -137,7 +137,7 @@ public struct TimelineRenderer: Sendable {
                 do {
                     let (result, loudness) = try cut.render(plan, to: url)
                     return RenderReport(method: .streamCopy, facts: result, loudness: loudness, normalized: normalized, copiedFraction: 1, fullRenderReason: nil)
-                } catch let error as StreamCopyCut.Mismatch {
+                } catch let error as FastPathMismatch {
                     reasons.append(error.description)
                 }
             case .reencode(let why):
@@ -151,7 +151,7 @@ public struct TimelineRenderer: Sendable {
                     return RenderReport(
                         method: .mixed, facts: result, loudness: loudness, normalized: normalized,
                         copiedFraction: prepared.plan.copiedFraction, fullRenderReason: nil)
-                } catch let error as MixedRender.Mismatch {
+                } catch let error as FastPathMismatch {
                     reasons.append(error.description)
                 }
             case .reencode(let why):

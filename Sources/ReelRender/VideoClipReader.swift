@@ -39,14 +39,14 @@ final class VideoClipReader {
             throw MediaError(.probe, path: input.path, message: "\(label): libav cannot tell the picture's size or pixel format (damaged or unsupported file)")
         }
         // Only this stream is demuxed into packets; the others are skipped at the container level.
-        for index in 0..<input.streamCount where index != Int(stream.pointee.index) { input.stream(index).pointee.discard = AVDISCARD_ALL }
+        input.readOnly(stream)
         self.threads = threads
         let rate = Self.frameRate(of: stream)
         halfFrame = 0.5 * Double(rate.den) / Double(rate.num)
         frameTicks = max(1, av_rescale_q(1, AVRational(num: rate.den, den: rate.num), timeBase))
         self.inPoint = inPoint
         self.outPoint = outPoint
-        let origin = stream.pointee.start_time == reel_av_nopts_value() ? 0 : stream.pointee.start_time
+        let origin = InputFile.startTime(of: stream)
         let startPTS = origin + Int64((inPoint / av_q2d(timeBase)).rounded())
         self.startPTS = startPTS
         if inPoint > 0 {

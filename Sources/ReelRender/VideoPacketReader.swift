@@ -15,9 +15,9 @@ public enum VideoPacketReader {
     public static func packets(in url: URL) throws -> [Packet] {
         let input = try InputFile(url)
         let stream = try input.bestStream(AVMEDIA_TYPE_VIDEO)
-        for index in 0..<input.streamCount where index != Int(stream.pointee.index) { input.stream(index).pointee.discard = AVDISCARD_ALL }
+        input.readOnly(stream)
         let base = stream.pointee.time_base
-        let origin = stream.pointee.start_time == reel_av_nopts_value() ? 0 : stream.pointee.start_time
+        let origin = InputFile.startTime(of: stream)
         var packets: [Packet] = []
         try input.forEachPacket { p in
             guard p.pointee.stream_index == stream.pointee.index else { return }
