@@ -16,15 +16,11 @@ public struct JournalLogHandler: LogHandler {
     /// `SYSLOG_IDENTIFIER`, what `journalctl -t` filters on.
     public let identifier: String
     public let redaction: LogRedaction
-    /// The process's level, shared with every other handler made with it; a reload changes it.
-    public let sharedLevel: LogLevelSwitch
-    /// Set when one logger is given a level of its own (`logger.logLevel = .error`).
-    private var ownLevel: Logger.Level?
+    private var level: HandlerLevel
 
-    /// One logger's level set this way stays its own; the shared level decides for the others.
     public var logLevel: Logger.Level {
-        get { ownLevel ?? sharedLevel.level }
-        set { ownLevel = newValue }
+        get { level.level }
+        set { level.level = newValue }
     }
 
     public init(
@@ -36,7 +32,7 @@ public struct JournalLogHandler: LogHandler {
     ) {
         self.label = label
         self.identifier = identifier
-        self.sharedLevel = level
+        self.level = HandlerLevel(level)
         self.metadataProvider = metadataProvider
         self.redaction = redaction
     }

@@ -10,15 +10,11 @@ public struct StderrLogHandler: LogHandler {
 
     public let label: String
     public let redaction: LogRedaction
-    /// The process's level, shared with every other handler made with it; a reload changes it.
-    public let sharedLevel: LogLevelSwitch
-    /// Set when one logger is given a level of its own (`logger.logLevel = .error`).
-    private var ownLevel: Logger.Level?
+    private var level: HandlerLevel
 
-    /// One logger's level set this way stays its own; the shared level decides for the others.
     public var logLevel: Logger.Level {
-        get { ownLevel ?? sharedLevel.level }
-        set { ownLevel = newValue }
+        get { level.level }
+        set { level.level = newValue }
     }
 
     public init(
@@ -28,7 +24,7 @@ public struct StderrLogHandler: LogHandler {
         redaction: LogRedaction = .default
     ) {
         self.label = label
-        self.sharedLevel = level
+        self.level = HandlerLevel(level)
         self.metadataProvider = metadataProvider
         self.redaction = redaction
     }

@@ -81,7 +81,6 @@ extension ProcessTests.ReloadProcessTests {
         return (reloading, heard.last!)
     }
 
-    /// What reeld logs (at debug only) when its service group receives SIGTERM.
     @Test func sighupAppliesNewTierLimitsAndLogLevelWithoutRestartingAndNamesWhatNeedsARestart() async throws {
         let directory = try TemporaryDirectory(prefix: "reeld-reload")
         defer { directory.remove() }
