@@ -3,6 +3,7 @@ import ReelCore
 import ReelDB
 import ReelQueue
 import ReelTestSupport
+import Synchronization
 import Testing
 
 /// The fair claim against a real PostgreSQL, with a manual clock: tier and provider limits,
@@ -270,6 +271,48 @@ import Testing
         #expect(try await claim().count == 1)
     }
 
+    /// Two nodes claim a provider's jobs at once (Migrations/0009). The first keeps its
+    /// transaction open; the second reads the room the first has not committed, leases its
+    /// jobs and then waits for the provider's row. When the first commits, the second finds the
+    /// room taken, tries again holding the row, and takes what is left: it neither comes back
+    /// empty because the row was busy (as when claims held provider rows throughout) nor
+    /// exceeds the limit.
+    @Test(arguments: [QueueSettings.Limit(concurrent: 10), QueueSettings.Limit(perMinute: 10)])
+    func claimsRacingForAProvidersLastSlotsShareThemExactly(limit: QueueSettings.Limit) async throws {
+        try await apply(providers: ["kling": limit])
+        // Twelve lanes: the first claim locks up to eight (its cursor's fetch), the second
+        // serves the others.
+        for _ in 0..<12 {
+            try await backlog(try await user(), 5, provider: "kling")
+        }
+        let now = clock.now()
+        let firstClaimed = Flag()
+        async let first: Int = database.withConnection { conn in
+            try conn.query("begin")
+            let count = try conn.query("select count(*) as n from reeld.claim('n1', 6, $1::timestamptz, 30)", [now])[0].int("n")
+            firstClaimed.value.store(true, ordering: .releasing)
+            // Commit only once the second claim waits for kling's row, so that it meets the
+            // room taken under it every time.
+            for _ in 0..<3000 {
+                try conn.query("select pg_stat_clear_snapshot()")
+                let waiting = try conn.query(
+                    "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")
+                if try waiting[0].int("n") > 0 { break }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            try conn.query("commit")
+            return count
+        }
+        try await Poll.until("the first claim to be done, its transaction open", timeout: .seconds(30), interval: .milliseconds(5)) {
+            firstClaimed.value.load(ordering: .acquiring)
+        }
+        let second = try await claim("n2")
+        #expect(try await first == 6)
+        #expect(second.count == 4, "the second claim takes what the first left of kling's ten")
+        #expect(try await database.query("select count(*) as n from jobs where provider = 'kling' and state = 'running'")[0].int("n") == 10)
+        #expect(try await database.query("select started from reeld.providers where name = 'kling'")[0].int("started") == 10)
+    }
+
     @Test func a429ThrottlesTheProviderOnEveryNodeUntilRetryAfterWithoutSpendingTheAttempt() async throws {
         try await apply()
         let u = try await user()
@@ -349,4 +392,9 @@ import Testing
         try await database.query("update subscriptions set tier = 'enterprise', limits = '{\"concurrent\": {\"video\": 9}}' where user_id = $1::uuid", [u])
         #expect(try await database.query("select max_running from reeld.lanes where user_id = $1::uuid", [u])[0].int("max_running") == 9)
     }
+}
+
+/// A flag one thread raises and another polls.
+private final class Flag: Sendable {
+    let value = Atomic<Bool>(false)
 }
