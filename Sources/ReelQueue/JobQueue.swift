@@ -48,11 +48,12 @@ public struct JobQueue: Sendable {
 
     /// Leases up to `limit` claimable jobs for `owner`.
     ///
-    /// Users' jobs come first, fairly: `reeld.claim_fair()` (Migrations/0005) serves them round
-    /// robin by user and job class within each tier's and provider's limits, across all nodes.
-    /// System jobs (no user) are unlimited and fill what is left of the batch by priority, then
-    /// run time, served by `jobs_claim_system_idx` (partial on claimable jobs without a user).
-    /// SKIP LOCKED throughout: nodes claim at once without waiting on each other's rows.
+    /// Users' jobs come first, fairly: `reeld.claim_fair()` (Migrations/0005, last redefined in
+    /// 0012) serves them round robin by user and job class within each tier's and provider's
+    /// limits, across all nodes. System jobs (no user) are unlimited and fill what is left of the
+    /// batch by priority, then run time, served by `jobs_claim_system_idx` (partial on claimable
+    /// jobs without a user). SKIP LOCKED throughout: nodes claim at once without waiting on each
+    /// other's rows.
     public func claim(owner: String, limit: Int, lease: Duration) async throws -> [ClaimedJob] {
         let rows = try await database.query(Self.claimSQL, [owner, limit, clock.now(), lease.seconds])
         return try rows.map { row in
@@ -65,9 +66,9 @@ public struct JobQueue: Sendable {
         }.sorted { ($0.priority, $0.createdAt) < ($1.priority, $1.createdAt) }
     }
 
-    /// The claim is `reeld.claim()` (Migrations/0008): the fair claim of users' jobs, then system
-    /// jobs into what is left of the batch, leased and published in one statement, which the
-    /// function keeps planned once per connection.
+    /// The claim is `reeld.claim()` (Migrations/0008, redefined in 0012): the fair claim of users'
+    /// jobs, then, only if the batch has room left, system jobs for exactly that room. One round
+    /// trip; the function keeps its statements planned once per connection.
     static let claimSQL = "select * from reeld.claim($1, $2::int, $3::timestamptz, $4::double precision)"
 
     /// When a claim may next find work that was not claimable at the last one: a scheduled

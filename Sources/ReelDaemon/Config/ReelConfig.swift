@@ -101,7 +101,7 @@ public struct ReelConfig: Sendable, Hashable {
     public struct Queue: Sendable, Hashable {
         /// Jobs run at once by this node (generation pool).
         public var workers: Int
-        /// Most jobs claimed in one statement.
+        /// Most jobs claimed in one call.
         public var claimBatch: Int
         /// How long a claim holds a job without a heartbeat.
         public var lease: Duration
