@@ -12,6 +12,10 @@ import Synchronization
 /// number of users' jobs through the fair claim, with every tier, lane and provider limit
 /// checked and counted but set high enough not to bind, so that the figure is the cost of the
 /// fairness machinery and not of a limit. It prints both figures and their ratio.
+///
+/// With `rounds` above one it repeats the drains, alternating unlimited and fair, and prints
+/// the medians: a shared machine's speed drifts by tens of percent within minutes, so one
+/// drain of each can compare a fast spell with a slow one.
 public struct QueueBenchmark: Sendable {
     public var jobs: Int
     public var workers: Int
@@ -20,14 +24,17 @@ public struct QueueBenchmark: Sendable {
     public var fair: Bool
     /// Users the fair drain spreads its jobs over, across all tiers, four job classes and two providers.
     public var users: Int
+    /// Drains of each kind, alternated.
+    public var rounds: Int
 
-    public init(jobs: Int, workers: Int, batch: Int, latencySamples: Int, fair: Bool = false, users: Int = 1000) {
+    public init(jobs: Int, workers: Int, batch: Int, latencySamples: Int, fair: Bool = false, users: Int = 1000, rounds: Int = 1) {
         self.jobs = jobs
         self.workers = workers
         self.batch = batch
         self.latencySamples = latencySamples
         self.fair = fair
         self.users = max(1, users)
+        self.rounds = max(1, rounds)
     }
 
     /// Runs the measurements and prints the figures.
@@ -36,10 +43,30 @@ public struct QueueBenchmark: Sendable {
         defer { database.close() }
         let queue = JobQueue(database: database)
         print("queue benchmark: \(jobs) no-op jobs, \(workers) workers, claim batch \(batch)")
-        let unlimited = try await drain(fair: false, url: url, queue: queue, logger: logger, measureLatency: !fair)
+        var unlimited: [Double] = []
+        var withFairness: [Double] = []
+        for round in 1...rounds {
+            if rounds > 1 { print("round \(round) of \(rounds)") }
+            // Pickup latency once, after the last drain: it takes seconds and does not drift.
+            let last = round == rounds
+            unlimited.append(try await drain(fair: false, url: url, queue: queue, logger: logger, measureLatency: last && !fair))
+            guard fair else { continue }
+            withFairness.append(try await drain(fair: true, url: url, queue: queue, logger: logger, measureLatency: last))
+            print(String(format: "  fair / unlimited   %8.1f %%", 100 * withFairness[round - 1] / unlimited[round - 1]))
+        }
+        guard rounds > 1 else { return }
+        print(String(format: "median of %d rounds", rounds))
+        print(String(format: "  unlimited drain    %8.0f jobs/s   (%.0f–%.0f)", Self.median(unlimited), unlimited.min()!, unlimited.max()!))
         guard fair else { return }
-        let withFairness = try await drain(fair: true, url: url, queue: queue, logger: logger, measureLatency: true)
-        print(String(format: "  fair / unlimited   %8.1f %%", 100 * withFairness / unlimited))
+        let ratios = zip(withFairness, unlimited).map { 100 * $0 / $1 }
+        print(String(format: "  fair drain         %8.0f jobs/s   (%.0f–%.0f)", Self.median(withFairness), withFairness.min()!, withFairness.max()!))
+        print(String(format: "  fair / unlimited   %8.1f %%        (%.1f–%.1f, ratio of each round's pair)", Self.median(ratios), ratios.min()!, ratios.max()!))
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
     /// One drain of `jobs` jobs; returns jobs per second.

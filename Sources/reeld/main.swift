@@ -141,12 +141,14 @@ extension Reeld {
             @Flag(help: "Also drain users' jobs through the fair claim (limits on, set not to bind) and print both figures.")
             var fair = false
             @Option(help: "Users the fair drain spreads its jobs over.") var users: Int = 1000
+            @Option(help: "Drains of each kind, alternated (unlimited, fair, unlimited, …); above 1, medians are printed too.")
+            var rounds: Int = 1
             @Option(help: "Database URL (default: a throwaway cluster).") var databaseURL: String?
             @Option(help: "Migrations directory.") var migrations: String?
 
             func validate() throws {
                 guard jobs > 0, workers > 0, batch > 0, samples > 0 else { throw ValidationError("--jobs, --workers, --batch and --samples must be positive") }
-                guard users > 0 else { throw ValidationError("--users must be positive") }
+                guard users > 0, rounds > 0 else { throw ValidationError("--users and --rounds must be positive") }
             }
 
             func run() async throws {
@@ -168,7 +170,7 @@ extension Reeld {
                     }
                 }
                 try Migrator(directory: try MigrationsLocator.find(explicit: migrations), logger: logger).migrate(url: url)
-                try await QueueBenchmark(jobs: jobs, workers: workers, batch: batch, latencySamples: samples, fair: fair, users: users)
+                try await QueueBenchmark(jobs: jobs, workers: workers, batch: batch, latencySamples: samples, fair: fair, users: users, rounds: rounds)
                     .run(url: url, logger: logger)
             }
         }
