@@ -26,8 +26,10 @@ public struct QueueBenchmark: Sendable {
     public var users: Int
     /// Drains of each kind, alternated.
     public var rounds: Int
+    /// Claims in flight at once (QueueWorker.Configuration.claimers).
+    public var claimers: Int
 
-    public init(jobs: Int, workers: Int, batch: Int, latencySamples: Int, fair: Bool = false, users: Int = 1000, rounds: Int = 1) {
+    public init(jobs: Int, workers: Int, batch: Int, latencySamples: Int, fair: Bool = false, users: Int = 1000, rounds: Int = 1, claimers: Int = 2) {
         self.jobs = jobs
         self.workers = workers
         self.batch = batch
@@ -35,6 +37,7 @@ public struct QueueBenchmark: Sendable {
         self.fair = fair
         self.users = max(1, users)
         self.rounds = max(1, rounds)
+        self.claimers = max(1, claimers)
     }
 
     /// Runs the measurements and prints the figures.
@@ -42,7 +45,7 @@ public struct QueueBenchmark: Sendable {
         let database = Database(configuration: .init(url: url, maxConnections: 6), logger: logger)
         defer { database.close() }
         let queue = JobQueue(database: database)
-        print("queue benchmark: \(jobs) no-op jobs, \(workers) workers, claim batch \(batch)")
+        print("queue benchmark: \(jobs) no-op jobs, \(workers) workers, claim batch \(batch), \(claimers) claims in flight")
         var unlimited: [Double] = []
         var withFairness: [Double] = []
         for round in 1...rounds {
@@ -88,7 +91,7 @@ public struct QueueBenchmark: Sendable {
         handlers.register(.noop, ClosureHandler { _, _ in .completed(.null) })
         let worker = QueueWorker(
             queue: queue, handlers: handlers,
-            configuration: .init(owner: "bench:\(getpid())", workers: workers, claimBatch: batch),
+            configuration: .init(owner: "bench:\(getpid())", workers: workers, claimBatch: batch, claimers: claimers),
             listenURL: url, logger: logger,
             onStart: { id in
                 if measuringLatency.load(ordering: .relaxed) { startsContinuation.yield((id, .now)) }

@@ -35,6 +35,7 @@ public struct ReelNode: Sendable {
             queue: queue, handlers: handlers,
             configuration: .init(
                 owner: "\(config.node.name):\(getpid())", workers: config.queue.workers, claimBatch: config.queue.claimBatch,
+                claimers: config.queue.claimers,
                 lease: config.queue.lease, heartbeatInterval: config.queue.heartbeatInterval,
                 rescueInterval: config.queue.rescueInterval, pollInterval: config.queue.pollInterval,
                 shutdownGrace: config.queue.shutdownGrace, retention: config.queue.retention,

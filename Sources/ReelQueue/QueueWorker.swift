@@ -19,6 +19,11 @@ public final class QueueWorker: Service, Sendable {
         public var owner: String
         public var workers: Int
         public var claimBatch: Int
+        /// Claims in flight at once while the queue has a backlog (the first one alone
+        /// serves a quiet queue). A claim is a round trip and a statement of a few
+        /// milliseconds; with a second one in flight the node claims while the first one's
+        /// statement runs, instead of leaving its share of the CPU idle.
+        public var claimers: Int
         public var lease: Duration
         public var heartbeatInterval: Duration
         public var rescueInterval: Duration
@@ -30,7 +35,7 @@ public final class QueueWorker: Service, Sendable {
         public var backoff: Backoff
 
         public init(
-            owner: String = QueueWorker.defaultOwner(), workers: Int = 8, claimBatch: Int = 64,
+            owner: String = QueueWorker.defaultOwner(), workers: Int = 8, claimBatch: Int = 64, claimers: Int = 1,
             lease: Duration = .seconds(30), heartbeatInterval: Duration = .seconds(10),
             rescueInterval: Duration = .seconds(15), pollInterval: Duration = .seconds(5),
             shutdownGrace: Duration = .seconds(25), retention: Duration = .seconds(7 * 86_400),
@@ -39,6 +44,7 @@ public final class QueueWorker: Service, Sendable {
             self.owner = owner
             self.workers = max(1, workers)
             self.claimBatch = max(1, claimBatch)
+            self.claimers = max(1, claimers)
             self.lease = lease
             self.heartbeatInterval = heartbeatInterval
             self.rescueInterval = rescueInterval
@@ -71,6 +77,10 @@ public final class QueueWorker: Service, Sendable {
     struct State {
         var running: [UUID: Running] = [:]
         var busy = 0
+        /// Slots the claims in flight may fill.
+        var reserved = 0
+        /// The last claim came back (nearly) full: the queue has a backlog.
+        var backlog = false
         var stopping = false
         var stats = Stats(running: 0, completed: 0, failed: 0, claimed: 0)
         var pendingCompletions: [(id: UUID, result: JSONValue)] = []
@@ -159,46 +169,73 @@ public final class QueueWorker: Service, Sendable {
 
     // MARK: Claiming
 
+    /// Runs the claimers and starts the jobs they claim. Jobs are children of the pool's group
+    /// (`jobs`), which only this task can add to: the claimers hand their batches over.
     private func claimLoop(jobs: inout DiscardingTaskGroup) async {
+        let (batches, handOver) = AsyncStream.makeStream(of: [ClaimedJob].self)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskGroup(of: Void.self) { claimers in
+                    for index in 0..<self.configuration.claimers {
+                        claimers.addTask { await self.claimer(index, handOver: handOver) }
+                    }
+                }
+                handOver.finish()
+            }
+            for await claimed in batches {
+                for job in claimed {
+                    let box = state.withLock { $0.running[job.id]!.box }
+                    jobs.addTask { await self.execute(job, box: box) }
+                }
+            }
+        }
+    }
+
+    /// One chain of claims: takes free slots, claims into them, hands the jobs over. Claimer 0
+    /// serves a quiet queue alone; the others join only while there is a backlog.
+    private func claimer(_ index: Int, handOver: AsyncStream<[ClaimedJob]>.Continuation) async {
         var failures = 0
-        // The last claim came back (nearly) full: the queue has a backlog.
-        var backlog = false
         while !isStopping {
-            var free = state.withLock { configuration.workers - $0.busy }
-            if free <= 0 {
+            let (free, backlog) = state.withLock { (configuration.workers - $0.busy - $0.reserved, $0.backlog) }
+            if free <= 0 || (index > 0 && !backlog) {
                 await slotFreed.wait(timeout: configuration.pollInterval)
                 continue
             }
             if backlog {
-                free = await gatherSlots(free)
+                await gatherSlots()
             }
-            let limit = min(free, configuration.claimBatch)
+            // Taken under the lock, so that claims in flight never count the same slots.
+            let limit = state.withLock { state in
+                let limit = min(configuration.workers - state.busy - state.reserved, configuration.claimBatch)
+                state.reserved += max(limit, 0)
+                return limit
+            }
+            guard limit > 0 else { continue }
             let claimed: [ClaimedJob]
             do {
                 claimed = try await queue.claim(owner: configuration.owner, limit: limit, lease: configuration.lease)
                 failures = 0
             } catch {
+                state.withLock { $0.reserved -= limit }
                 failures += 1
                 logger.error("Claim failed", metadata: ["error": "\(error)", "failures": "\(failures)"])
                 await workAvailable.wait(timeout: .milliseconds(min(5000, 100 << min(failures, 6))))
                 continue
             }
-            // Half a batch or more counts: the fair claim can come back a little short of a
-            // full batch when the lanes it served had fewer jobs left than their turns.
-            backlog = claimed.count > 1 && claimed.count >= limit / 2
-            if claimed.isEmpty {
-                await workAvailable.wait(timeout: await idleWait())
-                continue
-            }
             state.withLock { state in
+                state.reserved -= limit
+                // Half a batch or more counts: the fair claim can come back a little short of a
+                // full batch when the lanes it served had fewer jobs left than their turns.
+                state.backlog = claimed.count > 1 && claimed.count >= limit / 2
                 state.busy += claimed.count
                 state.stats.claimed += claimed.count
                 for job in claimed { state.running[job.id] = Running(box: ProgressBox(), limited: job.userID != nil) }
             }
-            for job in claimed {
-                let box = state.withLock { $0.running[job.id]!.box }
-                jobs.addTask { await self.execute(job, box: box) }
+            if claimed.isEmpty {
+                await workAvailable.wait(timeout: await idleWait())
+                continue
             }
+            handOver.yield(claimed)
         }
     }
 
@@ -206,17 +243,14 @@ public final class QueueWorker: Service, Sendable {
     /// claim's fixed cost (the fair claim's lanes and providers, the round trip) for each
     /// handful: wait a moment (`gatherWindow`) for three quarters of a batch of slots first. Without a backlog, a freed
     /// slot claims at once, so pickup latency on a quiet queue is unchanged.
-    private func gatherSlots(_ free: Int) async -> Int {
+    private func gatherSlots() async {
         let wanted = min(configuration.claimBatch, configuration.workers) * 3 / 4
-        var free = free
         let deadline = ContinuousClock.now + Self.gatherWindow
-        while free < wanted, !isStopping {
+        while !isStopping, state.withLock({ configuration.workers - $0.busy - $0.reserved }) < wanted {
             let left = deadline - .now
             guard left > .zero else { break }
             await slotFreed.wait(timeout: left)
-            free = state.withLock { configuration.workers - $0.busy }
         }
-        return free
     }
 
     static let gatherWindow = Duration.milliseconds(4)

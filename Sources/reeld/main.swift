@@ -135,8 +135,9 @@ extension Reeld {
             static let configuration = CommandConfiguration(
                 abstract: "Drain throughput and pickup latency of no-op jobs; with --fair, also through the fair claim.")
             @Option(help: "No-op jobs to drain.") var jobs: Int = 100_000
-            @Option(help: "Concurrent workers.") var workers: Int = 256
+            @Option(help: "Concurrent workers.") var workers: Int = 512
             @Option(help: "Jobs per claim.") var batch: Int = 256
+            @Option(help: "Claims in flight at once.") var claimers: Int = 2
             @Option(help: "Pickup latency samples.") var samples: Int = 200
             @Flag(help: "Also drain users' jobs through the fair claim (limits on, set not to bind) and print both figures.")
             var fair = false
@@ -147,7 +148,9 @@ extension Reeld {
             @Option(help: "Migrations directory.") var migrations: String?
 
             func validate() throws {
-                guard jobs > 0, workers > 0, batch > 0, samples > 0 else { throw ValidationError("--jobs, --workers, --batch and --samples must be positive") }
+                guard jobs > 0, workers > 0, batch > 0, samples > 0, claimers > 0 else {
+                    throw ValidationError("--jobs, --workers, --batch, --samples and --claimers must be positive")
+                }
                 guard users > 0, rounds > 0 else { throw ValidationError("--users and --rounds must be positive") }
             }
 
@@ -170,7 +173,7 @@ extension Reeld {
                     }
                 }
                 try Migrator(directory: try MigrationsLocator.find(explicit: migrations), logger: logger).migrate(url: url)
-                try await QueueBenchmark(jobs: jobs, workers: workers, batch: batch, latencySamples: samples, fair: fair, users: users, rounds: rounds)
+                try await QueueBenchmark(jobs: jobs, workers: workers, batch: batch, latencySamples: samples, fair: fair, users: users, rounds: rounds, claimers: claimers)
                     .run(url: url, logger: logger)
             }
         }

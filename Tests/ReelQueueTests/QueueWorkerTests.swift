@@ -163,4 +163,38 @@ import Testing
         #expect(try row.int("attempt") == 0)
         #expect(try row.optionalString("lease_owner") == nil)
     }
+
+    @Test func claimsInFlightTogetherNeverOverfillThePoolAndRunEachJobOnce() async throws {
+        // Batches as large as the pool: were two claims in flight to count the same free
+        // slots, the pool would run up to twice its workers.
+        var configuration = config(workers: 8)
+        configuration.claimBatch = 8
+        configuration.claimers = 3
+        let running = Atomic<Int>(0)
+        let mostRunning = Atomic<Int>(0)
+        let runs = Mutex<[UUID: Int]>([:])
+        var handlers = HandlerRegistry()
+        handlers.register(.noop, ClosureHandler { job, _ in
+            let now = running.add(1, ordering: .relaxed).newValue
+            mostRunning.max(now, ordering: .relaxed)
+            runs.withLock { $0[job.id, default: 0] += 1 }
+            try await Task.sleep(for: .milliseconds(Int64.random(in: 1...6)))
+            running.subtract(1, ordering: .relaxed)
+            return .completed(.null)
+        })
+        // A backlog before the worker starts, so that the extra claimers join in.
+        try await database.query("insert into jobs (kind, max_attempts) select 'system.noop', 3 from generate_series(1, 400)")
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: configuration, listenURL: url, logger: TestDatabase.logger)
+        try await withWorker(worker) { () async throws in
+            #expect(try await eventually(timeout: .seconds(30)) {
+                try await database.query("select count(*) as n from jobs where state = 'completed'")[0].int("n") == 400
+            })
+        }
+        #expect(mostRunning.load(ordering: .relaxed) <= 8)
+        #expect(mostRunning.load(ordering: .relaxed) >= 2)
+        let counts = runs.withLock { $0 }
+        #expect(counts.count == 400)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+        #expect(worker.stats.claimed == 400)
+    }
 }

@@ -30,6 +30,7 @@ extension ReelConfig {
         t = try root.table("queue")
         queue.workers = try t.int("workers", default: queue.workers, in: 1...10_000)
         queue.claimBatch = try t.int("claim_batch", default: queue.claimBatch, in: 1...10_000)
+        queue.claimers = try t.int("claimers", default: queue.claimers, in: 1...16)
         queue.lease = try t.seconds("lease_seconds", default: queue.lease, in: 1...maxSeconds)
         queue.heartbeatInterval = try t.seconds("heartbeat_seconds", default: queue.heartbeatInterval, in: 1...maxSeconds)
         queue.rescueInterval = try t.seconds("rescue_interval_seconds", default: queue.rescueInterval, in: 1...maxSeconds)

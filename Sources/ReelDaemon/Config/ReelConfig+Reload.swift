@@ -38,6 +38,7 @@ extension ReelConfig {
         compare("database.pool_size", \.database.poolSize)
         compare("queue.workers", \.queue.workers)
         compare("queue.claim_batch", \.queue.claimBatch)
+        compare("queue.claimers", \.queue.claimers)
         compare("queue.lease_seconds", \.queue.lease)
         compare("queue.heartbeat_seconds", \.queue.heartbeatInterval)
         compare("queue.rescue_interval_seconds", \.queue.rescueInterval)

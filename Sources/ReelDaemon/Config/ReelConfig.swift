@@ -103,6 +103,8 @@ public struct ReelConfig: Sendable, Hashable {
         public var workers: Int
         /// Most jobs claimed in one call.
         public var claimBatch: Int
+        /// Claims in flight at once while there is a backlog.
+        public var claimers: Int
         /// How long a claim holds a job without a heartbeat.
         public var lease: Duration
         /// How often running jobs renew their lease; shorter than ``lease``.
@@ -124,6 +126,7 @@ public struct ReelConfig: Sendable, Hashable {
         public init(
             workers: Int = 8,
             claimBatch: Int = 64,
+            claimers: Int = 1,
             lease: Duration = .seconds(30),
             heartbeatInterval: Duration = .seconds(10),
             rescueInterval: Duration = .seconds(15),
@@ -137,6 +140,7 @@ public struct ReelConfig: Sendable, Hashable {
         ) {
             self.workers = workers
             self.claimBatch = claimBatch
+            self.claimers = claimers
             self.lease = lease
             self.heartbeatInterval = heartbeatInterval
             self.rescueInterval = rescueInterval
