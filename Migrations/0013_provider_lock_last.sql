@@ -7,8 +7,12 @@
 -- its jobs (a JSON array of the batch for NOTIFY) and updated its lanes after taking them: the
 -- one-time filter at its end runs providers_used first, and the other CTEs only after. Now the
 -- provider lock itself waits for published and wake (and so lanes_served): what is left under
--- the lock is the counters' update, the rows' return and the commit. The rest of the function
--- is 0012's, unchanged.
+-- the lock is the counters' update, the rows' return and the commit.
+--
+-- And it ranks each provider's jobs (a window and two sorts over the batch) only when some
+-- provider has room for less than a whole batch; otherwise every candidate is chosen, as the
+-- ranking would have chosen them (isolated claims of 256 jobs: about 6 % faster). The rest of
+-- the function is 0012's, unchanged.
 
 create or replace function reeld.claim_fair(p_owner text, p_limit int, p_now timestamptz, p_lease double precision)
 returns setof reeld.claimed_job
@@ -116,13 +120,19 @@ begin
                 ) j
                 where l.turn > 0
             ), chosen as (
+                -- The lanes' turns add up to at most p_limit, so nothing here trims the batch but
+                -- a provider's room. When every limited provider has room for a whole batch (the
+                -- usual case), that is all of the candidates, without the ranking's two sorts.
+                select c.id, c.row_id, c.provider from candidate c
+                where (select coalesce(min(pr.room), p_limit) from provider_room pr) >= p_limit
+                union all
+                -- Otherwise each provider's jobs in round-robin order, up to its room.
                 select r.id, r.row_id, r.provider
                 from (select c.*, row_number() over (partition by c.provider order by c.lane_rank, c.ord) as provider_rank
                       from candidate c) r
                 left join provider_room pr on pr.name = r.provider
-                where pr.name is null or r.provider_rank <= pr.room
-                order by r.lane_rank, r.ord
-                limit p_limit
+                where (select coalesce(min(pr.room), p_limit) from provider_room pr) < p_limit
+                  and (pr.name is null or r.provider_rank <= pr.room)
             ), claimed as (
                 update public.jobs j
                 set state = 'running',
