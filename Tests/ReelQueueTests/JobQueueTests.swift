@@ -58,6 +58,39 @@ import Testing
         }
     }
 
+    @Test func completionsAndProgressFindTheirJobsByPrimaryKeyWhateverTheStatistics() async throws {
+        // One connection, so that the statistics it reports can be flushed on demand.
+        let database = try TestDatabase.makePool(connections: 1)
+        let queue = JobQueue(database: database, clock: clock)
+        // Analyzed while no job had an owner, the planner expects one row per owner: joined
+        // with the batch's payload directly, the completion scanned the table for the owner's
+        // jobs and parsed the payload again for each one it found.
+        try await database.query(
+            "insert into jobs (kind, max_attempts, run_at) select 'system.noop', 3, $1::timestamptz from generate_series(1, 20000)",
+            [clock.now()])
+        try await database.query("analyze jobs")
+        let claimed = try await queue.claim(owner: "node-a", limit: 300, lease: .seconds(30))
+        #expect(claimed.count == 300)
+
+        func scans() async throws -> (sequential: Int, indexed: Int) {
+            _ = try await database.query("select pg_stat_force_next_flush()")
+            // The flush comes when the connection next goes idle: one more statement.
+            _ = try await database.query("select 1")
+            let row = try await database.query(
+                "select seq_scan, idx_scan from pg_stat_user_tables where relid = 'public.jobs'::regclass")[0]
+            return (try row.int("seq_scan"), try row.int("idx_scan"))
+        }
+        let before = try await scans()
+        let halfway = Dictionary(uniqueKeysWithValues: claimed.map { ($0.id, Double?.some(0.5)) })
+        _ = try await queue.heartbeat(owner: "node-a", jobs: halfway, lease: .seconds(30))
+        let done = try await queue.complete(owner: "node-a", claimed.map { (id: $0.id, result: JSONValue.null) })
+        #expect(done.count == 300)
+        let after = try await scans()
+        #expect(after.indexed > before.indexed)
+        #expect(after.sequential == before.sequential)
+        #expect(try await database.query("select count(*) as n from jobs where state = 'completed' and progress = 1")[0].int("n") == 300)
+    }
+
     @Test func claimTakesJobsByPriorityThenRunTimeAndSetsALease() async throws {
         let low = try await submit(priority: 500)
         let high = try await submit(priority: 10)
