@@ -46,6 +46,7 @@ import Testing
             pool_size = 2
             [queue]
             workers = 3
+            claimers = 2
             lease_seconds = 60
             heartbeat_seconds = 20
             archive = true
@@ -67,6 +68,7 @@ import Testing
         #expect(config.database.url == "postgresql://reeld@db/reeld")
         #expect(config.database.poolSize == 2)
         #expect(config.queue.workers == 3)
+        #expect(config.queue.claimers == 2)
         #expect(config.queue.lease == .seconds(60))
         #expect(config.queue.archive)
         #expect(config.intake.allowedUIDs == [1000, 1001])
@@ -161,6 +163,7 @@ import Testing
     @Test func outOfRangeValuesAreRejected() {
         #expect(configError("[queue]\npoll_interval_seconds = 2")?.message == "must be between 5 and 31536000 (found 2)")
         #expect(configError("[queue]\nworkers = 0")?.key == "queue.workers")
+        #expect(configError("[queue]\nclaimers = 17")?.key == "queue.claimers")
         #expect(configError("[queue]\nheartbeat_seconds = 30")?.key == "queue.heartbeat_seconds")
         #expect(configError("[queue]\nrescue_interval_seconds = 31")?.key == "queue.rescue_interval_seconds")
         #expect(configError("[queue]\nbackoff_cap_seconds = 1")?.key == "queue.backoff_cap_seconds")
