@@ -42,7 +42,8 @@ public struct QueueBenchmark: Sendable {
 
     /// Runs the measurements and prints the figures.
     public func run(url: String, logger: Logger) async throws {
-        let database = Database(configuration: .init(url: url, maxConnections: 6), logger: logger)
+        // A connection per claim in flight, and room for the completions and the heartbeat.
+        let database = Database(configuration: .init(url: url, maxConnections: claimers + 4), logger: logger)
         defer { database.close() }
         let queue = JobQueue(database: database)
         print("queue benchmark: \(jobs) no-op jobs, \(workers) workers, claim batch \(batch), \(claimers) claims in flight")
@@ -59,17 +60,11 @@ public struct QueueBenchmark: Sendable {
         }
         guard rounds > 1 else { return }
         print(String(format: "median of %d rounds", rounds))
-        print(String(format: "  unlimited drain    %8.0f jobs/s   (%.0f–%.0f)", Self.median(unlimited), unlimited.min()!, unlimited.max()!))
+        print(String(format: "  unlimited drain    %8.0f jobs/s   (%.0f–%.0f)", unlimited.median, unlimited.min()!, unlimited.max()!))
         guard fair else { return }
         let ratios = zip(withFairness, unlimited).map { 100 * $0 / $1 }
-        print(String(format: "  fair drain         %8.0f jobs/s   (%.0f–%.0f)", Self.median(withFairness), withFairness.min()!, withFairness.max()!))
-        print(String(format: "  fair / unlimited   %8.1f %%        (%.1f–%.1f, ratio of each round's pair)", Self.median(ratios), ratios.min()!, ratios.max()!))
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        print(String(format: "  fair drain         %8.0f jobs/s   (%.0f–%.0f)", withFairness.median, withFairness.min()!, withFairness.max()!))
+        print(String(format: "  fair / unlimited   %8.1f %%        (%.1f–%.1f, ratio of each round's pair)", ratios.median, ratios.min()!, ratios.max()!))
     }
 
     /// One drain of `jobs` jobs; returns jobs per second.

@@ -82,20 +82,20 @@ public struct RenderBenchmark: Sendable {
                              run, seconds, realtime / seconds, usage.cpuSeconds, usage.peakKiB / 1024))
             }
         }
-        let render = Self.median(renders.map(\.0.seconds))
-        let renderCPU = Self.median(renders.map(\.1.cpuSeconds))
-        let copy = Self.median(copies.map(\.0.seconds))
+        let render = renders.map(\.0.seconds).median
+        let renderCPU = renders.map(\.1.cpuSeconds).median
+        let copy = copies.map(\.0.seconds).median
         print("")
         print(String(format: "render (median of %d): %.2f s wall, %.1fx realtime, %.2f s CPU, peak RSS %d MB", runs, render, realtime / render,
                      renderCPU, (renders.map(\.1.peakKiB).max() ?? 0) / 1024))
         print(String(format: "stream-copy cut (median): %.3f s wall, %.0fx faster than the render", copy, render / copy))
-        let mixed = Self.median(mixes.map(\.0.seconds))
+        let mixed = mixes.map(\.0.seconds).median
         print(String(format: "mixed path over normalised clips (median): %.2f s wall, %.2f s CPU, peak RSS %d MB, %.0f%% of frames copied; %.2f of the full render's time",
-                     mixed, Self.median(mixes.map(\.1.cpuSeconds)), (mixes.map(\.1.peakKiB).max() ?? 0) / 1024,
+                     mixed, mixes.map(\.1.cpuSeconds).median, (mixes.map(\.1.peakKiB).max() ?? 0) / 1024,
                      100 * (mixes.first?.0.copiedFraction ?? 0), mixed / render))
         if !cli.isEmpty {
-            let seconds = Self.median(cli.map(\.0))
-            let cpu = Self.median(cli.map(\.1.cpuSeconds))
+            let seconds = cli.map(\.0).median
+            let cpu = cli.map(\.1.cpuSeconds).median
             print(String(format: "ffmpeg CLI (median): %.2f s wall, %.2f s CPU, peak RSS %d MB", seconds, cpu, (cli.map(\.1.peakKiB).max() ?? 0) / 1024))
             print(String(format: "reeld / ffmpeg CLI: wall %.2f, CPU %.2f", render / seconds, renderCPU / cpu))
         } else {
@@ -307,11 +307,5 @@ public struct RenderBenchmark: Sendable {
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
         return nil
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }

@@ -49,7 +49,7 @@ public struct JobQueue: Sendable {
     /// Leases up to `limit` claimable jobs for `owner`.
     ///
     /// Users' jobs come first, fairly: `reeld.claim_fair()` (Migrations/0005, last redefined in
-    /// 0012) serves them round robin by user and job class within each tier's and provider's
+    /// 0013) serves them round robin by user and job class within each tier's and provider's
     /// limits, across all nodes. System jobs (no user) are unlimited and fill what is left of the
     /// batch by priority, then run time, served by `jobs_claim_system_idx` (partial on claimable
     /// jobs without a user). SKIP LOCKED throughout: nodes claim at once without waiting on each

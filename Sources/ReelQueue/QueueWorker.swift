@@ -172,7 +172,7 @@ public final class QueueWorker: Service, Sendable {
     /// Runs the claimers and starts the jobs they claim. Jobs are children of the pool's group
     /// (`jobs`), which only this task can add to: the claimers hand their batches over.
     private func claimLoop(jobs: inout DiscardingTaskGroup) async {
-        let (batches, handOver) = AsyncStream.makeStream(of: [ClaimedJob].self)
+        let (batches, handOver) = AsyncStream.makeStream(of: [(job: ClaimedJob, box: ProgressBox)].self)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withTaskGroup(of: Void.self) { claimers in
@@ -183,8 +183,7 @@ public final class QueueWorker: Service, Sendable {
                 handOver.finish()
             }
             for await claimed in batches {
-                for job in claimed {
-                    let box = state.withLock { $0.running[job.id]!.box }
+                for (job, box) in claimed {
                     jobs.addTask { await self.execute(job, box: box) }
                 }
             }
@@ -193,7 +192,7 @@ public final class QueueWorker: Service, Sendable {
 
     /// One chain of claims: takes free slots, claims into them, hands the jobs over. Claimer 0
     /// serves a quiet queue alone; the others join only while there is a backlog.
-    private func claimer(_ index: Int, handOver: AsyncStream<[ClaimedJob]>.Continuation) async {
+    private func claimer(_ index: Int, handOver: AsyncStream<[(job: ClaimedJob, box: ProgressBox)]>.Continuation) async {
         var failures = 0
         while !isStopping {
             let (free, backlog) = state.withLock { (configuration.workers - $0.busy - $0.reserved, $0.backlog) }
@@ -222,20 +221,25 @@ public final class QueueWorker: Service, Sendable {
                 await workAvailable.wait(timeout: .milliseconds(min(5000, 100 << min(failures, 6))))
                 continue
             }
-            state.withLock { state in
+            // Each job's box is made here, under the lock that registers it, and handed over with it.
+            let started = state.withLock { state in
                 state.reserved -= limit
                 // Half a batch or more counts: the fair claim can come back a little short of a
                 // full batch when the lanes it served had fewer jobs left than their turns.
                 state.backlog = claimed.count > 1 && claimed.count >= limit / 2
                 state.busy += claimed.count
                 state.stats.claimed += claimed.count
-                for job in claimed { state.running[job.id] = Running(box: ProgressBox(), limited: job.userID != nil) }
+                return claimed.map { job in
+                    let box = ProgressBox()
+                    state.running[job.id] = Running(box: box, limited: job.userID != nil)
+                    return (job: job, box: box)
+                }
             }
-            if claimed.isEmpty {
+            if started.isEmpty {
                 await workAvailable.wait(timeout: await idleWait())
                 continue
             }
-            handOver.yield(claimed)
+            handOver.yield(started)
         }
     }
 
