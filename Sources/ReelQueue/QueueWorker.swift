@@ -84,6 +84,16 @@ public final class QueueWorker: Service, Sendable {
         var stopping = false
         var stats = Stats(running: 0, completed: 0, failed: 0, claimed: 0)
         var pendingCompletions: [(id: UUID, result: JSONValue)] = []
+
+        /// Slots a claim may fill: the free workers, but never more jobs in hand (running, or
+        /// ended and waiting for their end to be committed) than twice the pool. A worker frees
+        /// its slot as soon as its handler returns, so that the next job need not wait for a
+        /// commit; without the second bound, claims that outran the commits piled up ended jobs
+        /// without limit (a 400,000-job drain held 150,000 of them: every heartbeat then carried
+        /// them all, took seconds, and leases expired under jobs that had long finished).
+        func free(workers: Int) -> Int {
+            min(workers - busy - reserved, 2 * workers - running.count - reserved)
+        }
     }
 
     public let configuration: Configuration
@@ -195,7 +205,7 @@ public final class QueueWorker: Service, Sendable {
     private func claimer(_ index: Int, handOver: AsyncStream<[(job: ClaimedJob, box: ProgressBox)]>.Continuation) async {
         var failures = 0
         while !isStopping {
-            let (free, backlog) = state.withLock { (configuration.workers - $0.busy - $0.reserved, $0.backlog) }
+            let (free, backlog) = state.withLock { ($0.free(workers: configuration.workers), $0.backlog) }
             if free <= 0 || (index > 0 && !backlog) {
                 await slotFreed.wait(timeout: configuration.pollInterval)
                 continue
@@ -205,7 +215,7 @@ public final class QueueWorker: Service, Sendable {
             }
             // Taken under the lock, so that claims in flight never count the same slots.
             let limit = state.withLock { state in
-                let limit = min(configuration.workers - state.busy - state.reserved, configuration.claimBatch)
+                let limit = min(state.free(workers: configuration.workers), configuration.claimBatch)
                 state.reserved += max(limit, 0)
                 return limit
             }
@@ -250,7 +260,7 @@ public final class QueueWorker: Service, Sendable {
     private func gatherSlots() async {
         let wanted = min(configuration.claimBatch, configuration.workers) * 3 / 4
         let deadline = ContinuousClock.now + Self.gatherWindow
-        while !isStopping, state.withLock({ configuration.workers - $0.busy - $0.reserved }) < wanted {
+        while !isStopping, state.withLock({ $0.free(workers: configuration.workers) }) < wanted {
             let left = deadline - .now
             guard left > .zero else { break }
             await slotFreed.wait(timeout: left)
@@ -325,7 +335,7 @@ public final class QueueWorker: Service, Sendable {
     @discardableResult
     private func settle<T: Sendable>(_ job: ClaimedJob, logger: Logger, _ body: @escaping @Sendable () async throws -> T) async -> T? {
         defer {
-            forget(job.id)
+            forget(CollectionOfOne(job.id))
             // Room under the user's limits is committed now; claim again (see flushCompletions).
             if job.userID != nil { workAvailable.signal() }
         }
@@ -340,12 +350,18 @@ public final class QueueWorker: Service, Sendable {
         return nil
     }
 
-    private func forget(_ id: UUID) {
-        let empty = state.withLock { state -> Bool in
-            state.running[id] = nil
-            return state.running.isEmpty
+    /// Lets go of jobs whose end is committed. Returns whether any was a user's job.
+    @discardableResult
+    private func forget(_ ids: some Sequence<UUID>) -> Bool {
+        let (limited, empty) = state.withLock { state -> (Bool, Bool) in
+            var limited = false
+            for id in ids where state.running.removeValue(forKey: id)?.limited == true { limited = true }
+            return (limited, state.running.isEmpty)
         }
+        // Fewer jobs in hand: a claim held back by State.free may go on.
+        slotFreed.signal()
         if empty { drained.signal() }
+        return limited
     }
 
     // MARK: Completions (group commit)
@@ -379,11 +395,8 @@ public final class QueueWorker: Service, Sendable {
             if done.count < batch.count {
                 logger.warning("Completed jobs had lost their lease; another node owns them now", metadata: ["jobs": "\(batch.count - done.count)"])
             }
-            let freedLimitedRoom = state.withLock { state in
-                state.stats.completed += done.count
-                return batch.contains { state.running[$0.id]?.limited == true }
-            }
-            for item in batch { forget(item.id) }
+            state.withLock { $0.stats.completed += done.count }
+            let freedLimitedRoom = forget(batch.lazy.map(\.id))
             // A user's job ending frees room under their limits only once its completion is
             // committed: a claim before that still counts it. A node whose last claim found every
             // lane at its limit is waiting for a NOTIFY that this never sends, so wake it.

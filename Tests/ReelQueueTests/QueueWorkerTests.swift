@@ -197,4 +197,44 @@ import Testing
         #expect(counts.values.allSatisfy { $0 == 1 })
         #expect(worker.stats.claimed == 400)
     }
+
+    @Test func claimsWaitWhileEndedJobsCannotBeCommitted() async throws {
+        // One job's row is locked by another session, so the completion that carries it waits,
+        // and every completion after it. The workers stay free (a handler returns at once), but
+        // the claims must stop at twice the pool in hand instead of running the queue dry.
+        var configuration = config(workers: 4)
+        configuration.claimBatch = 4
+        let held = Mutex<UUID?>(nil)
+        let locked = Atomic<Bool>(false)
+        var handlers = HandlerRegistry()
+        handlers.register(.noop, ClosureHandler { job, _ in
+            let first = held.withLock { id in
+                if id == nil { id = job.id; return true }
+                return false
+            }
+            // The first job ends only once its row is locked.
+            while first && !locked.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+            return .completed(.null)
+        })
+        try await database.query("insert into jobs (kind, max_attempts) select 'system.noop', 3 from generate_series(1, 200)")
+        let blocker = try PostgresConnection(url: url)
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: configuration, listenURL: url, logger: TestDatabase.logger)
+        try await withWorker(worker) { () async throws in
+            #expect(try await eventually { held.withLock { $0 } != nil })
+            _ = try blocker.execute("begin")
+            _ = try blocker.query("select from jobs where id = $1::uuid for update", [held.withLock { $0 }!])
+            locked.store(true, ordering: .relaxed)
+            // Long enough for a worker without the bound to claim all 200.
+            try await Task.sleep(for: .seconds(1))
+            let committed = try await database.query("select count(*) as n from jobs where state = 'completed'")[0].int("n")
+            let claimed = worker.stats.claimed
+            #expect(claimed - committed <= 2 * 4, "claimed \(claimed), committed \(committed)")
+            #expect(claimed < 200)
+            _ = try blocker.execute("rollback")
+            #expect(try await eventually(timeout: .seconds(30)) {
+                try await database.query("select count(*) as n from jobs where state = 'completed'")[0].int("n") == 200
+            })
+        }
+        #expect(worker.stats.claimed == 200)
+    }
 }
