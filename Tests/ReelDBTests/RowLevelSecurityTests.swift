@@ -76,4 +76,22 @@ import Testing
             #expect(try conn.query("select count(*) as n from public.\(table) where user_id = $1::uuid", [b])[0].int("n") >= 1)
         }
     }
+
+    @Test func deletingAUserRemovesTheirRowsInEveryTableAndNoOneElses() throws {
+        // Through the foreign keys' cascades. public.jobs has no index on user_id (0014): its
+        // cascade scans the table, and must still find every job of the user.
+        let conn = try PostgresConnection(url: try TestDatabase.makeDatabase())
+        let a = try conn.query("insert into auth.users (email) values ('a@example.com') returning id")[0].uuid("id")
+        let b = try conn.query("insert into auth.users (email) values ('b@example.com') returning id")[0].uuid("id")
+        try seed(conn, user: a)
+        try seed(conn, user: b)
+        try conn.query("select reeld.submit_job('system.noop', '{}', $1::uuid)", [a])
+        try conn.query("delete from auth.users where id = $1::uuid", [a])
+        for table in Self.userOwnedTables {
+            let left = try conn.query("select count(*) as n from public.\(table) where user_id = $1::uuid", [a])[0].int("n")
+            let others = try conn.query("select count(*) as n from public.\(table) where user_id = $1::uuid", [b])[0].int("n")
+            #expect(left == 0, "user A's \(table) outlived the user")
+            #expect(others >= 1, "user B's \(table) went with user A")
+        }
+    }
 }

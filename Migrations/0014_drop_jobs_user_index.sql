@@ -1,0 +1,24 @@
+-- jobs_user_idx is dropped: the queue table keeps the indexes reeld reads, and no other.
+--
+-- An attempt writes two new versions of its job (the claim, then the end), and neither can be
+-- a HOT update (the state is in the claim indexes' predicates), so each version adds an entry
+-- to every index whose predicate it matches. jobs_user_idx matched every version of every
+-- user's job: two entries per attempt, in an index reeld never reads. It was most of what a
+-- user's job cost the database beyond a system job's. Through `reeld bench queue --fair`
+-- (300,000 jobs, pg_stat_statements), per job:
+--
+--                       buffer accesses    WAL records
+--   system job          15.6 + 14.4        5.1 + 4.0     (claim + completion)
+--   user's job, 0013    19.9 + 17.8        6.4 + 5.0
+--   user's job, 0014    16.8 + 14.8        5.3 + 4.0
+--
+-- What it served, and what serves it now:
+--   * Deleting a user cascades to their jobs through the foreign key, which stays: the cascade
+--     now scans public.jobs once per deleted user. Deleting a user is rare, and prune (or the
+--     archive) keeps the table to its retention.
+--   * The studio's reads under RLS: a project's jobs (jobs_project_idx, the policy's user check
+--     on top) or one job by id (the primary key). A read of all of a user's jobs at once, in
+--     every project, scans the table; a studio that needs one often can add the index back
+--     (`create index concurrently … on public.jobs (user_id, id) where user_id is not null`)
+--     and pay the two entries per attempt.
+drop index public.jobs_user_idx;
