@@ -29,12 +29,18 @@ import Testing
         try conn.query("insert into usage_logs (user_id, generation_id, provider, unit, units) values ($1::uuid, $2::uuid, 'local', 'images', 1)", [user, generation])
     }
 
-    @Test func authenticatedUserSeesAndWritesOnlyTheirOwnRows() throws {
+    /// A fresh database with users A and B, each with a row in every user-owned table.
+    func twoSeededUsers() throws -> (PostgresConnection, a: UUID, b: UUID) {
         let conn = try PostgresConnection(url: try TestDatabase.makeDatabase())
         let a = try conn.query("insert into auth.users (email) values ('a@example.com') returning id")[0].uuid("id")
         let b = try conn.query("insert into auth.users (email) values ('b@example.com') returning id")[0].uuid("id")
         try seed(conn, user: a)
         try seed(conn, user: b)
+        return (conn, a, b)
+    }
+
+    @Test func authenticatedUserSeesAndWritesOnlyTheirOwnRows() throws {
+        let (conn, a, b) = try twoSeededUsers()
         let bProject = try conn.query("select id from projects where user_id = $1::uuid", [b])[0].uuid("id")
 
         try conn.execute("begin")
@@ -80,11 +86,7 @@ import Testing
     @Test func deletingAUserRemovesTheirRowsInEveryTableAndNoOneElses() throws {
         // Through the foreign keys' cascades. public.jobs has no index on user_id (0014): its
         // cascade scans the table, and must still find every job of the user.
-        let conn = try PostgresConnection(url: try TestDatabase.makeDatabase())
-        let a = try conn.query("insert into auth.users (email) values ('a@example.com') returning id")[0].uuid("id")
-        let b = try conn.query("insert into auth.users (email) values ('b@example.com') returning id")[0].uuid("id")
-        try seed(conn, user: a)
-        try seed(conn, user: b)
+        let (conn, a, b) = try twoSeededUsers()
         try conn.query("select reeld.submit_job('system.noop', '{}', $1::uuid)", [a])
         try conn.query("delete from auth.users where id = $1::uuid", [a])
         for table in Self.userOwnedTables {
