@@ -49,8 +49,10 @@ struct TemporarySpool {
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes; true if it held.
-func eventually(within timeout: Duration = .seconds(2), _ condition: () -> Bool) async -> Bool {
+/// Polls `condition` until it holds or `timeout` passes; true if it held. The default is generous
+/// because it costs a passing test nothing: in CI, with the render tests encoding video on both
+/// cores, a watcher's first scan once took longer than the 2 s this used to allow.
+func eventually(within timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if condition() { return true }
