@@ -66,10 +66,10 @@ public final class QueueWorker: Service, Sendable {
         public var claimed: Int
     }
 
+    /// A job this node holds: from its claim until its end is committed (so also while its
+    /// completion waits for the next group commit).
     struct Running {
         var box: ProgressBox
-        /// Still holding a lease (until its completion is committed).
-        var leased = true
         /// A user's job: its end frees room under its lane's (and provider's) limits.
         var limited = false
     }
