@@ -13,9 +13,9 @@ import Synchronization
 /// checked and counted but set high enough not to bind, so that the figure is the cost of the
 /// fairness machinery and not of a limit. It prints both figures and their ratio.
 ///
-/// With `rounds` above one it repeats the drains, alternating unlimited and fair, and prints
-/// the medians: a shared machine's speed drifts by tens of percent within minutes, so one
-/// drain of each can compare a fast spell with a slow one.
+/// With `rounds` above one it repeats the drains, alternating unlimited and fair (and which of
+/// the two goes first), and prints the medians: a shared machine's speed drifts by tens of
+/// percent within minutes, so one drain of each can compare a fast spell with a slow one.
 public struct QueueBenchmark: Sendable {
     public var jobs: Int
     public var workers: Int
@@ -53,9 +53,20 @@ public struct QueueBenchmark: Sendable {
             if rounds > 1 { print("round \(round) of \(rounds)") }
             // Pickup latency once, after the last drain: it takes seconds and does not drift.
             let last = round == rounds
-            unlimited.append(try await drain(fair: false, url: url, queue: queue, logger: logger, measureLatency: last && !fair))
-            guard fair else { continue }
-            withFairness.append(try await drain(fair: true, url: url, queue: queue, logger: logger, measureLatency: last))
+            guard fair else {
+                unlimited.append(try await drain(fair: false, url: url, queue: queue, logger: logger, measureLatency: last))
+                continue
+            }
+            // Odd rounds drain unlimited first, even rounds fair first: the second drain of a
+            // round runs on a machine that has just worked for seconds, and whatever that costs
+            // (or saves), a fixed order would put on one side only.
+            if round % 2 == 1 {
+                unlimited.append(try await drain(fair: false, url: url, queue: queue, logger: logger, measureLatency: false))
+                withFairness.append(try await drain(fair: true, url: url, queue: queue, logger: logger, measureLatency: last))
+            } else {
+                withFairness.append(try await drain(fair: true, url: url, queue: queue, logger: logger, measureLatency: last))
+                unlimited.append(try await drain(fair: false, url: url, queue: queue, logger: logger, measureLatency: false))
+            }
             print(String(format: "  fair / unlimited   %8.1f %%", 100 * withFairness[round - 1] / unlimited[round - 1]))
         }
         guard rounds > 1 else { return }
