@@ -60,12 +60,9 @@ public struct QueueBenchmark: Sendable {
             // Odd rounds drain unlimited first, even rounds fair first: the second drain of a
             // round runs on a machine that has just worked for seconds, and whatever that costs
             // (or saves), a fixed order would put on one side only.
-            if round % 2 == 1 {
-                unlimited.append(try await drain(fair: false, url: url, queue: queue, logger: logger, measureLatency: false))
-                withFairness.append(try await drain(fair: true, url: url, queue: queue, logger: logger, measureLatency: last))
-            } else {
-                withFairness.append(try await drain(fair: true, url: url, queue: queue, logger: logger, measureLatency: last))
-                unlimited.append(try await drain(fair: false, url: url, queue: queue, logger: logger, measureLatency: false))
+            for isFair in round % 2 == 1 ? [false, true] : [true, false] {
+                let figure = try await drain(fair: isFair, url: url, queue: queue, logger: logger, measureLatency: isFair && last)
+                if isFair { withFairness.append(figure) } else { unlimited.append(figure) }
             }
             print(String(format: "  fair / unlimited   %8.1f %%", 100 * withFairness[round - 1] / unlimited[round - 1]))
         }

@@ -335,9 +335,8 @@ public final class QueueWorker: Service, Sendable {
     @discardableResult
     private func settle<T: Sendable>(_ job: ClaimedJob, logger: Logger, _ body: @escaping @Sendable () async throws -> T) async -> T? {
         defer {
-            forget(CollectionOfOne(job.id))
             // Room under the user's limits is committed now; claim again (see flushCompletions).
-            if job.userID != nil { workAvailable.signal() }
+            if forget(CollectionOfOne(job.id)) { workAvailable.signal() }
         }
         for attempt in 1...5 {
             do {
@@ -351,7 +350,6 @@ public final class QueueWorker: Service, Sendable {
     }
 
     /// Lets go of jobs whose end is committed. Returns whether any was a user's job.
-    @discardableResult
     private func forget(_ ids: some Sequence<UUID>) -> Bool {
         let (limited, empty) = state.withLock { state -> (Bool, Bool) in
             var limited = false
