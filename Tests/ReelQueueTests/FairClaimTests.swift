@@ -85,6 +85,32 @@ import Testing
         return (try row.int("depth"), try row.bool("due"))
     }
 
+    /// A claim holds the locks of the lanes it serves until it commits, and other claims pass
+    /// those lanes over: it must lock no lane it will not serve (Migrations/0016). Thirty lanes
+    /// of 16 jobs, a claim of 32: two lanes served (emptied), and only they hold our
+    /// transaction's lock (its xid as xmax: the claim rewrites them in a subtransaction, which
+    /// carries the lock to the new version).
+    @Test func aClaimLocksOnlyTheLanesItServes() async throws {
+        try await apply()
+        for _ in 0..<30 {
+            try await backlog(try await user(.pro), 16)
+        }
+        let now = clock.now()
+        let (claimed, served, locked) = try await database.transaction { conn in
+            let claimed = try conn.query("select count(*) as n from reeld.claim('n1', 32, $1::timestamptz, 30)", [now])[0].int("n")
+            let row = try conn.query(
+                """
+                select count(*) filter (where depth = 0) as served,
+                       count(*) filter (where xmax = pg_current_xact_id()::xid) as locked
+                from reeld.lanes
+                """)[0]
+            return (claimed, try row.int("served"), try row.int("locked"))
+        }
+        #expect(claimed == 32)
+        #expect(served == 2)
+        #expect(locked == 2)
+    }
+
     /// A lane whose turn took all its depth is looked at in the same claim (Migrations/0007):
     /// empty, it leaves the round robin at once rather than costing the next claim a visit that
     /// finds nothing; with more work than its depth said, it stays due and is served again.
