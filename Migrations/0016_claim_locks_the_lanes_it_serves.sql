@@ -58,7 +58,7 @@ begin
     end if;
     loop
         if v_locked then
-            -- The second try (see the top of this file): the limited providers' rows are held
+            -- The second try (see the top of 0009): the limited providers' rows are held
             -- from here to commit, so the room read below is exact.
             perform from reeld.providers p
             where p.max_running is not null or p.per_minute is not null
@@ -108,7 +108,7 @@ begin
                 from (select l.*, sum(l.first_turn) over (order by l.ord) as filled from locked l) k
                 where k.filled - k.first_turn < p_limit
             ), candidate as (
-                -- Each lane's jobs in claim order, locked, read inline (see the top of this file).
+                -- Each lane's jobs in claim order, locked, read inline (see the top of 0012).
                 -- lane_rank numbers them in the order the subquery returns them, which is that
                 -- order: nothing between the ordered scan and the numbering reorders rows.
                 select j.id, j.provider, l.row_id, l.ord, j.lane_rank
@@ -237,7 +237,7 @@ begin
             where (select reeld.provider_room_check(coalesce(bool_or(u.over), false)) from providers_used u) = 0;
             exit;
         exception when sqlstate 'RD001' then
-            -- Rare: see the top of this file. The lanes stay locked (they were locked before
+            -- Rare: see the top of 0009. The lanes stay locked (they were locked before
             -- this block); everything else this try did is undone.
             if v_locked then
                 raise;
