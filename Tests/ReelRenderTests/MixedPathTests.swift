@@ -123,6 +123,37 @@ import Testing
         }
     }
 
+    @Test func aCopiedFrameThatDoesNotDecodeSendsTheFilmTheFullWay() throws {
+        try TestMedia.withTemporaryDirectory { dir in
+            var media = try Self.normalisedClips(in: dir, cache: dir.appendingPathComponent("cache"))
+            // Damage one frame in the middle of the second clip, in the span the mixed path copies
+            // (its first keyframe after the crossfade in, at 1 s, up to the crossfade out at 2.4 s),
+            // and nowhere else: the headers still match, so only the decode check can see it. A copy
+            // of the normalised file, so that the cache keeps its own.
+            let damaged = dir.appendingPathComponent("damaged.mp4")
+            try FileManager.default.copyItem(at: try #require(media["clip1"]), to: damaged)
+            let packet = try #require(try VideoPacketReader.packets(in: damaged).first { !$0.isKeyframe && $0.seconds >= 1.5 })
+            var bytes = try Data(contentsOf: damaged)
+            let range = try #require(bytes.range(of: Data(packet.bytes)))
+            #expect(bytes.range(of: Data(packet.bytes), in: range.upperBound..<bytes.endIndex) == nil)
+            // The slice data past the frame's first bytes (length prefix and slice header) scrambled.
+            let start = range.lowerBound + min(32, packet.bytes.count / 4)
+            for i in start..<min(range.upperBound, start + 64) { bytes[i] ^= 0x5A }
+            try bytes.write(to: damaged)
+            media["clip1"] = damaged
+
+            let film = dir.appendingPathComponent("film.mp4")
+            let report = try TimelineRenderer().render(Self.timeline(), media: media, to: film)
+            #expect(report.method == .filterGraph && report.copiedFraction == 0)
+            #expect(report.fullRenderReason?.contains("damaged") == true, "\(report.fullRenderReason ?? "")")
+            // The full path re-encodes the damaged frame as the decoder concealed it: every frame is there.
+            var frames = 0
+            try VideoFrameReader.forEachFrame(in: film) { _, _ in frames += 1 }
+            #expect(frames == 195)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }.isEmpty)
+        }
+    }
+
     @Test func cancellingAMixedRenderLeavesNoFile() throws {
         try TestMedia.withTemporaryDirectory { dir in
             let media = try Self.normalisedClips(in: dir, cache: dir.appendingPathComponent("cache"))
