@@ -113,13 +113,7 @@ import Testing
                 try ClipSynthesizer.makeClip(from: TestMedia.warm, to: TestMedia.cool, options: options, writingTo: url)
                 media["clip\(i)"] = url
             }
-            let film = dir.appendingPathComponent("film.mp4")
-            let report = try TimelineRenderer().render(Self.timeline(), media: media, to: film)
-            #expect(report.method == .filterGraph && report.copiedFraction == 0)
-            #expect(report.fullRenderReason?.contains("other codec headers than the segments' encoder") == true, "\(report.fullRenderReason ?? "")")
-            var frames = 0
-            try VideoFrameReader.forEachFrame(in: film) { _, _ in frames += 1 }
-            #expect(frames == 195)
+            try Self.expectRenderedTheFullWay(media: media, in: dir, because: "other codec headers than the segments' encoder")
         }
     }
 
@@ -142,16 +136,22 @@ import Testing
             try bytes.write(to: damaged)
             media["clip1"] = damaged
 
-            let film = dir.appendingPathComponent("film.mp4")
-            let report = try TimelineRenderer().render(Self.timeline(), media: media, to: film)
-            #expect(report.method == .filterGraph && report.copiedFraction == 0)
-            #expect(report.fullRenderReason?.contains("damaged") == true, "\(report.fullRenderReason ?? "")")
-            // The full path re-encodes the damaged frame as the decoder concealed it: every frame is there.
-            var frames = 0
-            try VideoFrameReader.forEachFrame(in: film) { _, _ in frames += 1 }
-            #expect(frames == 195)
+            // The full path re-encodes the damaged frame as the decoder concealed it.
+            try Self.expectRenderedTheFullWay(media: media, in: dir, because: "damaged")
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }.isEmpty)
         }
+    }
+
+    /// Renders `timeline()` over `media` into `dir` and checks that it took the full path for
+    /// `reason`, copied nothing, and still has every one of its 195 frames.
+    static func expectRenderedTheFullWay(media: [String: URL], in dir: URL, because reason: String) throws {
+        let film = dir.appendingPathComponent("film.mp4")
+        let report = try TimelineRenderer().render(timeline(), media: media, to: film)
+        #expect(report.method == .filterGraph && report.copiedFraction == 0)
+        #expect(report.fullRenderReason?.contains(reason) == true, "\(report.fullRenderReason ?? "")")
+        var frames = 0
+        try VideoFrameReader.forEachFrame(in: film) { _, _ in frames += 1 }
+        #expect(frames == 195)
     }
 
     @Test func cancellingAMixedRenderLeavesNoFile() throws {
