@@ -78,11 +78,10 @@ public struct QueueBenchmark: Sendable {
     /// One drain of `jobs` jobs; returns jobs per second.
     private func drain(fair: Bool, url: String, queue: JobQueue, logger: Logger, measureLatency: Bool) async throws -> Double {
         let database = queue.database
-        // Every drain starts from empty tables. Deleted rather than truncated, the counters'
-        // rows of the last drain stayed behind as dead versions of the same keys, which the next
-        // fair drain's upserts had to pass over until a vacuum came by.
         try await database.query("truncate public.jobs cascade")
-        // The running counters start again with the lanes (Migrations/0006).
+        // The running counters start again with the lanes (Migrations/0006). Truncated, not
+        // deleted: deleted, the last drain's counter rows stayed behind as dead versions of the
+        // same keys, which the next fair drain's upserts passed over until a vacuum came by.
         try await database.query("truncate reeld.lanes, reeld.lane_ends, reeld.provider_ends")
         try await database.query("update reeld.providers set started = 0")
         try await database.query("vacuum reeld.providers")
