@@ -59,8 +59,9 @@ extension JobQueue {
         // an array of composites: building that array and unnesting it twice cost more than the
         // upserts (callgrind, completions of 256 users' jobs from 16 lanes as cached plans: 3.7 M
         // instructions counting through the function, 1.9 M here). One pass over the changed rows
-        // groups them; the two upserts read that small set. Rows are locked in key order (lanes,
-        // then providers), as the function did, so two statements' batches cannot deadlock.
+        // groups them; the two upserts read that small set. Rows are locked in key order, lanes
+        // before providers, as the function did, so two statements' batches cannot deadlock. The
+        // function stays in the schema: nodes of the previous version call it until they stop.
         let ended = !endingRuns ? "" : """
             , run_ends as materialized (
                 -- Only users' jobs are counted; system jobs are unlimited (the plain claim).
@@ -72,9 +73,13 @@ extension JobQueue {
                 select q.run_user, q.run_class, sum(q.n) from run_ends q
                 group by 1, 2 order by 1, 2
                 on conflict (user_id, job_class) do update set ended = e.ended + excluded.ended
+                returning 1
             ), providers_ended as (
+                -- After the lanes (the one-time condition runs lanes_ended first): a statement
+                -- runs the CTEs nobody reads in an order of its own.
                 insert into reeld.provider_ends as e (name, ended)
-                select q.run_provider, sum(q.n) from run_ends q where q.run_provider is not null
+                select q.run_provider, sum(q.n) from run_ends q
+                where q.run_provider is not null and (select count(*) from lanes_ended) >= 0
                 group by 1 order by 1
                 on conflict (name) do update set ended = e.ended + excluded.ended
             )

@@ -339,6 +339,59 @@ import Testing
         #expect(try await database.query("select started from reeld.providers where name = 'kling'")[0].int("started") == 10)
     }
 
+    /// A statement that ends runs counts them on the lanes' rows before the providers' rows, as
+    /// `reeld.count_run_ends()` did: with the order left to PostgreSQL (which runs the CTEs no one
+    /// reads last first), two batches, or a batch of a node of the previous version, could each
+    /// hold the row the other waits for.
+    @Test func anEndedRunIsCountedOnItsLaneBeforeItsProvider() async throws {
+        try await apply(providers: ["kling": .init(concurrent: 100, perMinute: 100_000)])
+        let u = try await user(.pro)
+        try await backlog(u, 2, .video, provider: "kling")
+        let jobs = try await claim(limit: 2)
+        #expect(jobs.count == 2)
+        // The counters' rows exist once one run has ended.
+        try await queue.complete(owner: "n1", [(jobs[0].id, [:])])
+        let laneHeld = Flag()
+        async let holder: (waited: Bool, providerFree: Bool) = database.withConnection { conn in
+            try conn.query("begin")
+            try conn.query("select from reeld.lane_ends where user_id = $1::uuid and job_class = 'video' for update", [u])
+            laneHeld.value.store(true, ordering: .releasing)
+            var waited = false
+            for _ in 0..<3000 where !waited {
+                try conn.query("select pg_stat_clear_snapshot()")
+                waited = try conn.query(
+                    "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"
+                )[0].int("n") > 0
+                if !waited { Thread.sleep(forTimeInterval: 0.01) }
+            }
+            // The completion waits for the lane's row: it must not hold the provider's yet.
+            let providerFree: Bool
+            do {
+                try conn.query("select from reeld.provider_ends where name = 'kling' for update nowait")
+                providerFree = true
+            } catch let error as DatabaseError where error.sqlState == "55P03" {
+                providerFree = false
+            }
+            try conn.query("rollback")
+            return (waited, providerFree)
+        }
+        try await Poll.until("the lane's counter row to be held", timeout: .seconds(30), interval: .milliseconds(5)) {
+            laneHeld.value.load(ordering: .acquiring)
+        }
+        async let completed = queue.complete(owner: "n1", [(jobs[1].id, [:])])
+        let seen = try await holder
+        #expect(seen.waited, "the completion waited for the lane's row")
+        #expect(seen.providerFree, "the completion locked the provider's row before the lane's")
+        #expect(try await completed == [jobs[1].id])
+        let ended = try await database.query(
+            """
+            select (select ended from reeld.lane_ends where user_id = $1::uuid and job_class = 'video') as lane,
+                   (select ended from reeld.provider_ends where name = 'kling') as provider
+            """, [u])[0]
+        #expect(try ended.int("lane") == 2)
+        #expect(try ended.int("provider") == 2)
+    }
+
     @Test func a429ThrottlesTheProviderOnEveryNodeUntilRetryAfterWithoutSpendingTheAttempt() async throws {
         try await apply()
         let u = try await user()
