@@ -60,6 +60,16 @@ import Testing
         try await queue.claim(owner: owner, limit: limit, lease: .seconds(30))
     }
 
+    /// A pro user's `count` video jobs on kling, limits that do not bind, all claimed by n1.
+    func claimedOnKling(_ count: Int) async throws -> (user: UUID, jobs: [ClaimedJob]) {
+        try await apply(providers: ["kling": .init(concurrent: 100, perMinute: 100_000)])
+        let u = try await user(.pro)
+        try await backlog(u, count, .video, provider: "kling")
+        let jobs = try await claim(limit: count)
+        #expect(jobs.count == count)
+        return (u, jobs)
+    }
+
     func running(user: UUID) async throws -> Int {
         try await database.query("select count(*) as n from jobs where user_id = $1::uuid and state = 'running'", [user])[0].int("n")
     }
@@ -158,11 +168,7 @@ import Testing
     /// The running counts the claim reads (Migrations/0006: started on lanes and providers, less
     /// ended) must equal the running jobs after every way an attempt ends, or limits drift.
     @Test func runningCountersMatchTheRunningJobsAfterEveryWayAnAttemptEnds() async throws {
-        try await apply(providers: ["kling": .init(concurrent: 100, perMinute: 100_000)])
-        let u = try await user(.pro)
-        try await backlog(u, 12, .video, provider: "kling")
-        var jobs = try await claim(limit: 12)
-        #expect(jobs.count == 12)
+        var (u, jobs) = try await claimedOnKling(12)
         func counted() async throws -> (lane: Int, provider: Int, running: Int, providerRunning: Int) {
             let row = try await database.query(
                 """
@@ -344,11 +350,7 @@ import Testing
     /// reads last first), two batches, or a batch of a node of the previous version, could each
     /// hold the row the other waits for.
     @Test func anEndedRunIsCountedOnItsLaneBeforeItsProvider() async throws {
-        try await apply(providers: ["kling": .init(concurrent: 100, perMinute: 100_000)])
-        let u = try await user(.pro)
-        try await backlog(u, 2, .video, provider: "kling")
-        let jobs = try await claim(limit: 2)
-        #expect(jobs.count == 2)
+        let (u, jobs) = try await claimedOnKling(2)
         // The counters' rows exist once one run has ended.
         try await queue.complete(owner: "n1", [(jobs[0].id, [:])])
         let laneHeld = Flag()
