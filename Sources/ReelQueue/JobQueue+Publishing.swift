@@ -58,7 +58,7 @@ extension JobQueue {
         // Counted here rather than through reeld.count_run_ends() (0006), which took the ends as
         // an array of composites: building that array and unnesting it twice cost more than the
         // upserts (callgrind, completions of 256 users' jobs from 16 lanes as cached plans: 3.7 M
-        // instructions counting through the function, 1.9 M here). One pass over the changed rows
+        // instructions counting through the function, 2.0 M here). One pass over the changed rows
         // groups them; the two upserts read that small set. Rows are locked in key order, lanes
         // before providers, as the function did, so two statements' batches cannot deadlock. The
         // function stays in the schema: nodes of the previous version call it until they stop.
