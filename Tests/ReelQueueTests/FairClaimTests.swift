@@ -325,13 +325,7 @@ import Testing
             firstClaimed.value.store(true, ordering: .releasing)
             // Commit only once the second claim waits for kling's row, so that it meets the
             // room taken under it every time.
-            for _ in 0..<3000 {
-                try conn.query("select pg_stat_clear_snapshot()")
-                let waiting = try conn.query(
-                    "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")
-                if try waiting[0].int("n") > 0 { break }
-                Thread.sleep(forTimeInterval: 0.01)
-            }
+            _ = try Self.waitForALockWaiter(conn)
             try conn.query("commit")
             return count
         }
@@ -343,6 +337,19 @@ import Testing
         #expect(second.count == 4, "the second claim takes what the first left of kling's ten")
         #expect(try await database.query("select count(*) as n from jobs where provider = 'kling' and state = 'running'")[0].int("n") == 10)
         #expect(try await database.query("select started from reeld.providers where name = 'kling'")[0].int("started") == 10)
+    }
+
+    /// Waits, on `conn`, until another backend of this database waits for a lock (up to 30 s);
+    /// false if none did.
+    static func waitForALockWaiter(_ conn: PostgresConnection) throws -> Bool {
+        for _ in 0..<3000 {
+            try conn.query("select pg_stat_clear_snapshot()")
+            let waiting = try conn.query(
+                "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")
+            if try waiting[0].int("n") > 0 { return true }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return false
     }
 
     /// A statement that ends runs counts them on the lanes' rows before the providers' rows, as
@@ -358,14 +365,7 @@ import Testing
             try conn.query("begin")
             try conn.query("select from reeld.lane_ends where user_id = $1::uuid and job_class = 'video' for update", [u])
             laneHeld.value.store(true, ordering: .releasing)
-            var waited = false
-            for _ in 0..<3000 where !waited {
-                try conn.query("select pg_stat_clear_snapshot()")
-                waited = try conn.query(
-                    "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"
-                )[0].int("n") > 0
-                if !waited { Thread.sleep(forTimeInterval: 0.01) }
-            }
+            let waited = try Self.waitForALockWaiter(conn)
             // The completion waits for the lane's row: it must not hold the provider's yet.
             let providerFree: Bool
             do {
