@@ -33,6 +33,8 @@ let package = Package(
 
         .target(name: "ReelCore", swiftSettings: strict),
         .target(name: "ReelDB", dependencies: ["ReelCore", "CPostgres", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // A throwaway PostgreSQL for the demo, the benchmarks and the tests; never production's.
+        .target(name: "ReelLocalCluster", dependencies: ["ReelDB"], swiftSettings: strict),
         .target(
             name: "ReelQueue",
             dependencies: [
@@ -47,7 +49,7 @@ let package = Package(
         .target(name: "ReelProviders", dependencies: ["ReelCore", "ReelRender", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(
             name: "ReelStorage",
-            dependencies: ["ReelCore", "ReelRender", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ReelCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(
@@ -56,19 +58,47 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "ReelSystemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // reeld.toml: types, loading, validation and reload rules; shared by reeld and reelctl.
+        .target(
+            name: "ReelConfig",
+            dependencies: ["ReelCore", "ReelQueue", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The studio's tables and the handlers of each job kind: store, workflow engine, generation, render.
+        .target(
+            name: "ReelStudio",
+            dependencies: [
+                "ReelCore", "ReelDB", "ReelQueue", "ReelProviders", "ReelRender", "ReelStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Wiring only: a node's services (worker, intake, status, reload) built from the configuration.
         .target(
             name: "ReelDaemon",
             dependencies: [
-                "ReelCore", "ReelDB", "ReelQueue", "ReelProviders", "ReelRender", "ReelStorage", "ReelIntake", "ReelSystemd",
+                "ReelCore", "ReelDB", "ReelQueue", "ReelProviders", "ReelIntake", "ReelSystemd", "ReelConfig", "ReelStudio",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
+        // `reeld demo` and `reeld bench`: they start throwaway databases and whole nodes.
+        .target(
+            name: "ReelBench",
+            dependencies: [
+                "ReelCore", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelRender", "ReelConfig", "ReelDaemon",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "reeld",
-            dependencies: ["ReelDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ReelDaemon", "ReelConfig", "ReelBench", "ReelLocalCluster", "ReelDB", "ReelSystemd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -85,16 +115,22 @@ let package = Package(
             path: "Tests/SpoolCrashDriver",
             swiftSettings: strict
         ),
-        .target(name: "ReelTestSupport", dependencies: ["ReelCore", "ReelDB"], path: "Tests/ReelTestSupport", swiftSettings: strict),
+        .target(name: "ReelTestSupport", dependencies: ["ReelCore", "ReelDB", "ReelLocalCluster"], path: "Tests/ReelTestSupport", swiftSettings: strict),
         .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"], swiftSettings: strict),
         .testTarget(name: "ReelDBTests", dependencies: ["ReelDB", "ReelTestSupport"], swiftSettings: strict),
         .testTarget(name: "ReelQueueTests", dependencies: ["ReelQueue", "ReelTestSupport"], swiftSettings: strict),
         .testTarget(name: "ReelRenderTests", dependencies: ["ReelRender"], swiftSettings: strict),
         .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender"], swiftSettings: strict),
         .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake"], swiftSettings: strict),
+        .testTarget(name: "ReelConfigTests", dependencies: ["ReelConfig", "ReelCore", "ReelQueue"], swiftSettings: strict),
+        .testTarget(
+            name: "ReelStudioTests",
+            dependencies: ["ReelStudio", "ReelCore", "ReelRender"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ReelDaemonTests",
-            dependencies: ["ReelDaemon", "ReelCore", "ReelDB", "ReelQueue", "ReelIntake", "ReelRender", "ReelTestSupport"],
+            dependencies: ["ReelDaemon", "ReelCore", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelIntake", "ReelRender", "ReelSystemd", "ReelTestSupport"],
             swiftSettings: strict
         ),
     ],

@@ -1,11 +1,12 @@
 import Foundation
 import Logging
+import ReelConfig
 import ReelCore
 import ReelDB
 import ReelIntake
 import ReelProviders
 import ReelQueue
-import ReelStorage
+import ReelStudio
 import ReelSystemd
 import ServiceLifecycle
 import UnixSignals
@@ -44,38 +45,21 @@ public struct ReelNode: Sendable {
             listenURL: config.database.url, logger: logger, onStart: onStart)
     }
 
-    /// Every kind this node runs, with its handler.
+    /// Every kind this node runs, with its handler; the enabled providers come from the configuration.
     static func handlers(config: ReelConfig, database: Database) throws -> HandlerRegistry {
-        let store = StudioStore(database: database)
-        let storageRoot = URL(fileURLWithPath: config.storage.root)
-        let storage = LocalStorage(root: storageRoot)
-        // Scratch beside storage so that finished files move in with a rename.
-        let scratch = storageRoot.appendingPathComponent(".scratch")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         var providers: [String: any Provider] = [:]
         if config.providers.local.enabled {
             providers["local"] = LocalProvider(
                 tasksDirectory: URL(fileURLWithPath: config.providers.local.tasksDirectory),
                 configuration: .init(videoDelay: config.providers.local.videoDelay))
         }
-        let registry = ProviderRegistry(providers: providers, defaultName: config.providers.defaultProvider)
-        var handlers = HandlerRegistry()
-        handlers.register(.noop, SystemHandlers.noop)
-        handlers.register(.sleep, SystemHandlers.sleep)
-        handlers.register(.workflowRun, WorkflowHandler(store: store, pollInterval: .seconds(30)))
-        let generation: [(JobKind, GenerationKind)] = [
-            (.storyboard, .text), (.image, .image), (.video, .video), (.speech, .speech), (.music, .music), (.soundEffect, .soundEffect),
-        ]
-        for (kind, generationKind) in generation {
-            handlers.register(kind, GenerationHandler(kind: generationKind, store: store, storage: storage, providers: registry, scratchRoot: scratch))
-        }
-        let pool = RenderPool(workers: config.render.workers, threadsPerRender: config.render.threadsPerRender)
-        let render = RenderHandler(
-            store: store, storage: storage, scratchRoot: scratch, pool: pool,
-            cacheDirectory: URL(fileURLWithPath: config.render.cacheDirectory), cacheBudgetBytes: config.render.cacheBudgetBytes)
-        handlers.register(.edit, render)
-        handlers.register(.export, render)
-        return handlers
+        return try StudioHandlers(
+            database: database, storageRoot: URL(fileURLWithPath: config.storage.root),
+            providers: ProviderRegistry(providers: providers, defaultName: config.providers.defaultProvider),
+            renderWorkers: config.render.workers, threadsPerRender: config.render.threadsPerRender,
+            renderCacheDirectory: URL(fileURLWithPath: config.render.cacheDirectory),
+            renderCacheBudgetBytes: config.render.cacheBudgetBytes
+        ).registry()
     }
 
     /// Writes this node's tiers, provider limits and costs into the database, where every
@@ -122,10 +106,4 @@ public struct ReelNode: Sendable {
         try await group.run()
         database.close()
     }
-}
-
-/// Configuration that cannot run, named.
-public struct ConfigurationProblem: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }

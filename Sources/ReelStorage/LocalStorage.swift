@@ -1,12 +1,11 @@
 import Crypto
 import Foundation
 import ReelCore
-import ReelRender
 
 /// Storage on the local filesystem under one root directory.
 ///
 /// Files arrive from a job's scratch directory and are moved in with a rename (copied when the
-/// scratch directory is on another filesystem), checksummed and probed. Keys never escape the root.
+/// scratch directory is on another filesystem) and checksummed. Keys never escape the root.
 public struct LocalStorage: Sendable {
     public let root: URL
 
@@ -36,13 +35,11 @@ public struct LocalStorage: Sendable {
         return try describe(key: key, mimeType: mimeType)
     }
 
-    /// Size, checksum and media facts of a stored file.
+    /// Size and checksum of a stored file.
     public func describe(key: String, mimeType: String) throws -> StoredFile {
         let url = try url(forKey: key)
         let (size, digest) = try Self.sha256(of: url)
-        let isMedia = mimeType.hasPrefix("video/") || mimeType.hasPrefix("audio/") || mimeType.hasPrefix("image/")
-        let media = isMedia ? try MediaProbe.probe(url) : nil
-        return StoredFile(key: key, url: url, sizeBytes: size, sha256: digest, mimeType: mimeType, media: media)
+        return StoredFile(key: key, url: url, sizeBytes: size, sha256: digest, mimeType: mimeType)
     }
 
     /// The file for a key; refuses keys that would leave the root.

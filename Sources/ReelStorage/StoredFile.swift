@@ -1,5 +1,4 @@
 import Foundation
-import ReelRender
 
 /// A file in storage, with the facts recorded on its asset row.
 public struct StoredFile: Sendable, Hashable {
@@ -10,6 +9,4 @@ public struct StoredFile: Sendable, Hashable {
     /// Lower-case hex SHA-256 of the content.
     public var sha256: String
     public var mimeType: String
-    /// Probed with libav; nil for files that are not media (JSON timelines).
-    public var media: MediaFacts?
 }

@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ReelDB
+import ReelBench
+import ReelConfig
 import ReelDaemon
+import ReelDB
+import ReelLocalCluster
 import ReelSystemd
 
 @main
@@ -99,7 +102,7 @@ extension Reeld {
         func run() async throws {
             let logger = bootstrapLogging(level: .warning, backend: .stderr)
             let state = URL(fileURLWithPath: stateDir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-            try await ReelDaemon.Demo(brief: brief, scenes: scenes, stateDirectory: state,
+            try await ReelBench.Demo(brief: brief, scenes: scenes, stateDirectory: state,
                                       migrations: try MigrationsLocator.find(explicit: migrations)).run(logger: logger)
         }
     }

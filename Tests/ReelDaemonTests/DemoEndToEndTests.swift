@@ -1,6 +1,7 @@
 import Foundation
 import ReelCore
 import ReelDB
+import ReelLocalCluster
 import ReelRender
 import ReelTestSupport
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReelDB
+import ReelLocalCluster
 import Synchronization
 
 /// A real PostgreSQL for tests: one throwaway cluster per test process (started on first use,

@@ -1,4 +1,5 @@
 import Foundation
+import ReelConfig
 import ReelSystemd
 
 /// What `reeld run` gives its node so that SIGHUP reloads the configuration: the file to read

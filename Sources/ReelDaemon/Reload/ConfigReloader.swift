@@ -1,4 +1,5 @@
 import Logging
+import ReelConfig
 import ReelQueue
 import ReelSystemd
 

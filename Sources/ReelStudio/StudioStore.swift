@@ -134,9 +134,10 @@ struct StudioStore: Sendable {
     }
 
     /// Records a stored file as an asset.
-    func recordAsset(_ file: StoredFile, user: UUID, project: UUID, scene: UUID?, kind: String, role: String?,
+    func recordAsset(_ stored: StoredMedia, user: UUID, project: UUID, scene: UUID?, kind: String, role: String?,
                      on conn: PostgresConnection) throws -> UUID {
-        let media: JSONValue = try file.media.map { try JSONValue(parsing: JSONEncoder().encode($0)) } ?? [:]
+        let file = stored.file
+        let media: JSONValue = try stored.media.map { try JSONValue(parsing: JSONEncoder().encode($0)) } ?? [:]
         return try conn.query(
             """
             insert into public.assets (user_id, project_id, scene_id, kind, role, storage_key, mime_type, size_bytes,
@@ -145,7 +146,7 @@ struct StudioStore: Sendable {
             returning id
             """,
             [user, project, scene, kind, role, file.key, file.mimeType, file.sizeBytes, file.sha256,
-             file.media?.durationSeconds, file.media?.width, file.media?.height, media])[0].uuid("id")
+             stored.media?.durationSeconds, stored.media?.width, stored.media?.height, media])[0].uuid("id")
     }
 
     // MARK: Generations

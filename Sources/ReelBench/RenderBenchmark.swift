@@ -1,4 +1,5 @@
 import Foundation
+import ReelConfig
 import ReelCore
 import ReelRender
 

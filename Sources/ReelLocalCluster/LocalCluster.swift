@@ -1,4 +1,5 @@
 import Foundation
+import ReelDB
 
 /// A throwaway PostgreSQL cluster in a directory of its own, reachable only by a Unix socket
 /// inside it: the demo's database and the tests'. Never used in production.

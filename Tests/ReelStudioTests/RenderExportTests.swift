@@ -4,7 +4,7 @@ import ReelCore
 import ReelRender
 import Testing
 
-@testable import ReelDaemon
+@testable import ReelStudio
 
 /// What `render.export` makes from a timeline, without the database around it.
 @Suite struct RenderExportTests {

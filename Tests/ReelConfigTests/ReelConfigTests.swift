@@ -4,7 +4,7 @@ import ReelCore
 import ReelQueue
 import Testing
 
-@testable import ReelDaemon
+@testable import ReelConfig
 
 @Suite struct ReelConfigTests {
     /// `config/reeld.toml` in this checkout.

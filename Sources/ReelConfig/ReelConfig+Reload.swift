@@ -5,7 +5,7 @@ extension ReelConfig {
     ///
     /// `providers.default` stays too: the node's handlers chose their provider at start, and
     /// the default the database records must stay the one they use.
-    func applyingReloadable(from new: ReelConfig) -> ReelConfig {
+    public func applyingReloadable(from new: ReelConfig) -> ReelConfig {
         var next = self
         next.tiers = new.tiers
         next.costs = new.costs
@@ -15,7 +15,7 @@ extension ReelConfig {
     }
 
     /// The keys of the live parts that differ in `new`, for the log of a reload.
-    func reloadableChanges(in new: ReelConfig) -> [String] {
+    public func reloadableChanges(in new: ReelConfig) -> [String] {
         var keys: [String] = []
         if tiers != new.tiers { keys.append("tiers") }
         if providers.limits != new.providers.limits { keys.append("providers.limits") }
@@ -26,7 +26,7 @@ extension ReelConfig {
 
     /// The keys whose value differs in `new` but that take effect only when the node restarts,
     /// named as in the config file. Never their values: `database.url` may hold a password.
-    func restartOnlyChanges(in new: ReelConfig) -> [String] {
+    public func restartOnlyChanges(in new: ReelConfig) -> [String] {
         var keys: [String] = []
         func compare<Value: Equatable>(_ key: String, _ path: KeyPath<ReelConfig, Value>) {
             if self[keyPath: path] != new[keyPath: path] { keys.append(key) }

@@ -3,7 +3,7 @@ import ReelCore
 import ReelRender
 import Testing
 
-@testable import ReelDaemon
+@testable import ReelStudio
 
 @Suite struct TimelineBuilderTests {
     static func part(_ id: String, seconds: Double, video: Bool = true) -> TimelineBuilder.Part {

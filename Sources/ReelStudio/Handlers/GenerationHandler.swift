@@ -14,7 +14,7 @@ import ReelStorage
 struct GenerationHandler: JobHandler {
     let kind: GenerationKind
     let store: StudioStore
-    let storage: LocalStorage
+    let storage: MediaStorage
     let providers: ProviderRegistry
     /// Parent of per-job scratch directories, on the same filesystem as storage when possible.
     let scratchRoot: URL
@@ -69,7 +69,7 @@ struct GenerationHandler: JobHandler {
         if kind == .text, let storyboard = result.json {
             _ = try await store.saveStoryboard(project: project, user: user, storyboard: storyboard)
         }
-        var stored: [StoredFile] = []
+        var stored: [StoredMedia] = []
         for (index, file) in result.files.enumerated() {
             let suffix = result.files.count > 1 ? "-\(index)" : ""
             let name = "\(role)-\(generation.uuidString.prefix(8).lowercased())\(suffix).\(file.url.pathExtension.isEmpty ? "bin" : file.url.pathExtension)"
@@ -171,32 +171,5 @@ struct GenerationHandler: JobHandler {
         case .video: "video"
         case .speech, .music, .soundEffect: "audio"
         }
-    }
-}
-
-/// FNV-1a, for a deterministic seed from a project id.
-enum SeededHash {
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return hash
-    }
-}
-
-extension JSONValue {
-    /// An optional uuid argument; a present but malformed one is a permanent error naming the field.
-    func uuid(_ key: String) throws -> UUID? {
-        guard let value = self[key], value != .null else { return nil }
-        guard let text = value.stringValue, let id = UUID(text: text) else {
-            throw JobError.permanent("args.\(key): expected a uuid")
-        }
-        return id
-    }
-}
-
-extension Optional where Wrapped == UUID {
-    func orLoad(_ load: () async throws -> UUID) async throws -> UUID {
-        if let self { return self }
-        return try await load()
     }
 }

@@ -1,7 +1,7 @@
 import ReelCore
 import Testing
 
-@testable import ReelDaemon
+@testable import ReelConfig
 
 @Suite struct TOMLParserTests {
     func parse(_ text: String) throws -> JSONValue { try TOMLParser.parse(text).value }

@@ -1,7 +1,10 @@
 import Foundation
 import Logging
+import ReelConfig
 import ReelCore
+import ReelDaemon
 import ReelDB
+import ReelLocalCluster
 import ReelQueue
 
 /// `reeld demo`: a film from a one-line brief, offline, through a real PostgreSQL queue.

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import ReelDaemon
+@testable import ReelStudio
 
 @Suite struct RenderPoolTests {
     final class Counter: Sendable {

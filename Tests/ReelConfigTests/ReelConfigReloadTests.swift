@@ -2,7 +2,7 @@ import Logging
 import ReelCore
 import Testing
 
-@testable import ReelDaemon
+@testable import ReelConfig
 
 /// What a reload takes from a new file, and which changed keys it names as needing a restart.
 @Suite struct ReelConfigReloadTests {

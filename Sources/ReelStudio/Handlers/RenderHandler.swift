@@ -14,7 +14,7 @@ import Synchronization
 /// partial files go with the job's scratch directory.
 struct RenderHandler: JobHandler {
     let store: StudioStore
-    let storage: LocalStorage
+    let storage: MediaStorage
     let scratchRoot: URL
     let pool: RenderPool
     /// Normalised inputs, kept between renders.
@@ -143,8 +143,8 @@ struct RenderHandler: JobHandler {
         }
         func text(_ id: UUID) -> JSONValue { .string(id.lowercasedText) }
         return [
-            "asset_id": text(ids.film), "path": .string(stored.film.url.path),
-            "duration_seconds": .double(stored.film.media?.durationSeconds ?? 0), "size_bytes": .int(stored.film.sizeBytes),
+            "asset_id": text(ids.film), "path": .string(stored.film.file.url.path),
+            "duration_seconds": .double(stored.film.media?.durationSeconds ?? 0), "size_bytes": .int(stored.film.file.sizeBytes),
             "method": .string(products.report.method.rawValue),
             "copied_fraction": .double((products.report.copiedFraction * 1000).rounded() / 1000),
             "loudness_lufs": products.report.loudness.map { .double(($0 * 10).rounded() / 10) } ?? .null,

@@ -1,0 +1,20 @@
+import Foundation
+import ReelRender
+import ReelStorage
+
+/// The studio's media in storage: a file is stored, then probed with libav when its MIME type
+/// says it is media. Storage itself only moves and checksums bytes, so that a storage backend
+/// never links libav.
+struct MediaStorage: Sendable {
+    let storage: LocalStorage
+
+    /// Stores `file` (see ``LocalStorage/store(_:project:name:mimeType:category:)``) and probes it.
+    func store(_ file: URL, project: UUID, name: String, mimeType: String, category: StorageCategory? = nil) throws -> StoredMedia {
+        let stored = try storage.store(file, project: project, name: name, mimeType: mimeType, category: category)
+        return StoredMedia(file: stored, media: StoredMedia.isMedia(mimeType) ? try MediaProbe.probe(stored.url) : nil)
+    }
+
+    func url(forKey key: String) throws -> URL {
+        try storage.url(forKey: key)
+    }
+}
