@@ -103,7 +103,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "reelctl",
-            dependencies: ["ReelCore", "ReelDB", "ReelQueue", "ReelIntake", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ReelCore", "ReelDB", "ReelQueue", "ReelIntake", "ReelConfig", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 

@@ -12,7 +12,7 @@ struct StudioStore: Sendable {
     /// An asset row as handlers use it.
     struct Asset: Sendable {
         var id: UUID
-        var role: String?
+        var role: AssetRole?
         var sceneID: UUID?
         var storageKey: String
         var durationSeconds: Double?
@@ -35,7 +35,7 @@ struct StudioStore: Sendable {
     /// A generation row: the stable external id and where it got to.
     struct Generation: Sendable {
         var id: UUID
-        var state: String
+        var state: GenerationState
         var output: JSONValue?
     }
 
@@ -108,13 +108,13 @@ struct StudioStore: Sendable {
     // MARK: Assets
 
     /// The newest asset of a project with a role (and scene), if any.
-    func asset(project: UUID, role: String, scene: UUID? = nil) async throws -> Asset? {
+    func asset(project: UUID, role: AssetRole, scene: UUID? = nil) async throws -> Asset? {
         try await database.query(
             """
             select id, role, scene_id, storage_key, duration_seconds, media from public.assets
             where project_id = $1::uuid and role = $2 and scene_id is not distinct from $3::uuid
             order by created_at desc limit 1
-            """, [project, role, scene]
+            """, [project, role.rawValue, scene]
         ).first.map(Self.asset)
     }
 
@@ -128,13 +128,13 @@ struct StudioStore: Sendable {
         let streams = try row.json("media")["streams"]?.arrayValue ?? []
         let types = Set(streams.compactMap { $0["type"]?.stringValue })
         return Asset(
-            id: try row.uuid("id"), role: try row.optionalString("role"), sceneID: try row.optionalUUID("scene_id"),
+            id: try row.uuid("id"), role: try row.optionalString("role").flatMap(AssetRole.init(rawValue:)), sceneID: try row.optionalUUID("scene_id"),
             storageKey: try row.string("storage_key"), durationSeconds: try row.optionalDouble("duration_seconds"),
             hasVideo: types.contains("video"), hasAudio: types.contains("audio"))
     }
 
     /// Records a stored file as an asset.
-    func recordAsset(_ stored: StoredMedia, user: UUID, project: UUID, scene: UUID?, kind: String, role: String?,
+    func recordAsset(_ stored: StoredMedia, user: UUID, project: UUID, scene: UUID?, kind: AssetKind, role: AssetRole?,
                      on conn: PostgresConnection) throws -> UUID {
         let file = stored.file
         let media: JSONValue = try stored.media.map { try JSONValue(parsing: JSONEncoder().encode($0)) } ?? [:]
@@ -145,7 +145,7 @@ struct StudioStore: Sendable {
             values ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8::bigint, $9, $10::double precision, $11::int, $12::int, $13::jsonb)
             returning id
             """,
-            [user, project, scene, kind, role, file.key, file.mimeType, file.sizeBytes, file.sha256,
+            [user, project, scene, kind.rawValue, role?.rawValue, file.key, file.mimeType, file.sizeBytes, file.sha256,
              stored.media?.durationSeconds, stored.media?.width, stored.media?.height, media])[0].uuid("id")
     }
 
@@ -168,16 +168,21 @@ struct StudioStore: Sendable {
             select id, state, output from public.generations where job_id = $4::uuid
             limit 1
             """, [user, project, scene, job, kind, provider, model, prompt, params])[0]
-        return Generation(id: try row.uuid("id"), state: try row.string("state"), output: try row.optionalJSON("output"))
+        let stateText = try row.string("state")
+        guard let state = GenerationState(rawValue: stateText) else {
+            throw JobError.permanent("generation \(try row.uuid("id")) is in an unknown state \(stateText)")
+        }
+        return Generation(id: try row.uuid("id"), state: state, output: try row.optionalJSON("output"))
     }
 
     func markSubmitted(generation: UUID, taskID: String) async throws {
         try await database.query(
-            "update public.generations set state = 'submitted', provider_task_id = $2 where id = $1::uuid and state = 'pending'",
-            [generation, taskID])
+            "update public.generations set state = $3, provider_task_id = $2 where id = $1::uuid and state = $4",
+            [generation, taskID, GenerationState.submitted.rawValue, GenerationState.pending.rawValue])
     }
 
     func markFailed(generation: UUID, error: String) async throws {
-        try await database.query("update public.generations set state = 'failed', error = $2 where id = $1::uuid", [generation, error])
+        try await database.query("update public.generations set state = $3, error = $2 where id = $1::uuid",
+            [generation, error, GenerationState.failed.rawValue])
     }
 }

@@ -131,4 +131,26 @@ extension ProcessTests.ReelctlProcessTests {
         #expect(run.errors.contains("database unreachable"))
         #expect(!run.errors.contains("hunter2secret") && !run.output.contains("hunter2secret"))
     }
+
+    @Test func configFileGivesTheDatabaseTheDaemonUses() async throws {
+        let directory = try TemporaryDirectory(prefix: "reelctl-config")
+        defer { directory.remove() }
+        let url = try TestDatabase.makeDatabase()
+        let secret = directory.appending("database-url")
+        try Data((url + "\n").utf8).write(to: secret)
+        let config = directory.appending("reeld.toml")
+        try Data("[database]\nurl_file = \"\(secret.path)\"\n".utf8).write(to: config)
+        let file = directory.appending("job.json")
+        try Data(#"{"kind": "system.noop", "idempotency_key": "ctl-config-1"}"#.utf8).write(to: file)
+
+        let submitted = try await reelctl(["--config", config.path, "submit", file.path], in: directory, label: "submit")
+        #expect(submitted.status == .exited(0))
+        let listed = try await reelctl(["--config", config.path, "list", "--state", "available"], in: directory, label: "list")
+        #expect(listed.status == .exited(0))
+        #expect(listed.output.contains("system.noop"))
+
+        let missing = try await reelctl(["--config", directory.appending("absent.toml").path, "list"], in: directory, label: "absent")
+        #expect(missing.status == .exited(64))
+        #expect(missing.errors.contains("absent.toml"))
+    }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import ReelLocalCluster
 import Synchronization
 
 /// A real child process for tests that crash, stop and signal reeld: started with `posix_spawn`,

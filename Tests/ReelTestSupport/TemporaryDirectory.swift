@@ -1,5 +1,4 @@
 import Foundation
-import ReelLocalCluster
 
 /// A fresh directory under the system's temporary directory, removed by `remove()`.
 ///

@@ -25,11 +25,14 @@ struct GenerationHandler: JobHandler {
         let args = job.args
         let provider = try providers.provider(named: args["provider"]?.stringValue)
         let scene = try args.uuid("scene_id")
-        let role = args["role"]?.stringValue ?? Self.defaultRole(kind)
+        let role = try args["role"]?.stringValue.map { text in
+            guard let role = AssetRole(rawValue: text) else { throw JobError.permanent("args.role: \(text) is not an asset role") }
+            return role
+        } ?? Self.defaultRole(kind)
         let generation = try await store.generation(
             job: job.id, user: user, project: project, scene: scene, kind: kind.rawValue, provider: provider.name,
             model: args["model"]?.stringValue, prompt: Self.prompt(kind, args), params: args)
-        if generation.state == "completed", let output = generation.output {
+        if generation.state == .completed, let output = generation.output {
             context.logger.info("Generation already completed before; returning its output")
             return .completed(output)
         }
@@ -64,7 +67,7 @@ struct GenerationHandler: JobHandler {
 
     /// Stores the files, then records assets, the generation, its usage and what it cost in one
     /// transaction.
-    private func finish(_ result: GenerationResult, job: ClaimedJob, user: UUID, project: UUID, scene: UUID?, role: String,
+    private func finish(_ result: GenerationResult, job: ClaimedJob, user: UUID, project: UUID, scene: UUID?, role: AssetRole,
                         generation: UUID, provider: String) async throws -> JSONValue {
         if kind == .text, let storyboard = result.json {
             _ = try await store.saveStoryboard(project: project, user: user, storyboard: storyboard)
@@ -72,7 +75,7 @@ struct GenerationHandler: JobHandler {
         var stored: [StoredMedia] = []
         for (index, file) in result.files.enumerated() {
             let suffix = result.files.count > 1 ? "-\(index)" : ""
-            let name = "\(role)-\(generation.uuidString.prefix(8).lowercased())\(suffix).\(file.url.pathExtension.isEmpty ? "bin" : file.url.pathExtension)"
+            let name = "\(role.rawValue)-\(generation.uuidString.prefix(8).lowercased())\(suffix).\(file.url.pathExtension.isEmpty ? "bin" : file.url.pathExtension)"
             let storage = self.storage
             stored.append(try await Blocking.run { try storage.store(file.url, project: project, name: name, mimeType: file.mimeType) })
         }
@@ -153,23 +156,23 @@ struct GenerationHandler: JobHandler {
         }
     }
 
-    static func defaultRole(_ kind: GenerationKind) -> String {
+    static func defaultRole(_ kind: GenerationKind) -> AssetRole {
         switch kind {
-        case .text: "storyboard"
-        case .image: "image"
-        case .video: "clip"
-        case .speech: "voiceover"
-        case .music: "music"
-        case .soundEffect: "sfx"
+        case .text: .storyboard
+        case .image: .image
+        case .video: .clip
+        case .speech: .voiceover
+        case .music: .music
+        case .soundEffect: .soundEffect
         }
     }
 
-    static func assetKind(_ kind: GenerationKind) -> String {
+    static func assetKind(_ kind: GenerationKind) -> AssetKind {
         switch kind {
-        case .text: "text"
-        case .image: "image"
-        case .video: "video"
-        case .speech, .music, .soundEffect: "audio"
+        case .text: .text
+        case .image: .image
+        case .video: .video
+        case .speech, .music, .soundEffect: .audio
         }
     }
 }

@@ -45,14 +45,14 @@ struct RenderHandler: JobHandler {
         guard !scenes.isEmpty else { throw JobError.permanent("the project has no scenes: run the storyboard step first") }
         var clips: [TimelineBuilder.Part] = []
         for scene in scenes {
-            guard let clip = try await store.asset(project: project, role: "clip", scene: scene.id) else {
+            guard let clip = try await store.asset(project: project, role: .clip, scene: scene.id) else {
                 throw JobError.permanent("scene \(scene.index + 1) (\(scene.title)) has no clip: run the clips step first")
             }
             clips.append(try part(clip))
         }
-        let voice = try await store.asset(project: project, role: "voiceover").map(part)
-        let music = try await store.asset(project: project, role: "music").map(part)
-        let effect = try await store.asset(project: project, role: "sfx").map(part)
+        let voice = try await store.asset(project: project, role: .voiceover).map(part)
+        let music = try await store.asset(project: project, role: .music).map(part)
+        let effect = try await store.asset(project: project, role: .soundEffect).map(part)
         let title = try await store.storyboard(project: project)?["title"]?.stringValue
         let first = try storage.url(forKey: clips[0].storageKey)
         let shape = try await Blocking.run { try MediaProbe.probe(first) }
@@ -66,7 +66,7 @@ struct RenderHandler: JobHandler {
         try timeline.jsonData.write(to: file)
         let stored = try storage.store(file, project: project, name: "timeline-\(short(job)).json", mimeType: "application/json", category: .exports)
         let id = try await store.database.transaction { [store] conn in
-            try store.recordAsset(stored, user: user, project: project, scene: nil, kind: "timeline", role: "timeline", on: conn)
+            try store.recordAsset(stored, user: user, project: project, scene: nil, kind: .timeline, role: .timeline, on: conn)
         }
         return [
             "timeline_asset_id": .string(id.lowercasedText), "clips": .int(Int64(clips.count)),
@@ -87,7 +87,7 @@ struct RenderHandler: JobHandler {
         if let id = try job.args.uuid("timeline_asset_id") {
             timelineAsset = try await store.asset(id: id)
         } else {
-            timelineAsset = try await store.asset(project: project, role: "timeline")
+            timelineAsset = try await store.asset(project: project, role: .timeline)
         }
         guard let timelineAsset else { throw JobError.permanent("no timeline for the project: run render.edit first") }
         var timeline = try await load(timelineAsset)
@@ -134,11 +134,11 @@ struct RenderHandler: JobHandler {
         }
         let ids = try await store.database.transaction { [store] conn in
             (
-                film: try store.recordAsset(stored.film, user: user, project: project, scene: nil, kind: "export", role: "film", on: conn),
-                preview: try store.recordAsset(stored.preview, user: user, project: project, scene: nil, kind: "export", role: "preview", on: conn),
-                storyboard: try store.recordAsset(stored.storyboard, user: user, project: project, scene: nil, kind: "image", role: "storyboard", on: conn),
-                thumbnails: try stored.thumbnails.map { try store.recordAsset($0, user: user, project: project, scene: nil, kind: "image", role: "thumbnail", on: conn) },
-                otio: try store.recordAsset(stored.otio, user: user, project: project, scene: nil, kind: "timeline", role: "otio", on: conn)
+                film: try store.recordAsset(stored.film, user: user, project: project, scene: nil, kind: .export, role: .film, on: conn),
+                preview: try store.recordAsset(stored.preview, user: user, project: project, scene: nil, kind: .export, role: .preview, on: conn),
+                storyboard: try store.recordAsset(stored.storyboard, user: user, project: project, scene: nil, kind: .image, role: .storyboard, on: conn),
+                thumbnails: try stored.thumbnails.map { try store.recordAsset($0, user: user, project: project, scene: nil, kind: .image, role: .thumbnail, on: conn) },
+                otio: try store.recordAsset(stored.otio, user: user, project: project, scene: nil, kind: .timeline, role: .otio, on: conn)
             )
         }
         func text(_ id: UUID) -> JSONValue { .string(id.lowercasedText) }

@@ -101,19 +101,19 @@ struct WorkflowHandler: JobHandler {
         case .heroShot:
             let storyboard = try await store.storyboard(project: project) ?? [:]
             let prompt = "Hero shot: \(storyboard["title"]?.stringValue ?? ""). \(storyboard["logline"]?.stringValue ?? "")"
-            child(.image, withProvider(["prompt": .string(prompt), "role": "hero"]))
+            child(.image, withProvider(["prompt": .string(prompt), "role": .string(AssetRole.hero.rawValue)]))
         case .frames:
-            let hero = try await store.asset(project: project, role: "hero")
+            let hero = try await store.asset(project: project, role: .hero)
             for scene in try await store.scenes(project: project) {
                 let id = JSONValue.string(scene.id.lowercasedText)
                 let reference: JSONValue = hero.map { .string($0.id.lowercasedText) } ?? .null
-                child(.image, withProvider(["prompt": .string(scene.startFramePrompt), "role": "start_frame", "scene_id": id, "reference_asset_id": reference]))
-                child(.image, withProvider(["prompt": .string(scene.endFramePrompt), "role": "end_frame", "scene_id": id, "reference_asset_id": reference]))
+                child(.image, withProvider(["prompt": .string(scene.startFramePrompt), "role": .string(AssetRole.startFrame.rawValue), "scene_id": id, "reference_asset_id": reference]))
+                child(.image, withProvider(["prompt": .string(scene.endFramePrompt), "role": .string(AssetRole.endFrame.rawValue), "scene_id": id, "reference_asset_id": reference]))
             }
         case .clips:
             for scene in try await store.scenes(project: project) {
-                guard let start = try await store.asset(project: project, role: "start_frame", scene: scene.id),
-                      let end = try await store.asset(project: project, role: "end_frame", scene: scene.id) else {
+                guard let start = try await store.asset(project: project, role: .startFrame, scene: scene.id),
+                      let end = try await store.asset(project: project, role: .endFrame, scene: scene.id) else {
                     throw JobError.permanent("scene \(scene.index + 1) has no start/end frames")
                 }
                 child(.video, withProvider([
@@ -127,9 +127,9 @@ struct WorkflowHandler: JobHandler {
             let storyboard = try await store.storyboard(project: project) ?? [:]
             let narration = scenes.map(\.narration).filter { !$0.isEmpty }.joined(separator: " ")
             let total = scenes.map(\.durationSeconds).reduce(0, +)
-            child(.speech, withProvider(["text": .string(narration.isEmpty ? "…" : narration), "role": "voiceover"]))
-            child(.music, withProvider(["prompt": storyboard["music_prompt"] ?? "gentle score", "duration_seconds": .double(total), "role": "music"]))
-            child(.soundEffect, withProvider(["prompt": "transition whoosh", "duration_seconds": 2, "role": "sfx"]))
+            child(.speech, withProvider(["text": .string(narration.isEmpty ? "…" : narration), "role": .string(AssetRole.voiceover.rawValue)]))
+            child(.music, withProvider(["prompt": storyboard["music_prompt"] ?? "gentle score", "duration_seconds": .double(total), "role": .string(AssetRole.music.rawValue)]))
+            child(.soundEffect, withProvider(["prompt": "transition whoosh", "duration_seconds": 2, "role": .string(AssetRole.soundEffect.rawValue)]))
         case .edit:
             child(.edit, [:])
         case .export:
