@@ -32,7 +32,16 @@ let package = Package(
         ),
 
         .target(name: "ReelCore", swiftSettings: strict),
-        .target(name: "ReelDB", dependencies: ["ReelCore", "CPostgres", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // The one bounded thread pool for work that blocks (libpq, libav, file hashing).
+        .target(name: "ReelBlocking", swiftSettings: strict),
+        .target(
+            name: "ReelDB",
+            dependencies: [
+                "ReelCore", "ReelBlocking", "CPostgres", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // A throwaway PostgreSQL for the demo, the benchmarks and the tests; never production's.
         .target(name: "ReelLocalCluster", dependencies: ["ReelDB"], swiftSettings: strict),
         .target(
@@ -45,8 +54,8 @@ let package = Package(
         ),
         // libav: probe, synthesise, encode, mux, render. Before ReelProviders because the
         // offline `local` provider makes its media with it.
-        .target(name: "ReelRender", dependencies: ["ReelCore", "CFFmpeg"], swiftSettings: strict),
-        .target(name: "ReelProviders", dependencies: ["ReelCore", "ReelRender", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "ReelRender", dependencies: ["ReelCore", "ReelBlocking", "CFFmpeg"], swiftSettings: strict),
+        .target(name: "ReelProviders", dependencies: ["ReelCore", "ReelBlocking", "ReelRender", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(
             name: "ReelStorage",
             dependencies: ["ReelCore", .product(name: "Crypto", package: "swift-crypto")],
@@ -68,7 +77,7 @@ let package = Package(
         .target(
             name: "ReelStudio",
             dependencies: [
-                "ReelCore", "ReelDB", "ReelQueue", "ReelProviders", "ReelRender", "ReelStorage",
+                "ReelCore", "ReelBlocking", "ReelDB", "ReelQueue", "ReelProviders", "ReelRender", "ReelStorage",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -77,7 +86,7 @@ let package = Package(
         .target(
             name: "ReelDaemon",
             dependencies: [
-                "ReelCore", "ReelDB", "ReelQueue", "ReelProviders", "ReelIntake", "ReelSystemd", "ReelConfig", "ReelStudio",
+                "ReelCore", "ReelBlocking", "ReelDB", "ReelQueue", "ReelProviders", "ReelIntake", "ReelSystemd", "ReelConfig", "ReelStudio",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -119,7 +128,8 @@ let package = Package(
         .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"], swiftSettings: strict),
         .testTarget(name: "ReelDBTests", dependencies: ["ReelDB", "ReelTestSupport"], swiftSettings: strict),
         .testTarget(name: "ReelQueueTests", dependencies: ["ReelQueue", "ReelTestSupport"], swiftSettings: strict),
-        .testTarget(name: "ReelRenderTests", dependencies: ["ReelRender"], swiftSettings: strict),
+        .testTarget(name: "ReelRenderTests", dependencies: ["ReelRender", "ReelBlocking"], swiftSettings: strict),
+        .testTarget(name: "ReelBlockingTests", dependencies: ["ReelBlocking"], swiftSettings: strict),
         .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender"], swiftSettings: strict),
         .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake"], swiftSettings: strict),
         .testTarget(name: "ReelConfigTests", dependencies: ["ReelConfig", "ReelCore", "ReelQueue"], swiftSettings: strict),

@@ -1,7 +1,8 @@
 import CPostgres
 import Foundation
 
-/// One libpq connection. Not thread-safe: the pool confines each to its own `DedicatedThread`.
+/// One libpq connection. Not thread-safe, and blocking: `Database` hands each to one caller at
+/// a time and makes its calls on a `BlockingPool` thread.
 public final class PostgresConnection {
     private var handle: OpaquePointer?
     /// Statement names by SQL text. The queue runs the same few statements thousands of times

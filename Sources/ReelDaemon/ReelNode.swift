@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ReelBlocking
 import ReelConfig
 import ReelCore
 import ReelDB
@@ -47,18 +48,22 @@ public struct ReelNode: Sendable {
 
     /// Every kind this node runs, with its handler; the enabled providers come from the configuration.
     static func handlers(config: ReelConfig, database: Database) throws -> HandlerRegistry {
+        // Media work (storing, probing, rendering, the local provider's synthesis) shares one
+        // bounded pool; the database keeps a pool of its own, so that no heartbeat or claim
+        // ever waits behind a render.
+        let blocking = BlockingPool(maxThreads: StudioHandlers.threadsNeeded(renderWorkers: config.render.workers), name: "reeld-media")
         var providers: [String: any Provider] = [:]
         if config.providers.local.enabled {
             providers["local"] = LocalProvider(
                 tasksDirectory: URL(fileURLWithPath: config.providers.local.tasksDirectory),
-                configuration: .init(videoDelay: config.providers.local.videoDelay))
+                configuration: .init(videoDelay: config.providers.local.videoDelay), pool: blocking)
         }
         return try StudioHandlers(
             database: database, storageRoot: URL(fileURLWithPath: config.storage.root),
             providers: ProviderRegistry(providers: providers, defaultName: config.providers.defaultProvider),
             renderWorkers: config.render.workers, threadsPerRender: config.render.threadsPerRender,
             renderCacheDirectory: URL(fileURLWithPath: config.render.cacheDirectory),
-            renderCacheBudgetBytes: config.render.cacheBudgetBytes
+            renderCacheBudgetBytes: config.render.cacheBudgetBytes, blocking: blocking
         ).registry()
     }
 
@@ -80,6 +85,8 @@ public struct ReelNode: Sendable {
         let intake = Readiness()
         let announced = Readiness()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            // First, so that it stops last: its connections close after every service that uses them.
+            .init(service: database),
             .init(service: worker),
             .init(service: SystemdStatusService(notifier: notifier, worker: worker, intake: intake, announced: announced, logger: logger)),
         ]
@@ -104,6 +111,5 @@ public struct ReelNode: Sendable {
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
         let group = ServiceGroup(configuration: groupConfig)
         try await group.run()
-        database.close()
     }
 }

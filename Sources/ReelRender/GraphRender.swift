@@ -1,10 +1,11 @@
 import CFFmpeg
 import Foundation
+import ReelBlocking
 import ReelCore
 
 /// The full path: every clip decoded once into the film's libavfilter graph (normalised to the
 /// output's size, rate and pixel format, laid end to end by `concat`, transitions by `xfade`,
-/// overlays by `drawtext`) and encoded once, while `SoundtrackThread` mixes and encodes the sound.
+/// overlays by `drawtext`) and encoded once, while `ConcurrentSoundtrack` mixes and encodes the sound.
 struct GraphRender {
     let timeline: Timeline
     /// Files for the asset ids the timeline names.
@@ -14,6 +15,8 @@ struct GraphRender {
     let fonts: [String: String]
     let threads: Int
     let control: RenderControl
+    /// Where the soundtrack is mixed alongside the picture.
+    let blocking: BlockingPool
     /// Encoder choices beyond the timeline's output (the normaliser's mezzanine settings).
     var encoding = Encoding()
 
@@ -42,7 +45,8 @@ struct GraphRender {
 
         // The sound is mixed and encoded alongside the picture.
         let soundControl = control.companion()
-        let soundtrack = SoundtrackThread(timeline: timeline, media: media, facts: facts, threads: threads, encoder: audio, control: soundControl)
+        let soundtrack = ConcurrentSoundtrack(
+            timeline: timeline, media: media, facts: facts, threads: threads, encoder: audio, control: soundControl, blocking: blocking)
         var finished = false
         defer { if !finished { soundControl.cancel() } }
         let encoderBase = video.context.pointee.time_base

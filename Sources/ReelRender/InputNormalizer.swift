@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import ReelBlocking
 import ReelCore
 
 /// Brings clips from different providers to one shape, once: the output's size (letterboxed or
@@ -47,6 +48,7 @@ struct InputNormalizer {
     let directory: URL
     let output: TimelineOutput
     let threads: Int
+    let blocking: BlockingPool
 
     /// Whether `facts` already has the normalised shape (then the file is used as it is).
     func conforms(_ facts: MediaFacts) -> Bool {
@@ -76,7 +78,8 @@ struct InputNormalizer {
         // One clip, its own sound untouched: the full path does the work, with mezzanine settings.
         let clip = Timeline(video: [TimelineClip(id: "clip", asset: "source", in: 0, out: seconds)], output: profile)
         var render = GraphRender(
-            timeline: clip, media: ["source": url], facts: ["source": facts], fonts: [:], threads: threads, control: control)
+            timeline: clip, media: ["source": url], facts: ["source": facts], fonts: [:], threads: threads, control: control,
+            blocking: blocking)
         render.encoding = Self.encoding
         do {
             _ = try render.render(to: target)

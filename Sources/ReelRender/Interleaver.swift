@@ -1,11 +1,11 @@
 import CFFmpeg
 
 /// Writes a film's picture packets as they are made, interleaved by time with the sound that
-/// `SoundtrackThread` mixes alongside: a picture packet waits until the sound has caught up
+/// `ConcurrentSoundtrack` mixes alongside: a picture packet waits until the sound has caught up
 /// with it, so the file never holds long runs of one stream.
 final class Interleaver {
     private let file: OutputFile
-    private let soundtrack: SoundtrackThread
+    private let soundtrack: ConcurrentSoundtrack
     private let sound: PacketQueue
     private let soundStream: UnsafeMutablePointer<AVStream>
     private let pictureStream: UnsafeMutablePointer<AVStream>
@@ -14,7 +14,7 @@ final class Interleaver {
     private var held: [Packet] = []
 
     init(
-        file: OutputFile, soundtrack: SoundtrackThread, soundStream: UnsafeMutablePointer<AVStream>,
+        file: OutputFile, soundtrack: ConcurrentSoundtrack, soundStream: UnsafeMutablePointer<AVStream>,
         pictureStream: UnsafeMutablePointer<AVStream>, pictureBase: AVRational
     ) {
         self.file = file

@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import ReelBlocking
 import ReelCore
 
 /// The mixed path ("smart render"): the frames under transitions and overlays are rendered and
@@ -24,6 +25,8 @@ struct MixedRender {
     let fonts: [String: String]
     let threads: Int
     let control: RenderControl
+    /// Where the soundtrack is mixed alongside the picture.
+    let blocking: BlockingPool
 
     /// Shorter copied spans are re-encoded: a join costs an encoder's start.
     static let minimumCopySeconds = 0.5
@@ -105,7 +108,8 @@ struct MixedRender {
         try file.writeHeader(faststart: true)
 
         let soundControl = control.companion()
-        let soundtrack = SoundtrackThread(timeline: timeline, media: media, facts: facts, threads: threads, encoder: audio, control: soundControl)
+        let soundtrack = ConcurrentSoundtrack(
+            timeline: timeline, media: media, facts: facts, threads: threads, encoder: audio, control: soundControl, blocking: blocking)
         var finished = false
         defer { if !finished { soundControl.cancel() } }
         let interleaver = Interleaver(file: file, soundtrack: soundtrack, soundStream: audioOut, pictureStream: videoOut, pictureBase: frameBase)
@@ -223,7 +227,7 @@ struct MixedRender {
         guard segmentLayout.totalFrames == film.count else {
             throw FastPathMismatch(description: "frames \(film) laid out as \(segmentLayout.totalFrames) frames on their own")
         }
-        let render = GraphRender(timeline: segment, media: media, facts: facts, fonts: fonts, threads: threads, control: control)
+        let render = GraphRender(timeline: segment, media: media, facts: facts, fonts: fonts, threads: threads, control: control, blocking: blocking)
         let (graph, sink, feeds) = try render.buildVideoGraph(layout: segmentLayout)
         let encoder = try InputNormalizer.mezzanineEncoder(for: timeline.output, threads: threads, path: path)
         let sinkBase = av_buffersink_get_time_base(sink)

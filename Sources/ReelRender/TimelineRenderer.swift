@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import ReelBlocking
 import ReelCore
 
 /// Renders a `Timeline` to a file, in-process through libav.
@@ -38,17 +39,22 @@ public struct TimelineRenderer: Sendable {
 
     public let options: Options
     public let fonts: FontCatalog
+    /// Where a render's soundtrack is mixed while the caller's thread renders the picture.
+    public let blocking: BlockingPool
 
-    public init(options: Options = Options(), fonts: FontCatalog = .standard) {
+    /// `blocking` should have a free thread for each render that runs at once; without one the
+    /// renderer makes a pool of its own.
+    public init(options: Options = Options(), fonts: FontCatalog = .standard, blocking: BlockingPool? = nil) {
         self.options = options
         self.fonts = fonts
+        self.blocking = blocking ?? BlockingPool(maxThreads: 1, name: "reeld-sound")
     }
 
     /// The normalised copy of `url` for `output`'s shape (what a render with a
     /// `normalizedDirectory` makes of a clip of another shape), made in `directory` unless it is
     /// there already. Such copies join by the fast and mixed paths.
     public func normalizedCopy(of url: URL, for output: TimelineOutput, in directory: URL, control: RenderControl = RenderControl()) throws -> URL {
-        let normalizer = InputNormalizer(directory: directory, output: output, threads: options.threads)
+        let normalizer = InputNormalizer(directory: directory, output: output, threads: options.threads, blocking: blocking)
         return try normalizer.normalized(url, label: url.lastPathComponent, lease: NormalizedCache.Lease(), control: control).url
     }
 
@@ -118,7 +124,7 @@ public struct TimelineRenderer: Sendable {
             withExtendedLifetime(lease) {}
         }
         if let directory = options.normalizedDirectory {
-            let normalizer = InputNormalizer(directory: directory, output: timeline.output, threads: options.threads)
+            let normalizer = InputNormalizer(directory: directory, output: timeline.output, threads: options.threads, blocking: blocking)
             for (i, clip) in timeline.video.enumerated() {
                 guard let url = media[clip.asset], let probed = facts[clip.asset], !normalizer.conforms(probed) else { continue }
                 let result = try normalizer.normalized(url, label: "video[\(i)] \"\(clip.id)\"", lease: lease, control: control)
@@ -143,7 +149,8 @@ public struct TimelineRenderer: Sendable {
             case .reencode(let why):
                 reasons.append(why)
             }
-            let mixed = MixedRender(timeline: timeline, media: media, facts: facts, fonts: fontFiles, threads: options.threads, control: control)
+            let mixed = MixedRender(
+                timeline: timeline, media: media, facts: facts, fonts: fontFiles, threads: options.threads, control: control, blocking: blocking)
             switch try mixed.plan() {
             case .mix(let prepared):
                 do {
@@ -161,7 +168,8 @@ public struct TimelineRenderer: Sendable {
         let reason = reasons.isEmpty ? nil : reasons.joined(separator: "; ")
         // After a fast path that got some way and failed its check, progress goes on from there rather than back.
         let fullControl = control.lastFraction > 0 ? control.stage(from: control.lastFraction, to: 1) : control
-        let loudness = try GraphRender(timeline: timeline, media: media, facts: facts, fonts: fontFiles, threads: options.threads, control: fullControl)
+        let loudness = try GraphRender(
+            timeline: timeline, media: media, facts: facts, fonts: fontFiles, threads: options.threads, control: fullControl, blocking: blocking)
             .render(to: url)
         control.progress(1, force: true)
         return RenderReport(

@@ -1,4 +1,5 @@
 import Foundation
+import ReelBlocking
 import ReelRender
 import ReelStorage
 
@@ -7,11 +8,15 @@ import ReelStorage
 /// never links libav.
 struct MediaStorage: Sendable {
     let storage: LocalStorage
+    /// Moving, hashing and probing block: they run here, never on the cooperative pool.
+    let pool: BlockingPool
 
     /// Stores `file` (see ``LocalStorage/store(_:project:name:mimeType:category:)``) and probes it.
-    func store(_ file: URL, project: UUID, name: String, mimeType: String, category: StorageCategory? = nil) throws -> StoredMedia {
-        let stored = try storage.store(file, project: project, name: name, mimeType: mimeType, category: category)
-        return StoredMedia(file: stored, media: StoredMedia.isMedia(mimeType) ? try MediaProbe.probe(stored.url) : nil)
+    func store(_ file: URL, project: UUID, name: String, mimeType: String, category: StorageCategory? = nil) async throws -> StoredMedia {
+        try await pool.run { [storage] in
+            let stored = try storage.store(file, project: project, name: name, mimeType: mimeType, category: category)
+            return StoredMedia(file: stored, media: StoredMedia.isMedia(mimeType) ? try MediaProbe.probe(stored.url) : nil)
+        }
     }
 
     func url(forKey key: String) throws -> URL {

@@ -1,4 +1,5 @@
 import Foundation
+import ReelBlocking
 import ReelCore
 import ReelDB
 import ReelProviders
@@ -15,10 +16,13 @@ public struct StudioHandlers: Sendable {
     public var threadsPerRender: Int
     public var renderCacheDirectory: URL
     public var renderCacheBudgetBytes: Int64
+    /// Where storing, probing and rendering run. It needs two free threads per render at once
+    /// (the picture and the soundtrack beside it): see ``threadsNeeded(renderWorkers:)``.
+    public var blocking: BlockingPool
 
     public init(
         database: Database, storageRoot: URL, providers: ProviderRegistry, renderWorkers: Int, threadsPerRender: Int,
-        renderCacheDirectory: URL, renderCacheBudgetBytes: Int64
+        renderCacheDirectory: URL, renderCacheBudgetBytes: Int64, blocking: BlockingPool
     ) {
         self.database = database
         self.storageRoot = storageRoot
@@ -27,13 +31,20 @@ public struct StudioHandlers: Sendable {
         self.threadsPerRender = threadsPerRender
         self.renderCacheDirectory = renderCacheDirectory
         self.renderCacheBudgetBytes = renderCacheBudgetBytes
+        self.blocking = blocking
+    }
+
+    /// Threads the blocking pool needs: two per render that may run at once, and one per core
+    /// for storing and probing files beside them.
+    public static func threadsNeeded(renderWorkers: Int) -> Int {
+        2 * max(1, renderWorkers) + ProcessInfo.processInfo.activeProcessorCount
     }
 
     /// Every kind a node runs, with its handler: the system kinds, the workflow, each
     /// generation kind and the renders.
     public func registry() throws -> HandlerRegistry {
         let store = StudioStore(database: database)
-        let storage = MediaStorage(storage: LocalStorage(root: storageRoot))
+        let storage = MediaStorage(storage: LocalStorage(root: storageRoot), pool: blocking)
         // Scratch beside storage so that finished files move in with a rename.
         let scratch = storageRoot.appendingPathComponent(".scratch")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -49,7 +60,7 @@ public struct StudioHandlers: Sendable {
         }
         let pool = RenderPool(workers: renderWorkers, threadsPerRender: threadsPerRender)
         let render = RenderHandler(
-            store: store, storage: storage, scratchRoot: scratch, pool: pool,
+            store: store, storage: storage, scratchRoot: scratch, pool: pool, blocking: blocking,
             cacheDirectory: renderCacheDirectory, cacheBudgetBytes: renderCacheBudgetBytes)
         handlers.register(.edit, render)
         handlers.register(.export, render)

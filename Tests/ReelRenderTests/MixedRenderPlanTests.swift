@@ -1,4 +1,5 @@
 import Foundation
+import ReelBlocking
 import ReelCore
 import Testing
 
@@ -58,7 +59,7 @@ import Testing
     @Test func aSegmentIsTheTimelinesPartWithItsTransitionAndShiftedOverlays() {
         var timeline = Self.timeline
         timeline.overlays = [TextOverlay(id: "t", text: "t", start: 2.5, end: 2.9)]
-        let render = MixedRender(timeline: timeline, media: [:], facts: [:], fonts: [:], threads: 1, control: RenderControl())
+        let render = MixedRender(timeline: timeline, media: [:], facts: [:], fonts: [:], threads: 1, control: RenderControl(), blocking: BlockingPool(maxThreads: 1))
         let segment = render.segment(60..<85, layout: timeline.layout)
         #expect(segment.video.map(\.id) == ["a", "b"])
         #expect(abs(segment.video[0].inPoint - 2.4) < 1e-9 && segment.video[0].outPoint == 3 && segment.video[0].transition?.duration == 0.6)

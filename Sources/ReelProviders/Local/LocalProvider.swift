@@ -1,5 +1,5 @@
-import Dispatch
 import Foundation
+import ReelBlocking
 import ReelCore
 import ReelRender
 
@@ -48,12 +48,17 @@ public struct LocalProvider: Provider {
     public let capabilities = Set(GenerationKind.allCases)
     public let tasksDirectory: URL
     public let configuration: Configuration
+    /// Where the media is made: libav blocks.
+    public let pool: BlockingPool
 
     /// - Parameter tasksDirectory: where pending video tasks are recorded; created if missing.
     ///   It should outlive a process restart, so a recovered job finds its task.
-    public init(tasksDirectory: URL, configuration: Configuration = Configuration()) {
+    /// - Parameter pool: the node's pool for blocking work; without one the provider makes its
+    ///   own, a thread per core.
+    public init(tasksDirectory: URL, configuration: Configuration = Configuration(), pool: BlockingPool? = nil) {
         self.tasksDirectory = tasksDirectory
         self.configuration = configuration
+        self.pool = pool ?? BlockingPool(maxThreads: ProcessInfo.processInfo.activeProcessorCount, name: "reeld-local")
     }
 
     public func generate(_ request: GenerationRequest, context: GenerationContext) async throws -> GenerationOutcome {
@@ -98,15 +103,12 @@ public struct LocalProvider: Provider {
         }
     }
 
-    /// Runs libav work on a Dispatch thread: it blocks for up to seconds and must not hold a
+    /// Runs libav work on the blocking pool: it blocks for up to seconds and must not hold a
     /// cooperative-pool thread. Media errors become permanent job errors (the same input fails
     /// the same way again).
     func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
-            DispatchQueue.global(qos: .utility).async { continuation.resume(returning: Result { try work() }) }
-        }
         do {
-            return try result.get()
+            return try await pool.run(work)
         } catch let error as MediaError {
             throw JobError.permanent(
                 "local provider: \(error)",

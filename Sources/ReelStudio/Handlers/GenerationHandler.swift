@@ -76,8 +76,7 @@ struct GenerationHandler: JobHandler {
         for (index, file) in result.files.enumerated() {
             let suffix = result.files.count > 1 ? "-\(index)" : ""
             let name = "\(role.rawValue)-\(generation.uuidString.prefix(8).lowercased())\(suffix).\(file.url.pathExtension.isEmpty ? "bin" : file.url.pathExtension)"
-            let storage = self.storage
-            stored.append(try await Blocking.run { try storage.store(file.url, project: project, name: name, mimeType: file.mimeType) })
+            stored.append(try await storage.store(file.url, project: project, name: name, mimeType: file.mimeType))
         }
         let assetKind = Self.assetKind(kind)
         let notes = result.notes

@@ -1,4 +1,5 @@
 import Foundation
+import ReelBlocking
 import ReelCore
 import ReelQueue
 import ReelRender
@@ -17,6 +18,8 @@ struct RenderHandler: JobHandler {
     let storage: MediaStorage
     let scratchRoot: URL
     let pool: RenderPool
+    /// Where renders and probes run: libav blocks.
+    let blocking: BlockingPool
     /// Normalised inputs, kept between renders.
     let cacheDirectory: URL
     /// Bytes `cacheDirectory` may hold after a render.
@@ -55,7 +58,7 @@ struct RenderHandler: JobHandler {
         let effect = try await store.asset(project: project, role: .soundEffect).map(part)
         let title = try await store.storyboard(project: project)?["title"]?.stringValue
         let first = try storage.url(forKey: clips[0].storageKey)
-        let shape = try await Blocking.run { try MediaProbe.probe(first) }
+        let shape = try await blocking.run { try MediaProbe.probe(first) }
         let timeline = TimelineBuilder(title: title, clips: clips, voice: voice, music: music, effect: effect, shape: shape).timeline
         let catalog = Dictionary(uniqueKeysWithValues: (clips + [voice, music, effect].compactMap { $0 }).map { ($0.id, $0.facts) })
         try timeline.validate(assets: catalog)
@@ -64,7 +67,7 @@ struct RenderHandler: JobHandler {
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("timeline.json")
         try timeline.jsonData.write(to: file)
-        let stored = try storage.store(file, project: project, name: "timeline-\(short(job)).json", mimeType: "application/json", category: .exports)
+        let stored = try await storage.store(file, project: project, name: "timeline-\(short(job)).json", mimeType: "application/json", category: .exports)
         let id = try await store.database.transaction { [store] conn in
             try store.recordAsset(stored, user: user, project: project, scene: nil, kind: .timeline, role: .timeline, on: conn)
         }
@@ -119,19 +122,18 @@ struct RenderHandler: JobHandler {
         context.reportProgress(0.99)
 
         let name = short(job)
-        let storage = self.storage
         let format = timeline.output.format
-        let stored = try await Blocking.run {
-            (
-                film: try storage.store(products.film, project: project, name: "film-\(name).\(format.fileExtension)", mimeType: format.mimeType, category: .exports),
-                preview: try storage.store(products.preview, project: project, name: "preview-\(name).mp4", mimeType: "video/mp4", category: .exports),
-                storyboard: try storage.store(products.storyboard, project: project, name: "storyboard-\(name).png", mimeType: "image/png", category: .exports),
-                thumbnails: try products.thumbnails.enumerated().map { n, url in
-                    try storage.store(url, project: project, name: "thumb-\(name)-\(n + 1).jpg", mimeType: "image/jpeg", category: .exports)
-                },
-                otio: try storage.store(products.otio, project: project, name: "cut-\(name).otio", mimeType: "application/json", category: .exports)
-            )
+        var thumbnails: [StoredMedia] = []
+        for (n, url) in products.thumbnails.enumerated() {
+            thumbnails.append(try await storage.store(url, project: project, name: "thumb-\(name)-\(n + 1).jpg", mimeType: "image/jpeg", category: .exports))
         }
+        let stored = (
+            film: try await storage.store(products.film, project: project, name: "film-\(name).\(format.fileExtension)", mimeType: format.mimeType, category: .exports),
+            preview: try await storage.store(products.preview, project: project, name: "preview-\(name).mp4", mimeType: "video/mp4", category: .exports),
+            storyboard: try await storage.store(products.storyboard, project: project, name: "storyboard-\(name).png", mimeType: "image/png", category: .exports),
+            thumbnails: thumbnails,
+            otio: try await storage.store(products.otio, project: project, name: "cut-\(name).otio", mimeType: "application/json", category: .exports)
+        )
         let ids = try await store.database.transaction { [store] conn in
             (
                 film: try store.recordAsset(stored.film, user: user, project: project, scene: nil, kind: .export, role: .film, on: conn),
@@ -164,16 +166,20 @@ struct RenderHandler: JobHandler {
         var otio: URL
     }
 
-    /// Renders on a thread of its own (libav blocks), writing progress to the job row every
+    /// Renders on the blocking pool (libav blocks), writing progress to the job row every
     /// second, and stops the render when the job's task is cancelled.
     private func render(_ timeline: Timeline, media: [String: URL], directory: URL, threads: Int, context: JobContext) async throws -> Products {
         let latest = Progress()
         let control = RenderControl { fraction in latest.value.withLock { $0 = fraction } }
-        let cache = cacheDirectory, budget = cacheBudgetBytes
+        let cache = cacheDirectory, budget = cacheBudgetBytes, blocking = blocking
         return try await withThrowingTaskGroup(of: Products?.self) { group in
             group.addTask {
                 try await withTaskCancellationHandler {
-                    try await Blocking.run { try Self.produce(timeline, media: media, directory: directory, threads: threads, cache: cache, cacheBudgetBytes: budget, control: control) }
+                    try await blocking.run {
+                        try Self.produce(
+                            timeline, media: media, directory: directory, threads: threads, cache: cache, cacheBudgetBytes: budget,
+                            control: control, blocking: blocking)
+                    }
                 } onCancel: {
                     control.cancel()
                 }
@@ -201,10 +207,12 @@ struct RenderHandler: JobHandler {
 
     /// The blocking part: the film, then what is made from it.
     static func produce(
-        _ timeline: Timeline, media: [String: URL], directory: URL, threads: Int, cache: URL, cacheBudgetBytes: Int64? = nil, control: RenderControl
+        _ timeline: Timeline, media: [String: URL], directory: URL, threads: Int, cache: URL, cacheBudgetBytes: Int64? = nil, control: RenderControl,
+        blocking: BlockingPool? = nil
     ) throws -> Products {
         let film = directory.appendingPathComponent("film.\(timeline.output.format.fileExtension)")
-        let renderer = TimelineRenderer(options: .init(threads: threads, normalizedDirectory: cache, normalizedCacheBudget: cacheBudgetBytes))
+        let renderer = TimelineRenderer(
+            options: .init(threads: threads, normalizedDirectory: cache, normalizedCacheBudget: cacheBudgetBytes), blocking: blocking)
         let report = try renderer.render(timeline, media: media, to: film, control: control.stage(from: 0, to: 0.9))
         let preview = directory.appendingPathComponent("preview.mp4")
         try PreviewProxy.make(from: film, to: preview, threads: threads, control: control.stage(from: 0.9, to: 0.98))
@@ -245,7 +253,7 @@ struct RenderHandler: JobHandler {
             return try part(asset)
         }
         let first = try storage.url(forKey: clips[0].storageKey)
-        let shape = try await Blocking.run { try MediaProbe.probe(first) }
+        let shape = try await blocking.run { try MediaProbe.probe(first) }
         var builder = TimelineBuilder(title: nil, clips: clips, voice: try await optional("voiceover"), music: try await optional("music"), effect: nil, shape: shape)
         builder.transitions = false
         return builder.timeline

@@ -1,14 +1,15 @@
 import CFFmpeg
 import Foundation
+import ReelBlocking
 import ReelCore
 
-/// Mixes and encodes a timeline's soundtrack on a thread of its own while the picture renders,
-/// handing the encoded packets over as they come.
+/// Mixes and encodes a timeline's soundtrack on another thread of the blocking pool while the
+/// picture renders, handing the encoded packets over as they come.
 ///
 /// The mix, its loudness passes and above all libav's AAC encoder take a few seconds of one
 /// core for a short film; done first, that would all be wall time before the first picture.
 /// Alongside the picture it uses what the video encoder's threads leave of the machine.
-final class SoundtrackThread: @unchecked Sendable {
+final class ConcurrentSoundtrack: @unchecked Sendable {
     // @unchecked: `packets`, `finished`, `failure` and `loudness` are only touched under
     // `condition`; `encoder` is handed to the thread at start and used by nobody else after.
     private let condition = NSCondition()
@@ -21,13 +22,17 @@ final class SoundtrackThread: @unchecked Sendable {
     let control: RenderControl
     let timeBase: AVRational
 
-    /// Starts mixing at once. `encoder` must already be open (its stream added to the output).
-    init(timeline: Timeline, media: [String: URL], facts: [String: MediaFacts], threads: Int, encoder: Encoder, control: RenderControl) {
+    /// Starts mixing on `blocking` (at once when it has a free thread). `encoder` must already be
+    /// open (its stream added to the output).
+    init(
+        timeline: Timeline, media: [String: URL], facts: [String: MediaFacts], threads: Int, encoder: Encoder, control: RenderControl,
+        blocking: BlockingPool
+    ) {
         self.encoder = encoder
         self.control = control
         timeBase = encoder.context.pointee.time_base
-        // A thread rather than a task: libav blocks, and Swift's cooperative pool is two threads here.
-        let thread = Thread { [self] in
+        // The blocking pool rather than a task: libav blocks.
+        blocking.submit { [self] in
             do {
                 let mixer = SoundtrackMixer(timeline: timeline, media: media, facts: facts, threads: 1, control: control)
                 let reached = try mixer.encodedSoundtrack(with: self.encoder) { packet in
@@ -42,8 +47,6 @@ final class SoundtrackThread: @unchecked Sendable {
                 self.end(loudness: nil, failure: error)
             }
         }
-        thread.name = "reeld-soundtrack"
-        thread.start()
     }
 
     private func end(loudness: Double?, failure: (any Error)?) {
