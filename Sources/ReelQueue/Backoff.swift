@@ -1,13 +1,25 @@
-/// Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And
-/// Jitter"): the delay before attempt n+1 is uniform in [0, min(cap, base·2^(n−1))].
-/// Full jitter spreads a thundering herd of retries best; a provider's Retry-After wins over it.
+/// Exponential backoff, capped: the ceiling for the delay before attempt n+1 is
+/// min(cap, base·2^(n−1)). With full jitter (AWS Architecture Blog, "Exponential Backoff And
+/// Jitter") the delay is uniform in [0, ceiling]: that spreads a thundering herd of retries best,
+/// and a provider's Retry-After wins over it. Without jitter the delay is the ceiling, for a
+/// node's own waits on its database, where no herd of other clients shares the schedule.
 public struct Backoff: Sendable, Hashable {
+    /// How a delay is drawn below its ceiling.
+    public enum Jitter: Sendable, Hashable {
+        /// Uniform in [0, ceiling].
+        case full
+        /// The ceiling itself.
+        case none
+    }
+
     public var base: Duration
     public var cap: Duration
+    public var jitter: Jitter
 
-    public init(base: Duration = .seconds(2), cap: Duration = .seconds(600)) {
+    public init(base: Duration = .seconds(2), cap: Duration = .seconds(600), jitter: Jitter = .full) {
         self.base = base
         self.cap = cap
+        self.jitter = jitter
     }
 
     /// The ceiling for the delay after `attempt` failed attempts (1-based).
@@ -17,11 +29,35 @@ public struct Backoff: Sendable, Hashable {
         return .milliseconds(Int64(seconds * 1000))
     }
 
-    /// The delay to wait, with `random` drawing a fraction in [0, 1).
-    public func delay(afterAttempt attempt: Int, retryAfter: Duration? = nil, random: () -> Double) -> Duration {
+    /// The delay to wait, with `random` drawing a fraction in [0, 1) (not called without jitter).
+    public func delay(afterAttempt attempt: Int, retryAfter: Duration? = nil, random: () -> Double = { Double.random(in: 0..<1) }) -> Duration {
         if let retryAfter { return min(retryAfter, cap) }
         let ceiling = ceiling(afterAttempt: attempt)
-        return .milliseconds(Int64(ceiling.seconds * 1000 * random()))
+        switch jitter {
+        case .full: return .milliseconds(Int64(ceiling.seconds * 1000 * random()))
+        case .none: return ceiling
+        }
+    }
+
+    /// Runs `body` up to `attempts` times, waiting on `clock` for this backoff's delay after each
+    /// failure but the last, and reports each failure (with its 1-based attempt) to `failed`.
+    /// Returns nil when every attempt failed. A cancelled wait ends early and the next attempt
+    /// follows at once, so a cancelled caller still gets its tries (shutdown records outcomes).
+    func retrying<T: Sendable>(
+        attempts: Int, clock: any QueueClock, random: () -> Double = { Double.random(in: 0..<1) },
+        failed: (_ error: any Error, _ attempt: Int) -> Void, _ body: () async throws -> T
+    ) async -> T? {
+        for attempt in 1...max(attempts, 1) {
+            do {
+                return try await body()
+            } catch {
+                failed(error, attempt)
+                if attempt < attempts {
+                    try? await clock.sleep(for: delay(afterAttempt: attempt, random: random))
+                }
+            }
+        }
+        return nil
     }
 }
 
