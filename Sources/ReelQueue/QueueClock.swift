@@ -1,4 +1,5 @@
 import Foundation
+import ReelCore
 import Synchronization
 
 /// Where the queue's "now" comes from, and how it waits. In production "now" is the database's
