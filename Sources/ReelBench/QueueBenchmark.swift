@@ -92,14 +92,15 @@ public struct QueueBenchmark: Sendable {
         let (starts, startsContinuation) = AsyncStream.makeStream(of: (UUID, ContinuousClock.Instant).self)
         let measuringLatency = Atomic<Bool>(false)
         var handlers = HandlerRegistry()
-        handlers.register(.noop, ClosureHandler { _, _ in .completed(.null) })
+        // The handler records when it starts: pickup latency is submit → handler start.
+        handlers.register(.noop, ClosureHandler { job, _ in
+            if measuringLatency.load(ordering: .relaxed) { startsContinuation.yield((job.id, .now)) }
+            return .completed(.null)
+        })
         let worker = QueueWorker(
             queue: queue, handlers: handlers,
             configuration: .init(owner: "bench:\(getpid())", workers: workers, claimBatch: batch, claimers: claimers),
-            listenURL: url, logger: logger,
-            onStart: { id in
-                if measuringLatency.load(ordering: .relaxed) { startsContinuation.yield((id, .now)) }
-            })
+            listenURL: url, logger: logger)
 
         // Enqueue: one statement, outside the measurement (the benchmark is about draining).
         let enqueueStart = ContinuousClock.now

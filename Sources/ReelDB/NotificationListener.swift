@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Logging
+import ReelCore
 import Synchronization
 
 /// LISTENs on channels on a connection of its own and delivers NOTIFYs as an async sequence.
@@ -39,6 +40,10 @@ public final class NotificationListener: Sendable {
         _ = write(wakePipe.write, &byte, 1)
     }
 
+    /// Between reconnects: no jitter, because a listener that is away only delays wake-ups
+    /// (the poll timer covers them), and its reconnects are one connection per node.
+    static let reconnectBackoff = Backoff(base: .milliseconds(200), cap: .seconds(5), jitter: .none)
+
     private func loop(url: String, channels: [String], logger: Logger) {
         var failures = 0
         while !stopped.load(ordering: .sequentiallyConsistent) {
@@ -54,9 +59,10 @@ public final class NotificationListener: Sendable {
             } catch {
                 failures += 1
                 logger.warning("Notification listener lost its connection", metadata: ["error": "\(error)", "failures": "\(failures)"])
-                // Back off up to 5 s, waking early on stop().
+                // Back off, waking early on stop().
+                let wait = Self.reconnectBackoff.delay(afterAttempt: failures)
                 var fd = pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)
-                _ = poll(&fd, 1, Int32(min(5000, 100 * (1 << min(failures, 6)))))
+                _ = poll(&fd, 1, Int32(wait.seconds * 1000))
             }
         }
         continuation.finish()

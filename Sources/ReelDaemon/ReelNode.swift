@@ -23,7 +23,7 @@ public struct ReelNode: Sendable {
     let withSpool: Bool
 
     /// Builds a node from configuration. `migrationsDirectory` is checked before READY.
-    public init(config: ReelConfig, logger: Logger, withSpool: Bool = true, onStart: (@Sendable (UUID) -> Void)? = nil) throws {
+    public init(config: ReelConfig, logger: Logger, withSpool: Bool = true) throws {
         self.config = config
         self.logger = logger
         self.withSpool = withSpool
@@ -39,11 +39,9 @@ public struct ReelNode: Sendable {
                 owner: "\(config.node.name):\(getpid())", workers: config.queue.workers, claimBatch: config.queue.claimBatch,
                 claimers: config.queue.claimers,
                 lease: config.queue.lease, heartbeatInterval: config.queue.heartbeatInterval,
-                rescueInterval: config.queue.rescueInterval, pollInterval: config.queue.pollInterval,
-                shutdownGrace: config.queue.shutdownGrace, retention: config.queue.retention,
-                pruneInterval: config.queue.pruneInterval, archive: config.queue.archive,
+                pollInterval: config.queue.pollInterval, shutdownGrace: config.queue.shutdownGrace,
                 backoff: Backoff(base: config.queue.backoffBase, cap: config.queue.backoffCap)),
-            listenURL: config.database.url, logger: logger, onStart: onStart)
+            listenURL: config.database.url, logger: logger)
     }
 
     /// Every kind this node runs, with its handler; the enabled providers come from the configuration.
@@ -74,8 +72,8 @@ public struct ReelNode: Sendable {
         try await queue.apply(config.queueSettings)
     }
 
-    /// Runs until SIGTERM or SIGINT: worker first in the group, intake last, so that shutdown
-    /// stops intake first and then drains the worker.
+    /// Runs until SIGTERM or SIGINT: housekeeping and worker first in the group, intake last,
+    /// so that shutdown stops intake first and then drains the worker.
     ///
     /// With `reload`, SIGHUP reads the configuration file again and applies what can change
     /// live (see ``ConfigReloader``); without it SIGHUP keeps its default action.
@@ -84,9 +82,18 @@ public struct ReelNode: Sendable {
         let notifier = SystemdNotifier()
         let intake = Readiness()
         let announced = Readiness()
+        let housekeeper = QueueHousekeeper(
+            queue: queue,
+            configuration: .init(
+                rescueInterval: config.queue.rescueInterval, pruneInterval: config.queue.pruneInterval,
+                retention: config.queue.retention, archive: config.queue.archive),
+            logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // First, so that it stops last: its connections close after every service that uses them.
             .init(service: database),
+            // Before the worker, so that it stops after it: expired leases are still rescued
+            // while the worker drains.
+            .init(service: housekeeper),
             .init(service: worker),
             .init(service: SystemdStatusService(notifier: notifier, worker: worker, intake: intake, announced: announced, logger: logger)),
         ]

@@ -37,12 +37,12 @@ final class AsyncSignal: Sendable {
         })
     }
 
-    /// Returns when signalled, after `timeout`, or when the task is cancelled.
-    func wait(timeout: Duration) async {
+    /// Returns when signalled, after `timeout` on `clock`, or when the task is cancelled.
+    func wait(timeout: Duration, clock: any QueueClock = DatabaseClock()) async {
         if consumePending() { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.wait() }
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await clock.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }

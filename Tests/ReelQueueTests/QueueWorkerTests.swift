@@ -21,7 +21,7 @@ import Testing
 
     func config(workers: Int = 4, grace: Duration = .seconds(5)) -> QueueWorker.Configuration {
         .init(owner: "test-\(UUID())", workers: workers, claimBatch: 16, lease: .seconds(3),
-              heartbeatInterval: .milliseconds(200), rescueInterval: .seconds(1), shutdownGrace: grace,
+              heartbeatInterval: .milliseconds(200), shutdownGrace: grace,
               backoff: Backoff(base: .milliseconds(10), cap: .milliseconds(50)))
     }
 
@@ -84,7 +84,7 @@ import Testing
         let worker = QueueWorker(queue: queue, handlers: handlers, configuration: config(), listenURL: url, logger: TestDatabase.logger)
         try await withWorker(worker) {
             let id = try await queue.submit(JobSubmission(kind: .noop)).jobID
-            // Retries are scheduled 0–50 ms out; the rescue loop's wake or the poll picks them up.
+            // Retries are scheduled 0–50 ms out; the poll picks them up.
             #expect(try await eventually(timeout: .seconds(15)) { try await state(id) == .completed })
             let row = try await database.query("select attempt, jsonb_array_length(errors) as n from jobs where id = $1::uuid", [id])[0]
             #expect(try row.int("attempt") == 3)
