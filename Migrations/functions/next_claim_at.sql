@@ -1,3 +1,4 @@
+-- DRAFT from 0010_next_claim_at_cached.sql
 -- reeld.next_claim_at (0005) as PL/pgSQL with a cached generic plan.
 --
 -- A worker asks it after every claim that found nothing, to know how long it may sleep. As a
