@@ -1,7 +1,10 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- Writes a node's configuration of tiers, provider limits and costs (JSON built by
--- JobQueue.applySettings), then brings every lane's limits up to date. Idempotent; safe from
--- several nodes at once (they take turns on an advisory lock); callable again on reload.
+-- reeld.apply_settings: writes a node's configuration of tiers, provider limits and costs (JSON
+-- built by JobQueue.applySettings), then brings every lane's limits up to date. Idempotent;
+-- callable again on reload; rows that do not change are not written.
+--
+-- Lock order: a transaction advisory lock (nodes take turns), then tiers, tier limits,
+-- providers and costs by primary key, then every lane in key order, like every other statement
+-- that locks several lanes.
 create or replace function reeld.apply_settings(p_settings jsonb) returns void
 language plpgsql
 as $$

@@ -1,5 +1,5 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- A token bucket's level at p_now: up to p_per_minute tokens, refilled at p_per_minute a minute.
+-- reeld.bucket_level: a token bucket's level at p_now: up to p_per_minute tokens, refilled at
+-- p_per_minute a minute. Pure.
 create or replace function reeld.bucket_level(p_tokens double precision, p_refilled_at timestamptz, p_per_minute int, p_now timestamptz)
 returns double precision
 language sql immutable

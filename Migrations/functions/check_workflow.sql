@@ -1,6 +1,7 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- Refuses a job whose earlier workflow steps have not produced what it needs, naming the
--- missing step: idea → storyboard → hero_shot → frames → clips → audio → edit → export.
+-- reeld.check_workflow: refuses (SQLSTATE 22023) a job whose earlier workflow steps have not
+-- produced what it needs, naming the missing step: idea → storyboard → hero_shot → frames →
+-- clips → audio → edit → export. Takes no locks; reads projects and scenes by key and assets
+-- by assets_project_idx.
 create or replace function reeld.check_workflow(p_kind text, p_args jsonb, p_project uuid) returns void
 language plpgsql stable
 as $$

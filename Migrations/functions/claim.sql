@@ -1,4 +1,15 @@
--- DRAFT from 0012_fewer_statements_per_claim.sql
+-- reeld.claim: the whole claim (JobQueue.claim). Leases up to p_limit jobs to p_owner for
+-- p_lease seconds: users' jobs first, fairly, through reeld.claim_fair, then system jobs (no
+-- user, unlimited) by priority and run time into what is left, only if anything is.
+--
+-- Lock order: claim_fair's (lanes, their jobs, providers last), then system jobs, FOR UPDATE
+-- SKIP LOCKED: a claim never waits for a job another claim holds.
+--
+-- Indexes: lanes_due_idx answers whether any lane is due (the unlimited path's one probe);
+-- jobs_claim_system_idx is walked in claim order for system jobs; the update goes by primary
+-- key. Its statements keep a generic plan (planning them on every call cost as much as
+-- running them; the plans do not depend on the parameters), and JIT is off: a claim is a
+-- millisecond's work, and on a large table its estimated cost can pass jit_above_cost.
 create or replace function reeld.claim(p_owner text, p_limit int, p_now timestamptz, p_lease double precision)
 returns setof reeld.claimed_job
 language plpgsql

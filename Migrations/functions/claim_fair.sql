@@ -1,4 +1,33 @@
--- DRAFT from 0016_claim_locks_the_lanes_it_serves.sql
+-- reeld.claim_fair: leases up to p_limit users' jobs to p_owner, fairly, in one statement
+-- (after a first step that picks the lanes). Called by reeld.claim, which fills what is left of
+-- the batch with system jobs.
+--
+-- Promises. Users' jobs are served through lanes (one per user and job class) round robin: the
+-- least recently served lanes with due work go first, each gives at most a turn (the smallest
+-- of 16, its depth hint, the room under its concurrency limit and its token bucket, and what
+-- is left of the batch), and every lane's first job comes before any lane's second. A user's
+-- backlog is one lane, however long, so it delays another user's job by at most one turn. A
+-- lane goes to the back when it was served or had no room; a lane trimmed away, or whose due
+-- jobs all wait for a provider, keeps its place. Tier and provider limits (concurrency, rate,
+-- throttle) hold exactly across all nodes: running counts are started (raised under the row's
+-- lock, exact) less ended (may lag, so high, never low). Jobs of a blocked provider are passed
+-- over, not waited behind.
+--
+-- Lock order. 1. Lanes, in round-robin order, FOR UPDATE SKIP LOCKED, fetched one at a time
+-- until their turns could fill the batch (a lane another node is serving is passed over).
+-- 2. Each chosen lane's jobs, FOR UPDATE SKIP LOCKED. 3. Last, the limited providers the claim
+-- started jobs on, in name order, waiting: after everything else the statement writes, so a
+-- concurrent claim waits only for the counters' update and the commit. Provider room is read
+-- from the snapshot without a lock; if a claim that committed meanwhile took that room, the
+-- counters show it, reeld.provider_room_check raises RD001, the subtransaction is undone and
+-- the claim runs once more holding every limited provider's row from the start (name order).
+-- Claims never wait for each other crosswise, so they cannot deadlock.
+--
+-- Indexes. Lanes: lanes_round_robin_idx (step 1), by ctid after. A lane's jobs, and a short
+-- lane's next due job: the ordered walk of jobs_claim_lane_idx; the function runs with
+-- enable_sort off so that this walk is the only plan for them (the sorts with no other plan
+-- are still made), and with JIT off, which those sorts' disabled cost would set off. Counters:
+-- lane_ends_pkey, provider_ends_pkey; jobs and providers by primary key.
 create or replace function reeld.claim_fair(p_owner text, p_limit int, p_now timestamptz, p_lease double precision)
 returns setof reeld.claimed_job
 language plpgsql
@@ -20,11 +49,9 @@ begin
     end if;
     -- The least recently served due lanes, locked one by one (SKIP LOCKED: a lane another node
     -- is serving this instant is passed over) until their turns could fill the batch, so that
-    -- a claim locks and rewrites the lanes it serves and few more (0006 locked a quarter of the
-    -- batch's size in lanes and served a sixteenth of them when lanes are deep). One FETCH per
-    -- lane, not a FOR loop: a FOR loop over a query fetches ten rows at a time, and here each
-    -- row fetched is a lane locked, so it locked up to nine lanes it would not serve (see the
-    -- top of this file).
+    -- a claim locks and rewrites the lanes it serves and few more. One FETCH per lane, not a
+    -- FOR loop: a FOR loop over a query fetches ten rows at a time, and here each row fetched
+    -- is a lane locked, so it would lock up to nine lanes it does not serve.
     open v_due for
         select l.ctid, l.depth from reeld.lanes l
         where l.due_at <= v_now
@@ -44,7 +71,7 @@ begin
     end if;
     loop
         if v_locked then
-            -- The second try (see the top of 0009): the limited providers' rows are held
+            -- The second try (see the header): the limited providers' rows are held
             -- from here to commit, so the room read below is exact.
             perform from reeld.providers p
             where p.max_running is not null or p.per_minute is not null
@@ -62,7 +89,7 @@ begin
             return query
             with provider_room as materialized (
                 -- Read without a lock: a concurrent claim may raise started before this one commits,
-                -- which the check at the end catches. ended may lag (0006), which is safe.
+                -- which the check at the end catches. ended may lag, which is safe.
                 select p.name, t.tokens_now,
                        greatest(least(
                            case when p.max_running is null then p_limit
@@ -94,7 +121,7 @@ begin
                 from (select l.*, sum(l.first_turn) over (order by l.ord) as filled from locked l) k
                 where k.filled - k.first_turn < p_limit
             ), candidate as (
-                -- Each lane's jobs in claim order, locked, read inline (see the top of 0012).
+                -- Each lane's jobs in claim order, locked, read inline (see the header).
                 -- lane_rank numbers them in the order the subquery returns them, which is that
                 -- order: nothing between the ordered scan and the numbering reorders rows.
                 select j.id, j.provider, l.row_id, l.ord, j.lane_rank
@@ -133,7 +160,7 @@ begin
                     lease_expires_at = v_now + make_interval(secs => p_lease),
                     attempted_at = v_now,
                     wake_requested = false
-                -- By an array of ids, as in reeld.claim (0012).
+                -- By an array of ids, as in reeld.claim.
                 where j.id = any(array(select c.id from chosen c where c.picked))
                 returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at, j.args, j.attempt, j.max_attempts,
                           j.user_id, j.parent_id, j.snooze_state, j.priority, extract(epoch from j.created_at)::double precision as created,
@@ -223,7 +250,7 @@ begin
             where (select reeld.provider_room_check(coalesce(bool_or(u.over), false)) from providers_used u) = 0;
             exit;
         exception when sqlstate 'RD001' then
-            -- Rare: see the top of 0009. The lanes stay locked (they were locked before
+            -- Rare (see the header). The lanes stay locked (they were locked before
             -- this block); everything else this try did is undone.
             if v_locked then
                 raise;

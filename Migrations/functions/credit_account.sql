@@ -1,6 +1,7 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- The user's subscription row, created (free tier) if missing and locked, with this month's
--- allowance granted if it was not yet: one grant per user and month, whoever asks first.
+-- reeld.credit_account: the user's subscription row, created (free tier) if missing and
+-- locked, with this month's allowance granted if it was not yet: one grant per user and month,
+-- whoever asks first (credit_transactions_grant_idx). Every function that moves credits takes
+-- this lock first, before any job row or lane.
 create or replace function reeld.credit_account(p_user uuid, p_now timestamptz default null) returns public.subscriptions
 language plpgsql
 as $$

@@ -1,5 +1,6 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- A correction by support, either way; it cannot take the balance below zero.
+-- reeld.credit_adjust: a correction by support, either way; it cannot take the balance below
+-- zero. Idempotent by p_reference, as a purchase. Locks the subscription (reeld.credit_account)
+-- first.
 create or replace function reeld.credit_adjust(p_user uuid, p_amount bigint, p_reference text default null, p_note text default null)
 returns boolean
 language plpgsql

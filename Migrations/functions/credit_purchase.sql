@@ -1,6 +1,6 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- Credits bought (or added by support): +amount. p_reference (a payment id) makes it
--- idempotent: the same reference again changes nothing and returns false.
+-- reeld.credit_purchase: credits bought (or added by support): +amount. p_reference (a payment
+-- id) makes it idempotent (credit_transactions_reference_idx): the same reference again
+-- changes nothing and returns false. Locks the subscription (reeld.credit_account) first.
 create or replace function reeld.credit_purchase(p_user uuid, p_amount bigint, p_reference text default null, p_note text default null)
 returns boolean
 language plpgsql

@@ -1,5 +1,5 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- What a kind is estimated to cost for a model: reserved at submit, the most it is charged.
+-- reeld.estimate_credits: what a kind is estimated to cost for a model ('' = any model):
+-- reserved at submit, the most it is charged; 0 when it has no cost. Reads costs_pkey.
 create or replace function reeld.estimate_credits(p_kind text, p_model text) returns bigint
 language sql stable
 as $$

@@ -1,5 +1,5 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- The workflow step a job works on, from its kind and, for images, its role.
+-- reeld.job_step: the workflow step a job works on, from its kind and, for images, its role;
+-- null for a job outside the workflow. Pure.
 create or replace function reeld.job_step(p_kind text, p_args jsonb) returns public.workflow_step
 language sql immutable
 as $$

@@ -1,4 +1,10 @@
--- DRAFT from 0006_running_counters.sql
+-- reeld.jobs_after_insert, the statement trigger jobs_after_insert on public.jobs: publishes
+-- every inserted job (reeld.publish), and for users' claimable jobs creates each lane (a new
+-- lane starts with a full bucket) or lowers its due_at and raises its depth, once per lane and
+-- statement, so that a bulk insert of a backlog rewrites each lane once.
+--
+-- Lock order: lanes in key order (user, class), so two bulk inserts cannot deadlock. The
+-- upsert goes by lanes_pkey; reeld.lane_limits reads the subscription and tier limits by key.
 create or replace function reeld.jobs_after_insert() returns trigger
 language plpgsql
 as $$

@@ -1,6 +1,9 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- A user's job that becomes claimable again (retry, snooze, hand-back, rescue, a wake-up that
--- moves run_at earlier) lowers its lane's due_at. The WHEN clause is false for the claim and
+-- reeld.lane_due, the row trigger jobs_lane_due on public.jobs: a user's job that becomes
+-- claimable again (retry, snooze, hand-back, rescue, a wake-up that moves run_at earlier)
+-- lowers its lane's due_at, creating the lane if it is missing, and raises its depth when the
+-- job was not claimable before.
+--
+-- Locks the lane's row (lanes_pkey) after the job's. The WHEN clause is false for the claim and
 -- the completion, so the hot path does not pay for it.
 create or replace function reeld.lane_due() returns trigger
 language plpgsql

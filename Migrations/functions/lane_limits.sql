@@ -1,6 +1,7 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- The limits of one lane: the user's tier (free without a subscription), with an enterprise
--- subscription's overrides ({"concurrent": {"video": 20}, "per_minute": {"video": 60}}).
+-- reeld.lane_limits: the limits of one lane (null: unlimited; class 'none' is never limited):
+-- the user's tier (free without a subscription), with an enterprise subscription's overrides
+-- ({"concurrent": {"video": 20}, "per_minute": {"video": 60}}). No locks; reads
+-- subscriptions_user_id_key and tier_limits_pkey.
 create or replace function reeld.lane_limits(p_user uuid, p_class text, out max_running int, out per_minute int)
 language sql stable
 as $$

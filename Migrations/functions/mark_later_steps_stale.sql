@@ -1,6 +1,7 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- Regenerating an earlier step marks the later completed steps of the project stale; their
--- assets stay. Runs when a project job completes; the WHEN clause keeps it off other jobs.
+-- reeld.mark_later_steps_stale, the row trigger jobs_mark_later_steps_stale on public.jobs:
+-- regenerating an earlier step marks the later completed steps of the project stale; their
+-- assets stay. Locks those workflow_steps rows (workflow_steps_project_id_step_key range) after
+-- the job's. The WHEN clause keeps it off every job but a completed project job with a class.
 create or replace function reeld.mark_later_steps_stale() returns trigger
 language plpgsql
 as $$

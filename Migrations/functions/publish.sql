@@ -1,4 +1,12 @@
--- DRAFT from 0003_jobs.sql
+-- reeld.publish: announces job changes. Every state or progress change is published on
+-- `reeld_events` as a JSON array of {id, kind, project, state, progress}, 50 changes per
+-- notification, so a claim of 500 jobs costs a handful of notifications, not 500. Idle workers
+-- listen on `reeld_jobs`, notified whenever a change leaves work claimable now. Notifications
+-- are sent at commit. Returns the number of changes.
+--
+-- The engine's statements publish their own changes (each hands its changed rows here); new
+-- rows from any source are published by the insert trigger (jobs_after_insert.sql). An UPDATE
+-- of jobs.state or jobs.progress from elsewhere is not published. No locks, no reads.
 create or replace function reeld.publish(changes reeld.job_change[]) returns int
 language plpgsql
 as $$

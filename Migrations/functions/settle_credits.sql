@@ -1,9 +1,12 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- Ends reservations, in the statement that ends their jobs: a success captures `captured`
--- (at most the reserve) and releases the rest; a failure or a cancel (captured null) releases
--- it all. Idempotent per job: a job whose reserve was already settled is skipped, so a retried
--- job (its reserve released when it failed) is not charged from a reserve it no longer holds.
--- Subscriptions are locked in user order so that concurrent settlements cannot deadlock.
+-- reeld.settle_credits: ends reservations, in the statement that ends their jobs: a success
+-- captures `captured` (at most the reserve) and releases the rest; a failure or a cancel
+-- (captured null) releases it all. Idempotent per job: a job whose reserve was already settled
+-- is skipped, so a retried job (its reserve released when it failed) is not charged from a
+-- reserve it no longer holds. Returns the jobs settled.
+--
+-- Lock order: subscriptions in user order (subscriptions_user_id_key), so that concurrent
+-- settlements cannot deadlock. The ledger checks and inserts go by
+-- credit_transactions_job_id_type_key.
 create or replace function reeld.settle_credits(p_moves reeld.credit_settlement[]) returns int
 language plpgsql
 as $$

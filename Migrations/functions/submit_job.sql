@@ -1,4 +1,12 @@
--- DRAFT from 0005_fairness_and_credits.sql
+-- reeld.submit_job: the one way in. Validates a job, checks its workflow prerequisites
+-- (reeld.check_workflow), reserves its estimated credits and inserts it, idempotently: the same
+-- idempotency key for the same user returns the first job (created false), reserves nothing
+-- again, and is not held to prerequisites its first submit met. Raises SQLSTATE 22023
+-- (invalid_parameter_value) with a message that names the field for anything it refuses.
+--
+-- Lock order: the user's subscription (reeld.credit_account) before the job row and, through
+-- the insert trigger, its lane. Indexes: job_kinds_pkey, jobs_idempotency_idx for the replay
+-- and the insert's ON CONFLICT, costs_pkey. Executable by service_role only.
 create or replace function reeld.submit_job(
     p_kind text,
     p_args jsonb default '{}',

@@ -1,5 +1,9 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- A lane's limits follow its user's subscription.
+-- reeld.subscription_changed, the row trigger subscriptions_limits on public.subscriptions: a
+-- user's lanes take the limits of their new tier or overrides (reeld.lane_limits), and no more
+-- tokens than the new rate allows.
+--
+-- Locks the subscription (the statement that fired it), then the user's lanes (lanes_pkey
+-- range on user_id), only those whose limits change.
 create or replace function reeld.subscription_changed() returns trigger
 language plpgsql
 as $$

@@ -1,7 +1,7 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- A provider answered 429: no node starts its jobs until Retry-After has passed, or, without
--- one, an exponential backoff over the provider's consecutive 429s (a 429 after a quiet
--- quarter of an hour starts the count again). Returns the time the throttle ends.
+-- reeld.throttle_provider: a provider answered 429: no node starts its jobs until Retry-After
+-- has passed, or, without one, an exponential backoff over the provider's consecutive 429s (a
+-- 429 after a quiet quarter of an hour starts the count again). Returns the time the throttle
+-- ends; never shortens one. Locks the provider's row (upsert on providers_pkey).
 create or replace function reeld.throttle_provider(p_provider text, p_now timestamptz, p_retry_after double precision,
                                         p_backoff_base double precision, p_backoff_cap double precision)
 returns timestamptz

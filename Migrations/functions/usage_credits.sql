@@ -1,6 +1,6 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- What a generation's usage costs: units × the price of its unit for the kind and model. A unit
--- the costs do not price is charged the estimate, the most the job was allowed to cost.
+-- reeld.usage_credits: what a generation's usage costs: units × the price of its unit for the
+-- kind and model. A unit the costs do not price is charged the estimate, the most the job was
+-- allowed to cost. Reads costs_pkey.
 create or replace function reeld.usage_credits(p_kind text, p_model text, p_unit text, p_units double precision) returns bigint
 language sql stable
 as $$

@@ -1,5 +1,6 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- A tier's monthly allowance and largest export for one user, overrides applied.
+-- reeld.user_allowance: a user's tier, monthly allowance and largest export, enterprise
+-- overrides applied (free without a subscription). No locks; reads subscriptions_user_id_key
+-- and tiers_pkey.
 create or replace function reeld.user_allowance(p_user uuid, out tier public.tier, out monthly_credits bigint, out max_export_height int)
 language sql stable
 as $$

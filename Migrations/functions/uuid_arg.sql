@@ -1,5 +1,4 @@
--- DRAFT from 0005_fairness_and_credits.sql
--- A uuid argument, or an error naming it.
+-- reeld.uuid_arg: a uuid argument (null when absent or JSON null), or SQLSTATE 22023 naming it.
 create or replace function reeld.uuid_arg(p_args jsonb, p_key text) returns uuid
 language plpgsql immutable
 as $$

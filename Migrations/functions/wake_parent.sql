@@ -1,7 +1,8 @@
--- DRAFT from 0003_jobs.sql
--- A child that ends wakes the parent waiting for it (a workflow run): due at once, and if the
--- parent is running right now, its next snooze turns into an immediate re-run. A row trigger
--- whose WHEN clause is false costs next to nothing, and it is false for every job without a
+-- reeld.wake_parent, the row trigger jobs_wake_parent on public.jobs: a child that ends wakes
+-- the parent waiting for it (a workflow run): due at once, and if the parent is running right
+-- now, its next snooze turns into an immediate re-run; NOTIFY reeld_jobs when it woke one.
+--
+-- Locks the parent's row (by primary key). The WHEN clause is false for every job without a
 -- parent, so the queue's hot path does not pay for it.
 create or replace function reeld.wake_parent() returns trigger
 language plpgsql
