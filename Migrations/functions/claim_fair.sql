@@ -5,13 +5,13 @@
 -- Promises. Users' jobs are served through lanes (one per user and job class) round robin: the
 -- least recently served lanes with due work go first, each gives at most a turn (the smallest
 -- of 16, its depth hint, the room under its concurrency limit and its token bucket, and what
--- is left of the batch), and every lane's first job comes before any lane's second. A user's
--- backlog is one lane, however long, so it delays another user's job by at most one turn. A
--- lane goes to the back when it was served or had no room; a lane trimmed away, or whose due
--- jobs all wait for a provider, keeps its place. Tier and provider limits (concurrency, rate,
--- throttle) hold exactly across all nodes: running counts are started (raised under the row's
--- lock, exact) less ended (may lag, so high, never low). Jobs of a blocked provider are passed
--- over, not waited behind.
+-- is left of the batch); where a provider's room trims the batch, every lane's first job on
+-- that provider comes before any lane's second. A user's backlog is one lane, however long,
+-- so it delays another user's job by at most one turn. A lane goes to the back when it was
+-- served or had no room; a lane trimmed away, or whose due jobs all wait for a provider, keeps
+-- its place. Tier and provider limits (concurrency, rate, throttle) hold exactly across all
+-- nodes: running counts are started (raised under the row's lock, exact) less ended (may lag,
+-- so high, never low). Jobs of a blocked provider are passed over, not waited behind.
 --
 -- Lock order. 1. Lanes, in round-robin order, FOR UPDATE SKIP LOCKED, fetched one at a time
 -- until their turns could fill the batch (a lane another node is serving is passed over).
