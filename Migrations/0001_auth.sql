@@ -25,7 +25,9 @@ create table if not exists auth.users (
     created_at timestamptz not null default now()
 );
 
--- Supabase's definition: the `sub` claim of the request's JWT, as PostgREST sets it.
+-- Supabase's definition: the `sub` claim of the request's JWT, as PostgREST sets it. It stays
+-- here rather than in functions/: the row level security policies of the next migrations call
+-- it, and a policy needs its function to exist when it is created.
 create or replace function auth.uid() returns uuid
 language sql stable
 as $$

@@ -1,6 +1,7 @@
 -- The studio's tables (the seed's data model): project → scenes → generations → asset;
 -- project → workflow_steps; user → subscription; user → ledger and usage.
 -- Every user-owned table carries user_id → auth.users, has RLS on, and policies by auth.uid().
+-- The job-linked tables (generations, usage_logs) are in 0003_jobs.sql.
 
 create type public.workflow_step as enum
     ('idea', 'storyboard', 'hero_shot', 'frames', 'clips', 'audio', 'edit', 'export');
@@ -55,15 +56,24 @@ create table public.assets (
 create index assets_user_idx on public.assets (user_id);
 create index assets_project_idx on public.assets (project_id, kind);
 
+-- A user's plan and balance. The balance moves only in the transactions that also write the
+-- ledger (functions/credit_*.sql, settle_credits.sql, submit_job.sql).
 create table public.subscriptions (
     id uuid primary key default gen_random_uuid(),
     user_id uuid not null unique references auth.users (id) on delete cascade,
     tier public.tier not null default 'free',
     limits jsonb not null default '{}',  -- enterprise overrides
     current_period_start timestamptz not null default date_trunc('month', now()),
-    created_at timestamptz not null default now()
+    created_at timestamptz not null default now(),
+    -- Credits that may be reserved now: grants + purchases + adjustments − captures − open reserves.
+    credits_balance bigint not null default 0 check (credits_balance >= 0),
+    -- Sum of open reserves (reserved at submit, not yet captured or released).
+    credits_reserved bigint not null default 0 check (credits_reserved >= 0),
+    -- The month whose allowance was granted last.
+    granted_period date
 );
 
+-- The ledger: every movement of a user's credits, one row each.
 create table public.credit_transactions (
     id bigint generated always as identity primary key,
     user_id uuid not null references auth.users (id) on delete cascade,
@@ -72,9 +82,20 @@ create table public.credit_transactions (
     amount bigint not null,
     note text,
     created_at timestamptz not null default now(),
-    unique (job_id, type)
+    period_start date,
+    -- An outside reference (a payment id) that makes a purchase or adjustment idempotent.
+    reference text,
+    unique (job_id, type),
+    constraint credit_transactions_amount_sign check (
+        case type when 'adjustment' then amount <> 0 else amount > 0 end),
+    constraint credit_transactions_grant_period check ((type = 'grant') = (period_start is not null))
 );
 create index credit_transactions_user_idx on public.credit_transactions (user_id, created_at);
+-- One grant per user and month.
+create unique index credit_transactions_grant_idx on public.credit_transactions (user_id, period_start)
+    where type = 'grant';
+create unique index credit_transactions_reference_idx on public.credit_transactions (user_id, type, reference)
+    where reference is not null;
 
 create table public.workflow_steps (
     id uuid primary key default gen_random_uuid(),
@@ -91,3 +112,34 @@ create table public.workflow_steps (
     unique (project_id, step)
 );
 create index workflow_steps_user_idx on public.workflow_steps (user_id);
+
+-- Supabase-style row level security: a user sees and writes only their own rows. reeld
+-- connects as a role that bypasses RLS (service_role on Supabase; a superuser or a BYPASSRLS
+-- role elsewhere). Money is read-only to users: it changes only through reeld, so users get
+-- SELECT there and no write policy at all.
+grant usage on schema public to anon, authenticated, service_role;
+
+do $$
+declare
+    t text;
+begin
+    -- Tables the studio app edits as the user.
+    foreach t in array array['projects', 'scenes', 'assets', 'workflow_steps'] loop
+        execute format('alter table public.%I enable row level security', t);
+        execute format('grant select, insert, update, delete on public.%I to authenticated', t);
+        execute format('create policy %I on public.%I for select to authenticated using (user_id = auth.uid())', t || '_select_own', t);
+        execute format('create policy %I on public.%I for insert to authenticated with check (user_id = auth.uid())', t || '_insert_own', t);
+        execute format('create policy %I on public.%I for update to authenticated using (user_id = auth.uid()) with check (user_id = auth.uid())', t || '_update_own', t);
+        execute format('create policy %I on public.%I for delete to authenticated using (user_id = auth.uid())', t || '_delete_own', t);
+    end loop;
+    -- Tables users may read but only reeld writes.
+    foreach t in array array['subscriptions', 'credit_transactions'] loop
+        execute format('alter table public.%I enable row level security', t);
+        execute format('grant select on public.%I to authenticated', t);
+        execute format('create policy %I on public.%I for select to authenticated using (user_id = auth.uid())', t || '_select_own', t);
+    end loop;
+end
+$$;
+
+grant all on public.projects, public.scenes, public.assets, public.subscriptions, public.credit_transactions,
+    public.workflow_steps to service_role;

@@ -24,7 +24,7 @@ public final class PostgresConnection {
         // Times go over the wire in UTC, and a statement may not hang a worker forever. No JIT:
         // every statement reeld sends is short, and once a table is large a plan's estimated
         // cost passes jit_above_cost, whose compilation would take longer than the statement
-        // (a claim run with its sorts disabled took 3.7 s that way; Migrations/0012).
+        // (a claim run with its sorts disabled took 3.7 s that way; Migrations/functions/claim_fair.sql).
         _ = try execute("set timezone = 'UTC'; set statement_timeout = '60s'; set jit = off")
     }
 

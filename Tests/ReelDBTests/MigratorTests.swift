@@ -10,40 +10,38 @@ import Testing
         let url = try TestDatabase.makeEmptyDatabase()
         let report = try migrator.migrate(url: url)
         let files = try migrator.migrations()
+        let functions = try migrator.functionFiles()
         #expect(report.applied == files.map(\.name))
+        #expect(report.functionsApplied == functions.map(\.name))
+        #expect(!functions.isEmpty)
         try migrator.check(url: url)
         let again = try migrator.migrate(url: url)
         #expect(again.applied.isEmpty)
+        #expect(again.functionsApplied.isEmpty)
         #expect(again.alreadyApplied == files.count)
     }
 
     @Test func severalProcessesMigratingAtOnceApplyEachMigrationOnce() async throws {
         let url = try TestDatabase.makeEmptyDatabase()
-        // Separate connections racing, as separate nodes would; the advisory lock serialises them.
-        let reports = try await withThrowingTaskGroup(of: Migrator.Report.self) { group in
-            for _ in 0..<4 {
-                group.addTask { [migrator] in
-                    try await Task.detachedBlocking { try migrator.migrate(url: url) }
-                }
-            }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
+        let reports = try await migrateAtOnce(4, url: url) { migrator }
         let files = try migrator.migrations()
+        let functions = try migrator.functionFiles()
         #expect(reports.map(\.applied.count).reduce(0, +) == files.count)
         #expect(reports.filter { !$0.applied.isEmpty }.count == 1)
+        #expect(reports.map(\.functionsApplied.count).reduce(0, +) == functions.count)
         let conn = try PostgresConnection(url: url)
         #expect(try conn.query("select count(*) as n from reeld.schema_migrations")[0].int("n") == files.count)
+        #expect(try conn.query("select count(*) as n from reeld.schema_functions")[0].int("n") == functions.count)
     }
 
     @Test func refusesWhenAnAppliedMigrationWasEdited() throws {
         let url = try TestDatabase.makeEmptyDatabase()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mig-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Self.makeDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try "create table t1 (id int);".write(to: directory.appendingPathComponent("0001_one.sql"), atomically: true, encoding: .utf8)
+        try Self.write("create table t1 (id int);", directory, "0001_one.sql")
         let local = Migrator(directory: directory, logger: TestDatabase.logger)
         try local.migrate(url: url)
-        try "create table t1 (id bigint);".write(to: directory.appendingPathComponent("0001_one.sql"), atomically: true, encoding: .utf8)
+        try Self.write("create table t1 (id bigint);", directory, "0001_one.sql")
         #expect(throws: MigrationError.self) { try local.migrate(url: url) }
         #expect(throws: MigrationError.self) { try local.check(url: url) }
     }
@@ -51,6 +49,148 @@ import Testing
     @Test func checkRefusesPendingMigrations() throws {
         let url = try TestDatabase.makeEmptyDatabase()
         #expect(throws: MigrationError.self) { try migrator.check(url: url) }
+    }
+
+    // MARK: Function files
+
+    @Test func changedFunctionFileIsReappliedOnceWhenSeveralMigrateAtOnce() async throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        let directory = try Self.makeFunctionsFixture()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Migrator(directory: directory, logger: TestDatabase.logger).migrate(url: url)
+        // The new version sleeps while it applies, so that racing migrators would overlap
+        // without the lock; each application leaves a row in applications.
+        try Self.write(Self.functionFile(version: 2, sleep: 0.3), directory.appendingPathComponent("functions"), "f.sql")
+
+        // Separate Migrators on separate connections and threads, as separate nodes would be.
+        let reports = try await migrateAtOnce(4, url: url) { Migrator(directory: directory, logger: TestDatabase.logger) }
+        #expect(reports.map(\.functionsApplied).filter { !$0.isEmpty } == [["f.sql"]])
+        let conn = try PostgresConnection(url: url)
+        #expect(try Self.applications(conn) == ["f.sql v1", "g.sql v1", "f.sql v2"])
+        #expect(try conn.query("select f() as v")[0].int("v") == 2)
+        let versions = try conn.query("select count(*) as n, count(*) filter (where superseded_at is null) as current from reeld.schema_functions where name = 'f.sql'")[0]
+        #expect(try versions.int("n") == 2)
+        #expect(try versions.int("current") == 1)
+        try Migrator(directory: directory, logger: TestDatabase.logger).check(url: url)
+    }
+
+    @Test func unchangedFunctionFilesAreNotReapplied() throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        let directory = try Self.makeFunctionsFixture()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let local = Migrator(directory: directory, logger: TestDatabase.logger)
+        #expect(try local.migrate(url: url).functionsApplied == ["f.sql", "g.sql"])
+        #expect(try local.migrate(url: url).functionsApplied.isEmpty)
+        // Another file changing re-applies that file only.
+        try Self.write(Self.functionFile(version: 2), directory.appendingPathComponent("functions"), "f.sql")
+        #expect(try local.migrate(url: url).functionsApplied == ["f.sql"])
+        let conn = try PostgresConnection(url: url)
+        #expect(try Self.applications(conn) == ["f.sql v1", "g.sql v1", "f.sql v2"])
+    }
+
+    @Test func checkRefusesFunctionsThatDifferAndSaysWhichSideIsBehind() throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        let directory = try Self.makeFunctionsFixture()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let functions = directory.appendingPathComponent("functions")
+        let local = Migrator(directory: directory, logger: TestDatabase.logger)
+        try local.migrate(url: url)
+
+        // A newer binary: its f.sql is one the database has never applied.
+        try Self.write(Self.functionFile(version: 2), functions, "f.sql")
+        let pending = #expect(throws: MigrationError.self) { try local.check(url: url) }
+        #expect(pending?.description.contains("functions/f.sql") == true)
+        #expect(pending?.description.contains("run `reeld migrate`") == true)
+        try local.migrate(url: url)
+        try local.check(url: url)
+
+        // An older binary: its f.sql is the version the database replaced. Neither check nor
+        // migrate lets it run, and migrate does not put the old body back.
+        try Self.write(Self.functionFile(version: 1), functions, "f.sql")
+        let older = #expect(throws: MigrationError.self) { try local.check(url: url) }
+        #expect(older?.description.contains("newer than this reeld") == true)
+        #expect(throws: MigrationError.self) { try local.migrate(url: url) }
+        let conn = try PostgresConnection(url: url)
+        #expect(try conn.query("select f() as v")[0].int("v") == 2)
+        #expect(try Self.applications(conn) == ["f.sql v1", "g.sql v1", "f.sql v2"])
+
+        // An older binary that does not know a function the database has.
+        try Self.write(Self.functionFile(version: 2), functions, "f.sql")
+        try FileManager.default.removeItem(at: functions.appendingPathComponent("g.sql"))
+        let unknown = #expect(throws: MigrationError.self) { try local.check(url: url) }
+        #expect(unknown?.description.contains("functions/g.sql, which this reeld does not ship") == true)
+    }
+
+    @Test func preBaselineDatabaseIsRefusedWithWhatToDo() throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        // What the migrations before the baseline left: schema_migrations as the migrator then
+        // wrote it, and no schema_functions.
+        let conn = try PostgresConnection(url: url)
+        try conn.execute("""
+            create schema reeld;
+            create table reeld.schema_migrations (version int primary key, name text not null, checksum text not null,
+                                                  applied_at timestamptz not null default now());
+            insert into reeld.schema_migrations (version, name, checksum) values
+                (1, '0001_auth.sql', 'a'), (16, '0016_claim_locks_the_lanes_it_serves.sql', 'b');
+            """)
+        let migrating = #expect(throws: MigrationError.self) { try migrator.migrate(url: url) }
+        let checking = #expect(throws: MigrationError.self) { try migrator.check(url: url) }
+        for error in [migrating, checking] {
+            #expect(error?.description.contains("made by a pre-baseline reeld") == true)
+            #expect(error?.description.contains("0016_claim_locks_the_lanes_it_serves.sql") == true)
+            #expect(error?.description.contains("new, empty database") == true)
+        }
+        #expect(try conn.query("select to_regclass('reeld.schema_functions') is null as absent")[0].bool("absent"))
+        #expect(try conn.query("select count(*) as n from reeld.schema_migrations")[0].int("n") == 2)
+    }
+
+    // MARK: Helpers
+
+    /// Runs `count` migrators at once, each on its own thread and connection.
+    private func migrateAtOnce(_ count: Int, url: String, _ make: @escaping @Sendable () -> Migrator) async throws -> [Migrator.Report] {
+        try await withThrowingTaskGroup(of: Migrator.Report.self) { group in
+            for _ in 0..<count {
+                group.addTask { try await Task.detachedBlocking { try make().migrate(url: url) } }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    /// A migrations directory with one table and two function files, f.sql and g.sql.
+    private static func makeFunctionsFixture() throws -> URL {
+        let directory = try makeDirectory()
+        try write("create table applications (n serial primary key, file text not null);", directory, "0001_one.sql")
+        let functions = directory.appendingPathComponent("functions")
+        try FileManager.default.createDirectory(at: functions, withIntermediateDirectories: true)
+        try write(functionFile(version: 1), functions, "f.sql")
+        try write("""
+            create or replace function g() returns int language sql as $$ select 1 $$;
+            insert into applications (file) values ('g.sql v1');
+            """, functions, "g.sql")
+        return directory
+    }
+
+    /// f.sql at a version: f() returns it, and applying the file records it.
+    private static func functionFile(version: Int, sleep: Double = 0) -> String {
+        """
+        create or replace function f() returns int language sql as $$ select \(version) $$;
+        select pg_sleep(\(sleep));
+        insert into applications (file) values ('f.sql v\(version)');
+        """
+    }
+
+    private static func applications(_ conn: PostgresConnection) throws -> [String] {
+        try conn.query("select file from applications order by n").map { try $0.string("file") }
+    }
+
+    private static func makeDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mig-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    private static func write(_ text: String, _ directory: URL, _ name: String) throws {
+        try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
     }
 }
 

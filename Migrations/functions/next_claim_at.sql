@@ -1,11 +1,14 @@
--- reeld.next_claim_at (0005) as PL/pgSQL with a cached generic plan.
+-- reeld.next_claim_at: when the claim may find work that is not claimable yet: the earliest
+-- future due_at of a lane, the moment a rate-limited due lane or provider gets its next token,
+-- the end of a throttle; null if none. A worker waits at most this long (and at most its poll
+-- interval) after a claim that found nothing. Only future moments count: work claimable now
+-- that the claim did not take is held by something time does not end (a concurrency limit,
+-- another node's lock).
 --
--- A worker asks it after every claim that found nothing, to know how long it may sleep. As a
--- SQL function its statement was planned on every call, and planning it cost about as much as
--- running it: the range conditions on lanes.due_at make the planner read the ends of
--- lanes_due_idx, which a busy queue fills with dead entries (after `reeld bench queue --fair`,
--- 406 calls were planned 406 times, 1.3 ms each, and took 3.2 ms each in all; now 3 plans and
--- 2.1 ms a call). It lies on the path from an idle node's empty claim to its wait for a NOTIFY. The statement is unchanged; its plan does not depend on p_now.
+-- Takes no locks. Indexes: lanes_due_idx for the lanes' due_at ranges; providers are few.
+-- PL/pgSQL with a generic plan because planning the statement cost as much as running it (the
+-- planner reads the ends of lanes_due_idx, which a busy queue fills with dead entries), and it
+-- lies on the path from an idle node's empty claim to its wait for a NOTIFY.
 create or replace function reeld.next_claim_at(p_now timestamptz) returns timestamptz
 language plpgsql stable
 set plan_cache_mode = force_generic_plan

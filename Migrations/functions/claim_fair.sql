@@ -1,19 +1,33 @@
--- The fair claim locks its providers last.
+-- reeld.claim_fair: leases up to p_limit users' jobs to p_owner, fairly, in one statement
+-- (after a first step that picks the lanes). Called by reeld.claim, which fills what is left of
+-- the batch with system jobs.
 --
--- With two claims in flight (a second claim chain per node, or another node), the second one
--- waited for the first one's provider rows in about a sixth of its time (pg_stat_activity,
--- sampled through a fair drain: Lock/transactionid). Those rows are locked from the moment
--- the claim raises its providers' counters to its commit, and the statement still published
--- its jobs (a JSON array of the batch for NOTIFY) and updated its lanes after taking them: the
--- one-time filter at its end runs providers_used first, and the other CTEs only after. Now the
--- provider lock itself waits for published and wake (and so lanes_served): what is left under
--- the lock is the counters' update, the rows' return and the commit.
+-- Promises. Users' jobs are served through lanes (one per user and job class) round robin: the
+-- least recently served lanes with due work go first, each gives at most a turn (the smallest
+-- of 16, its depth hint, the room under its concurrency limit and its token bucket, and what
+-- is left of the batch); where a provider's room trims the batch, every lane's first job on
+-- that provider comes before any lane's second. A user's backlog is one lane, however long,
+-- so it delays another user's job by at most one turn. A lane goes to the back when it was
+-- served or had no room; a lane trimmed away, or whose due jobs all wait for a provider, keeps
+-- its place. Tier and provider limits (concurrency, rate, throttle) hold exactly across all
+-- nodes: running counts are started (raised under the row's lock, exact) less ended (may lag,
+-- so high, never low). Jobs of a blocked provider are passed over, not waited behind.
 --
--- And it ranks each provider's jobs (a window and two sorts over the batch) only when some
--- provider has room for less than a whole batch; otherwise every candidate is chosen, as the
--- ranking would have chosen them (isolated claims of 256 jobs: about 6 % faster). The rest of
--- the function is 0012's, unchanged.
-
+-- Lock order. 1. Lanes, in round-robin order, FOR UPDATE SKIP LOCKED, fetched one at a time
+-- until their turns could fill the batch (a lane another node is serving is passed over).
+-- 2. Each chosen lane's jobs, FOR UPDATE SKIP LOCKED. 3. Last, the limited providers the claim
+-- started jobs on, in name order, waiting: after everything else the statement writes, so a
+-- concurrent claim waits only for the counters' update and the commit. Provider room is read
+-- from the snapshot without a lock; if a claim that committed meanwhile took that room, the
+-- counters show it, reeld.provider_room_check raises RD001, the subtransaction is undone and
+-- the claim runs once more holding every limited provider's row from the start (name order).
+-- Claims never wait for each other crosswise, so they cannot deadlock.
+--
+-- Indexes. Lanes: lanes_round_robin_idx (step 1), by ctid after. A lane's jobs, and a short
+-- lane's next due job: the ordered walk of jobs_claim_lane_idx; the function runs with
+-- enable_sort off so that this walk is the only plan for them (the sorts with no other plan
+-- are still made), and with JIT off, which those sorts' disabled cost would set off. Counters:
+-- lane_ends_pkey, provider_ends_pkey; jobs and providers by primary key.
 create or replace function reeld.claim_fair(p_owner text, p_limit int, p_now timestamptz, p_lease double precision)
 returns setof reeld.claimed_job
 language plpgsql
@@ -24,6 +38,7 @@ declare
     v_now timestamptz := coalesce(p_now, now());
     v_lanes tid[] := '{}';
     v_lane record;
+    v_due refcursor;
     v_could int := 0;
     v_limited text[];
     v_blocked text[];
@@ -34,25 +49,29 @@ begin
     end if;
     -- The least recently served due lanes, locked one by one (SKIP LOCKED: a lane another node
     -- is serving this instant is passed over) until their turns could fill the batch, so that
-    -- a claim locks and rewrites the lanes it serves and few more (0006 locked a quarter of the
-    -- batch's size in lanes and served a sixteenth of them when lanes are deep).
-    for v_lane in
+    -- a claim locks and rewrites the lanes it serves and few more. One FETCH per lane, not a
+    -- FOR loop: a FOR loop over a query fetches ten rows at a time, and here each row fetched
+    -- is a lane locked, so it would lock up to nine lanes it does not serve.
+    open v_due for
         select l.ctid, l.depth from reeld.lanes l
         where l.due_at <= v_now
         order by l.served_at
         limit greatest(ceil(p_limit / 4.0)::int, 8)
-        for update skip locked
+        for update skip locked;
     loop
+        fetch v_due into v_lane;
+        exit when not found;
         v_lanes := v_lanes || v_lane.ctid;
         v_could := v_could + least(16, greatest(v_lane.depth, 1));
         exit when v_could >= p_limit;
     end loop;
+    close v_due;
     if cardinality(v_lanes) = 0 then
         return;
     end if;
     loop
         if v_locked then
-            -- The second try (see the top of this file): the limited providers' rows are held
+            -- The second try (see the header): the limited providers' rows are held
             -- from here to commit, so the room read below is exact.
             perform from reeld.providers p
             where p.max_running is not null or p.per_minute is not null
@@ -70,7 +89,7 @@ begin
             return query
             with provider_room as materialized (
                 -- Read without a lock: a concurrent claim may raise started before this one commits,
-                -- which the check at the end catches. ended may lag (0006), which is safe.
+                -- which the check at the end catches. ended may lag, which is safe.
                 select p.name, t.tokens_now,
                        greatest(least(
                            case when p.max_running is null then p_limit
@@ -102,7 +121,7 @@ begin
                 from (select l.*, sum(l.first_turn) over (order by l.ord) as filled from locked l) k
                 where k.filled - k.first_turn < p_limit
             ), candidate as (
-                -- Each lane's jobs in claim order, locked, read inline (see the top of this file).
+                -- Each lane's jobs in claim order, locked, read inline (see the header).
                 -- lane_rank numbers them in the order the subquery returns them, which is that
                 -- order: nothing between the ordered scan and the numbering reorders rows.
                 select j.id, j.provider, l.row_id, l.ord, j.lane_rank
@@ -120,19 +139,19 @@ begin
                 ) j
                 where l.turn > 0
             ), chosen as (
-                -- The lanes' turns add up to at most p_limit, so nothing here trims the batch but
-                -- a provider's room. When every limited provider has room for a whole batch (the
-                -- usual case), that is all of the candidates, without the ranking's two sorts.
-                select c.id, c.row_id, c.provider from candidate c
+                -- Every candidate, and whether it is picked. The lanes' turns add up to at most
+                -- p_limit, so nothing here trims the batch but a provider's room. When every
+                -- limited provider has room for a whole batch (the usual case), every candidate is
+                -- picked, without the ranking's two sorts.
+                select c.id, c.row_id, c.provider, true as picked from candidate c
                 where (select coalesce(min(pr.room), p_limit) from provider_room pr) >= p_limit
                 union all
                 -- Otherwise each provider's jobs in round-robin order, up to its room.
-                select r.id, r.row_id, r.provider
+                select r.id, r.row_id, r.provider, (pr.name is null or r.provider_rank <= pr.room) as picked
                 from (select c.*, row_number() over (partition by c.provider order by c.lane_rank, c.ord) as provider_rank
                       from candidate c) r
                 left join provider_room pr on pr.name = r.provider
                 where (select coalesce(min(pr.room), p_limit) from provider_room pr) < p_limit
-                  and (pr.name is null or r.provider_rank <= pr.room)
             ), claimed as (
                 update public.jobs j
                 set state = 'running',
@@ -141,16 +160,19 @@ begin
                     lease_expires_at = v_now + make_interval(secs => p_lease),
                     attempted_at = v_now,
                     wake_requested = false
-                -- By an array of ids, as in reeld.claim above.
-                where j.id = any(array(select c.id from chosen c))
+                -- By an array of ids, as in reeld.claim.
+                where j.id = any(array(select c.id from chosen c where c.picked))
                 returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at, j.args, j.attempt, j.max_attempts,
                           j.user_id, j.parent_id, j.snooze_state, j.priority, extract(epoch from j.created_at)::double precision as created,
                           j.provider
             ), per_lane as materialized (
-                select l.row_id, l.user_id, l.job_class, l.turn, l.depth, l.tokens_now, coalesce(f.n, 0) as found, coalesce(t.n, 0) as taken
+                -- What each lane found and what was taken from it, in one pass over chosen.
+                select l.row_id, l.user_id, l.job_class, l.turn, l.depth, l.tokens_now,
+                       coalesce(t.found, 0) as found, coalesce(t.taken, 0) as taken, coalesce(t.taken_ids, '{}') as taken_ids
                 from lane l
-                left join (select c.row_id, count(*)::int as n from candidate c group by c.row_id) f on f.row_id = l.row_id
-                left join (select c.row_id, count(*)::int as n from chosen c group by c.row_id) t on t.row_id = l.row_id
+                left join (select c.row_id, count(*)::int as found, (count(*) filter (where c.picked))::int as taken,
+                                  array_agg(c.id) filter (where c.picked) as taken_ids
+                           from chosen c group by c.row_id) t on t.row_id = l.row_id
             ), short as materialized (
                 -- A lane that found less than its turn, or all of its depth: when is its next job due
                 -- (null: it has none)? Due now means work was left (trimmed, waiting for a provider,
@@ -165,7 +187,7 @@ begin
                         select c.run_at from public.jobs c
                         where c.user_id = p.user_id and c.job_class = p.job_class
                           and c.state in ('available', 'retryable', 'waiting')
-                          and c.id <> all(array(select h.id from chosen h where h.row_id = p.row_id))
+                          and c.id <> all(p.taken_ids)
                         order by c.priority, c.run_at
                         offset 0) s
                 ) n
@@ -228,7 +250,7 @@ begin
             where (select reeld.provider_room_check(coalesce(bool_or(u.over), false)) from providers_used u) = 0;
             exit;
         exception when sqlstate 'RD001' then
-            -- Rare: see the top of this file. The lanes stay locked (they were locked before
+            -- Rare (see the header). The lanes stay locked (they were locked before
             -- this block); everything else this try did is undone.
             if v_locked then
                 raise;
@@ -238,4 +260,3 @@ begin
     end loop;
 end
 $$;
-
