@@ -136,4 +136,5 @@ insert into reeld.costs (kind, estimate, per_unit) values
     ('audio.sfx', 5, '{"audio_seconds": 0.5}'),
     ('render.export', 10, '{}');
 
-grant all on reeld.tiers, reeld.tier_limits, reeld.providers, reeld.costs, reeld.lanes to service_role;
+grant all on reeld.tiers, reeld.tier_limits, reeld.providers, reeld.costs, reeld.lanes, reeld.lane_ends, reeld.provider_ends
+    to service_role;

@@ -70,6 +70,9 @@ extension Reeld {
             let report = try Migrator(directory: try MigrationsLocator.find(explicit: options.migrations), logger: logger)
                 .migrate(url: config.database.url)
             print("applied \(report.applied.count) migration(s)\(report.applied.isEmpty ? "" : ": " + report.applied.joined(separator: ", ")); \(report.alreadyApplied) already applied")
+            if !report.functionsApplied.isEmpty {
+                print("applied \(report.functionsApplied.count) function file(s): \(report.functionsApplied.joined(separator: ", "))")
+            }
         }
     }
 

@@ -96,4 +96,20 @@ import Testing
             #expect(others >= 1, "user B's \(table) went with user A")
         }
     }
+
+    /// reeld connects as a role that bypasses row-level security, as Supabase's `service_role`
+    /// does: that role must be able to read and write every table the engine touches.
+    @Test func theServiceRoleCanWriteEveryTableOfTheEngine() throws {
+        let conn = try PostgresConnection(url: try TestDatabase.makeDatabase())
+        let missing = try conn.query(
+            """
+            select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where c.relkind in ('r', 'p') and n.nspname in ('public', 'reeld')
+              and c.relname not in ('schema_migrations', 'schema_functions')
+              and not has_table_privilege('service_role', c.oid, 'select, insert, update, delete')
+            order by 1
+            """
+        ).map { try $0.string("name") }
+        #expect(missing == [])
+    }
 }
