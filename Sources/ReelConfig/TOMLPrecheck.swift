@@ -87,7 +87,7 @@ private struct Scanner {
             case UInt8(ascii: "."):
                 dots += 1
                 if headerDepth + dots + 1 > TOMLPrecheck.maxKeyDepth {
-                    return ("keys are nested more than \(TOMLPrecheck.maxKeyDepth) levels deep", index)
+                    return ("keys are nested more than \(TOMLPrecheck.maxKeyDepth) levels deep (reeld's deepest setting has 6)", index)
                 }
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
                 break

@@ -54,6 +54,8 @@ enum TOMLReader {
         return out
     }
 
+    /// TOMLKit's accessors are optional even after its `type` has said which one applies, hence
+    /// the fallbacks that never apply.
     private static func convert(_ value: any TOMLValueConvertible, path: [String], source: String) throws(ConfigError) -> ConfigValue {
         switch value.type {
         case .bool: .bool(value.bool ?? false)

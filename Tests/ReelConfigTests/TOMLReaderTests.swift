@@ -144,9 +144,11 @@ import Testing
         // toml++ has no limit for these and overflows the stack walking the tables they make.
         let parts = Array(repeating: "a", count: 100_000)
         let e = readError(parts.joined(separator: ".") + " = 1")
-        #expect(e?.description == "test.toml:1:128: keys are nested more than 64 levels deep")
-        #expect(readError("[" + parts.joined(separator: ".") + "]")?.message == "keys are nested more than 64 levels deep")
-        #expect(readError("[[" + parts.joined(separator: ".") + "]]")?.message == "keys are nested more than 64 levels deep")
+        #expect(e?.description == "test.toml:1:128: keys are nested more than 64 levels deep (reeld's deepest setting has 6)")
+        #expect(readError("[" + parts.joined(separator: ".") + "]")?.message == "keys are nested more than 64 levels deep (reeld's deepest setting has 6)")
+        #expect(readError("[[" + parts.joined(separator: ".") + "]]")?.message == "keys are nested more than 64 levels deep (reeld's deepest setting has 6)")
+        #expect(readError(parts.prefix(64).joined(separator: ".") + " = 1") == nil)
+        #expect(readError(parts.prefix(65).joined(separator: ".") + " = 1") != nil)
         // Depth adds up across a header, a dotted key and the inline tables within its value.
         let third = Array(repeating: "a", count: 22).joined(separator: ".")
         #expect(readError("[\(third)]\n\(third) = { \(third) = 1 }")?.position?.line == 2)
