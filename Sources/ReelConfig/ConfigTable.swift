@@ -7,20 +7,24 @@ struct ConfigTable {
     let path: [String]
     let entries: [String: ConfigValue]
     let source: String
+    let locator: KeyLocator
     private var asked: [String] = []
 
-    init(path: [String], entries: [String: ConfigValue], source: String) {
+    init(path: [String], entries: [String: ConfigValue], source: String, locator: KeyLocator) {
         self.path = path
         self.entries = entries
         self.source = source
+        self.locator = locator
     }
 
     func dotted(_ key: String) -> String { (path + [key]).joined(separator: ".") }
 
-    /// An error about `key`. It names the key path but no line: TOMLKit does not say where a
-    /// value was written.
+    /// An error about `key`, at the statement that wrote it (or its table, for a missing key).
     func error(_ key: String, _ message: String) -> ConfigError {
-        ConfigError(source: source, position: nil, key: dotted(key), message: message)
+        ConfigError(
+            source: source, position: locator.position(of: path + [key]) ?? locator.position(of: path),
+            key: dotted(key), message: message
+        )
     }
 
     /// The value written for exactly this key.
@@ -146,7 +150,7 @@ struct ConfigTable {
     mutating func table(_ key: String) throws(ConfigError) -> ConfigTable {
         let raw = take(key) ?? .table([:])
         guard case .table(let o) = raw else { throw error(key, "expected a table, found \(raw.kind)") }
-        return ConfigTable(path: path + [key], entries: o, source: source)
+        return ConfigTable(path: path + [key], entries: o, source: source, locator: locator)
     }
 
     /// Rejects keys nobody asked for, naming the first in sorted order and the keys that exist.

@@ -5,8 +5,8 @@ import ReelCore
 extension ReelConfig {
     /// Reads, parses and checks a config file, then reads `database.url_file` if set.
     ///
-    /// This is what `reeld run` and `reeld check-config` call; every error names the file and
-    /// the key, and a syntax error its line and column.
+    /// This is what `reeld run` and `reeld check-config` call; every error names the file, the
+    /// line and column, and the key if it is about one.
     public static func load(
         path: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigError) -> ReelConfig {
@@ -21,7 +21,8 @@ extension ReelConfig {
     public static func parse(
         _ text: String, source: String = "<config>", environment: [String: String] = [:]
     ) throws(ConfigError) -> ReelConfig {
-        var root = ConfigTable(path: [], entries: try TOMLReader.read(text, source: source), source: source)
+        let (entries, locator) = try TOMLReader.read(text, source: source)
+        var root = ConfigTable(path: [], entries: entries, source: source, locator: locator)
         let config = try ReelConfig(reading: &root, environment: environment)
         try root.finish()
         return config

@@ -12,16 +12,33 @@
 ///
 /// The scan knows just enough TOML to skip strings and comments; it never decides whether a
 /// text is valid, which is TOMLKit's job. For any text it overestimates key depth, never
-/// underestimates it.
+/// underestimates it. On the way it notes where each top-level statement starts, which is all
+/// ``KeyLocator`` needs to find a key's line.
 enum TOMLPrecheck {
     /// reeld's deepest key has six parts (`costs."video.generate".models."veo-3.1".per_unit.video_seconds`);
     /// ten times that leaves room for any layout and stays far from the stack's limits.
     static let maxKeyDepth = 64
 
-    static func check(_ text: String, source: String) throws(ConfigError) {
-        var scanner = Scanner(bytes: Array(text.utf8))
-        guard let (message, offset) = scanner.run() else { return }
-        throw ConfigError(source: source, position: scanner.position(of: offset), key: nil, message: message)
+    /// The byte offsets where the text's top-level statements (`key = value`, `[header]`) start.
+    static func check(_ bytes: [UInt8], source: String) throws(ConfigError) -> [Int] {
+        var scanner = Scanner(bytes: bytes)
+        guard let (message, offset) = scanner.run() else { return scanner.statementStarts }
+        throw ConfigError(source: source, position: position(of: offset, in: bytes), key: nil, message: message)
+    }
+
+    /// Line and column (counting Unicode scalars) of a byte offset.
+    static func position(of offset: Int, in bytes: [UInt8]) -> TOMLPosition {
+        var line = 1
+        var column = 1
+        for b in bytes[..<offset] {
+            if b == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if b & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        return TOMLPosition(line: line, column: column)
     }
 }
 
@@ -36,6 +53,7 @@ private struct Scanner {
     var open: [Int] = []
     var atStatementStart = true
     var inHeader = false
+    var statementStarts: [Int] = []
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -52,6 +70,7 @@ private struct Scanner {
                 while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
                 continue
             case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                noteStatementStart()
                 if let failure = skipString() { return failure }
                 atStatementStart = false
                 continue
@@ -62,6 +81,7 @@ private struct Scanner {
                 atStatementStart = true
             case UInt8(ascii: "["):
                 if open.isEmpty, atStatementStart {
+                    noteStatementStart()
                     inHeader = true
                     headerDepth = 0
                     dots = 0
@@ -92,11 +112,16 @@ private struct Scanner {
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
                 break
             default:
+                noteStatementStart()
                 atStatementStart = false
             }
             index += 1
         }
         return nil
+    }
+
+    mutating func noteStatementStart() {
+        if atStatementStart, open.isEmpty { statementStarts.append(index) }
     }
 
     mutating func closeHeader() {
@@ -146,20 +171,5 @@ private struct Scanner {
         case UInt8(ascii: "U"): (2...9).allSatisfy { peek($0) == UInt8(ascii: "0") }
         default: false
         }
-    }
-
-    /// Line and column (counting Unicode scalars) of a byte offset.
-    func position(of offset: Int) -> TOMLPosition {
-        var line = 1
-        var column = 1
-        for b in bytes[..<offset] {
-            if b == UInt8(ascii: "\n") {
-                line += 1
-                column = 1
-            } else if b & 0xC0 != 0x80 {
-                column += 1
-            }
-        }
-        return TOMLPosition(line: line, column: column)
     }
 }

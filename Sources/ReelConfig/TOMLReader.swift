@@ -8,10 +8,12 @@ enum TOMLReader {
     /// document: every reload leaks one.
     static let maxBytes = 1 << 20
 
-    /// The root table of `text`; errors name `source`, and a syntax error its line and column.
-    static func read(_ text: String, source: String) throws(ConfigError) -> [String: ConfigValue] {
+    /// The root table of `text`, and where its keys were written; errors name `source`, and a
+    /// syntax error its line and column.
+    static func read(_ text: String, source: String) throws(ConfigError) -> (root: [String: ConfigValue], locator: KeyLocator) {
         guard text.utf8.count <= maxBytes else { throw tooLarge(source: source) }
-        try TOMLPrecheck.check(text, source: source)
+        let bytes = Array(text.utf8)
+        let locator = KeyLocator(bytes: bytes, statementStarts: try TOMLPrecheck.check(bytes, source: source))
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -24,7 +26,7 @@ enum TOMLReader {
         } catch {
             throw ConfigError(source: source, position: nil, key: nil, message: "cannot parse the file: \(error)")
         }
-        return try entries(of: table, path: [], source: source)
+        return (try entries(of: table, path: [], source: source, locator: locator), locator)
     }
 
     static func tooLarge(source: String) -> ConfigError {
@@ -37,7 +39,9 @@ enum TOMLReader {
     /// A table's entries. TOML tells keys apart by their Unicode scalars, a Swift dictionary by
     /// canonical equivalence, so two keys like "é" (U+00E9) and "é" (U+0065 U+0301) would
     /// silently become one: such a pair is refused.
-    private static func entries(of table: TOMLTable, path: [String], source: String) throws(ConfigError) -> [String: ConfigValue] {
+    private static func entries(
+        of table: TOMLTable, path: [String], source: String, locator: KeyLocator
+    ) throws(ConfigError) -> [String: ConfigValue] {
         var out: [String: ConfigValue] = [:]
         // `keys` and `values` come from two walks of the same toml++ map, so they pair up by
         // index; TOMLKit's own iterator looks each key up again and traps when it cannot.
@@ -45,18 +49,20 @@ enum TOMLReader {
             if let earlier = out.index(forKey: key) {
                 let first = out[earlier].key
                 throw ConfigError(
-                    source: source, position: nil, key: (path + [key]).joined(separator: "."),
+                    source: source, position: locator.position(of: path + [key]), key: (path + [key]).joined(separator: "."),
                     message: "keys \(spelled(first)) and \(spelled(key)) are different TOML keys that read the same; keep one"
                 )
             }
-            out[key] = try convert(value, path: path + [key], source: source)
+            out[key] = try convert(value, path: path + [key], source: source, locator: locator)
         }
         return out
     }
 
     /// TOMLKit's accessors are optional even after its `type` has said which one applies, hence
     /// the fallbacks that never apply.
-    private static func convert(_ value: any TOMLValueConvertible, path: [String], source: String) throws(ConfigError) -> ConfigValue {
+    private static func convert(
+        _ value: any TOMLValueConvertible, path: [String], source: String, locator: KeyLocator
+    ) throws(ConfigError) -> ConfigValue {
         switch value.type {
         case .bool: .bool(value.bool ?? false)
         case .int: .int(Int64(value.int ?? 0))
@@ -65,10 +71,10 @@ enum TOMLReader {
         case .date: .date
         case .time: .time
         case .dateTime: .dateTime
-        case .table: .table(try value.table.map { (t) throws(ConfigError) in try entries(of: t, path: path, source: source) } ?? [:])
+        case .table: .table(try value.table.map { (t) throws(ConfigError) in try entries(of: t, path: path, source: source, locator: locator) } ?? [:])
         case .array:
             .array(try (value.array.map(Array.init) ?? []).map { (element) throws(ConfigError) in
-                try convert(element, path: path, source: source)
+                try convert(element, path: path, source: source, locator: locator)
             })
         }
     }

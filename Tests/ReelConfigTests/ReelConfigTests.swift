@@ -136,23 +136,24 @@ import Testing
         #expect(configError("[costs.\"video.generate\"]\nprice = 1")?.key == "costs.video.generate.price")
     }
 
-    @Test func unknownKeyIsAnErrorNamingTheKey() {
+    @Test func unknownKeyIsAnErrorNamingKeyAndLine() {
         let e = configError("[queue]\nworkers = 2\nwrokers = 3")
         #expect(e?.key == "queue.wrokers")
-        #expect(e?.position == nil, "TOMLKit does not say where a key was written")
-        #expect(e?.description.hasPrefix("test.toml: queue.wrokers: unknown key; known in [queue]: workers,") == true)
+        #expect(e?.position?.line == 3)
+        #expect(e?.description.hasPrefix("test.toml:3:1: queue.wrokers: unknown key; known in [queue]: workers,") == true)
     }
 
     @Test func unknownTableIsAnError() {
         let e = configError("[metrics]\nport = 9090")
         #expect(e?.key == "metrics")
+        #expect(e?.position?.line == 1)
         #expect(e?.message.hasPrefix("unknown table [metrics]") == true)
         #expect(configError("[providers.kling]\nenabled = true")?.key == "providers.kling")
     }
 
-    @Test func wrongTypeIsAnErrorNamingTheKey() {
+    @Test func wrongTypeIsAnErrorNamingKeyAndLine() {
         let e = configError("\n[queue]\nworkers = \"8\"")
-        #expect(e?.description == "test.toml: queue.workers: expected an integer, found a string")
+        #expect(e?.description == "test.toml:3:1: queue.workers: expected an integer, found a string")
         #expect(configError("[queue]\narchive = 1")?.message == "expected true or false, found an integer")
         #expect(configError("[queue]\nworkers = 8.0")?.message == "expected an integer, found a float")
         #expect(configError("queue = 1")?.message == "expected a table, found an integer")
@@ -195,7 +196,7 @@ import Testing
 
     @Test func unsetOrMalformedVariableIsAnError() {
         let e = configError("[database]\nurl_file = \"${CREDENTIALS_DIRECTORY}/database-url\"")
-        #expect(e?.description == "test.toml: database.url_file: environment variable CREDENTIALS_DIRECTORY is not set")
+        #expect(e?.description == "test.toml:2:1: database.url_file: environment variable CREDENTIALS_DIRECTORY is not set")
         #expect(configError("[storage]\nroot = \"/x/${OPEN\"")?.message == "'${' without a closing '}'")
         #expect(configError("[storage]\nroot = \"/x/${1BAD}\"")?.message.contains("not a valid") == true)
     }

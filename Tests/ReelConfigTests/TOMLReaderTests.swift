@@ -5,7 +5,7 @@ import Testing
 
 /// What TOMLKit reads for reeld, and how reeld.toml refuses what it has no setting for.
 @Suite struct TOMLReaderTests {
-    func read(_ text: String) throws -> [String: ConfigValue] { try TOMLReader.read(text, source: "test.toml") }
+    func read(_ text: String) throws -> [String: ConfigValue] { try TOMLReader.read(text, source: "test.toml").root }
 
     func readError(_ text: String) -> ConfigError? {
         do {
@@ -41,7 +41,7 @@ import Testing
 
     @Test func aDateWhereASettingTakesANumberIsRefusedByKey() {
         let e = configError("[queue]\nworkers = 1979-05-27T07:32:00Z")
-        #expect(e?.description == "test.toml: queue.workers: expected an integer, found a date-time")
+        #expect(e?.description == "test.toml:2:1: queue.workers: expected an integer, found a date-time")
         #expect(configError("[queue]\nretention_days = 1979-05-27")?.message == "expected an integer, found a date")
         #expect(configError("[log]\nlevel = 07:32:00")?.message == "expected a string, found a time")
         #expect(configError("[queue]\nrelease = 2026-12-07")?.message.hasPrefix("unknown key; known in [queue]:") == true)
@@ -84,7 +84,7 @@ import Testing
 
     @Test func anArrayOfTablesWhereReeldHasATableIsRefusedByKey() {
         let e = configError("[[queue]]\nworkers = 2")
-        #expect(e?.description == "test.toml: queue: expected a table, found an array")
+        #expect(e?.description == "test.toml:1:1: queue: expected a table, found an array")
         #expect(configError("[[stages]]\nname = \"a\"")?.message.hasPrefix("unknown key; known at the top level: node, database") == true)
     }
 
@@ -190,6 +190,7 @@ import Testing
     @Test func keysThatDifferOnlyInUnicodeFormAreRefused() {
         let e = readError("[queue]\n\"\u{E9}\" = 1\n\"e\u{301}\" = 2")
         #expect(e?.key?.hasPrefix("queue.") == true)
+        #expect(e?.position?.line == 2, "toml++ orders keys bytewise, so the error is about U+00E9, written on line 2")
         #expect(e?.message.contains("(U+00E9)") == true && e?.message.contains("(U+0065 U+0301)") == true)
         #expect(e?.message.hasSuffix("are different TOML keys that read the same; keep one") == true)
     }
@@ -197,9 +198,33 @@ import Testing
     @Test func reeldNamesMatchScalarByScalar() throws {
         // U+212A KELVIN SIGN is canonically equivalent to "K", so Swift's == calls them equal.
         #expect("\u{212A}ey" == "Key")
-        var table = ConfigTable(path: ["t"], entries: ["\u{212A}ey": .int(5)], source: "test.toml")
+        let locator = KeyLocator(bytes: [], statementStarts: [])
+        var table = ConfigTable(path: ["t"], entries: ["\u{212A}ey": .int(5)], source: "test.toml", locator: locator)
         #expect(try table.int("Key", default: 1, in: 0...10) == 1)
         #expect(throws: ConfigError.self) { try table.finish() }
+    }
+
+    // MARK: Where a setting was written
+
+    @Test func aSettingsErrorPointsAtTheStatementThatWroteIt() {
+        let text = """
+            # reeld, with "[queue]" in a comment
+            [intake]
+            allowed_uids = [
+              1000,  # ]
+            ]
+            [queue]
+            description = \"""
+            [queue]
+            workers = 1\"""
+              lease_seconds = "30"
+            """
+        // lease_seconds is read before the unknown key, and the string's lines are no statements.
+        #expect(configError(text)?.description == "test.toml:10:3: queue.lease_seconds: expected an integer, found a string")
+        #expect(configError(text.replacingOccurrences(of: "\"30\"", with: "30"))?.position == TOMLPosition(line: 7, column: 1))
+        #expect(configError("[tiers.free]\nconcurrent.video = 1\nconcurrent.vidoe = 2")?.description.hasPrefix("test.toml:3:1: tiers.free.concurrent.vidoe: unknown key") == true)
+        #expect(configError("queue.workers = 1\nqueue.claimers = 0")?.position == TOMLPosition(line: 2, column: 1))
+        #expect(configError("a = [\n  1,\n]\n[providers.local]\nenabled = false")?.position?.line == 4, "providers.default is unset: its table")
     }
 
     @Test func aFileOverOneMebibyteIsRefusedUnread() throws {
