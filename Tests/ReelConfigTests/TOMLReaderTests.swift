@@ -128,7 +128,7 @@ import Testing
 
     // MARK: Hostile input
 
-    @Test func deeplyNestedArraysStopAtToml256LevelLimit() {
+    @Test func deeplyNestedArraysStopAtTheLibrarysLimitOf256Levels() {
         let e = readError("a = " + String(repeating: "[", count: 100_000))
         #expect(e?.description == "test.toml:1:261: Error while parsing value: exceeded maximum nested value depth of 256 (TOML_MAX_NESTED_VALUES)")
     }
