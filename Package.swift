@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C wrappers: module map + shim header, nothing else.
@@ -70,7 +71,10 @@ let package = Package(
         // reeld.toml: types, loading, validation and reload rules; shared by reeld and reelctl.
         .target(
             name: "ReelConfig",
-            dependencies: ["ReelCore", "ReelQueue", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ReelCore", "ReelQueue", .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
             swiftSettings: strict
         ),
         // The studio's tables and the handlers of each job kind: store, workflow engine, generation, render.

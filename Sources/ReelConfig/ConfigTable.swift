@@ -1,50 +1,48 @@
-import ReelCore
-
 /// Reads one TOML table into typed settings, remembering which keys were asked for so that
 /// ``finish()`` can reject the rest: a misspelt key must fail loudly, not fall back to a default.
+///
+/// Keys match reeld's names scalar by scalar, as TOML compares them: Swift's `==` would also
+/// accept a canonically equivalent spelling of a name, which TOML counts as another key.
 struct ConfigTable {
     let path: [String]
-    let entries: [String: JSONValue]
-    let document: TOMLDocument
+    let entries: [String: ConfigValue]
     let source: String
+    let locator: KeyLocator
     private var asked: [String] = []
 
-    init(path: [String], entries: [String: JSONValue], document: TOMLDocument, source: String) {
+    init(path: [String], entries: [String: ConfigValue], source: String, locator: KeyLocator) {
         self.path = path
         self.entries = entries
-        self.document = document
         self.source = source
+        self.locator = locator
     }
 
     func dotted(_ key: String) -> String { (path + [key]).joined(separator: ".") }
 
+    /// An error about `key`, at the statement that wrote it (or its table, for a missing key).
     func error(_ key: String, _ message: String) -> ConfigError {
         ConfigError(
-            source: source, position: document.position(of: path + [key]) ?? document.position(of: path),
+            source: source, position: locator.position(of: path + [key]) ?? locator.position(of: path),
             key: dotted(key), message: message
         )
     }
 
-    private mutating func take(_ key: String) -> JSONValue? {
-        asked.append(key)
-        return entries[key]
+    /// The value written for exactly this key.
+    func entry(_ key: String) -> ConfigValue? {
+        guard let index = entries.index(forKey: key), entries[index].key.unicodeScalars.elementsEqual(key.unicodeScalars) else {
+            return nil
+        }
+        return entries[index].value
     }
 
-    static func kind(_ value: JSONValue) -> String {
-        switch value {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .int: "an integer"
-        case .double: "a float"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "a table"
-        }
+    private mutating func take(_ key: String) -> ConfigValue? {
+        asked.append(key)
+        return entry(key)
     }
 
     mutating func int(_ key: String, default value: Int, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         guard let raw = take(key) else { return value }
-        guard case .int(let i) = raw else { throw error(key, "expected an integer, found \(Self.kind(raw))") }
+        guard case .int(let i) = raw else { throw error(key, "expected an integer, found \(raw.kind)") }
         guard let n = Int(exactly: i), range.contains(n) else {
             if range.upperBound == .max { throw error(key, "must be at least \(range.lowerBound) (found \(i))") }
             throw error(key, "must be between \(range.lowerBound) and \(range.upperBound) (found \(i))")
@@ -54,7 +52,7 @@ struct ConfigTable {
 
     /// An integer key holding whole seconds (`*_seconds`).
     mutating func seconds(_ key: String, default value: Duration, in range: ClosedRange<Int>) throws(ConfigError) -> Duration {
-        guard entries[key] != nil else {
+        guard entry(key) != nil else {
             asked.append(key)
             return value
         }
@@ -63,7 +61,7 @@ struct ConfigTable {
 
     /// An integer key that may be absent (nil).
     mutating func optionalInt(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
-        guard entries[key] != nil else {
+        guard entry(key) != nil else {
             asked.append(key)
             return nil
         }
@@ -72,7 +70,7 @@ struct ConfigTable {
 
     /// A limit: an integer in `range`, or the string "unlimited" (nil).
     mutating func limit(_ key: String, default value: Int?, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
-        guard let raw = entries[key] else {
+        guard let raw = entry(key) else {
             asked.append(key)
             return value
         }
@@ -91,7 +89,7 @@ struct ConfigTable {
         switch raw {
         case .int(let i): value = Double(i)
         case .double(let d): value = d
-        default: throw error(key, "expected a number, found \(Self.kind(raw))")
+        default: throw error(key, "expected a number, found \(raw.kind)")
         }
         guard range.contains(value) else {
             throw error(key, "must be between \(range.lowerBound) and \(range.upperBound) (found \(value))")
@@ -104,13 +102,13 @@ struct ConfigTable {
 
     mutating func bool(_ key: String, default value: Bool) throws(ConfigError) -> Bool {
         guard let raw = take(key) else { return value }
-        guard case .bool(let b) = raw else { throw error(key, "expected true or false, found \(Self.kind(raw))") }
+        guard case .bool(let b) = raw else { throw error(key, "expected true or false, found \(raw.kind)") }
         return b
     }
 
     mutating func string(_ key: String) throws(ConfigError) -> String? {
         guard let raw = take(key) else { return nil }
-        guard case .string(let s) = raw else { throw error(key, "expected a string, found \(Self.kind(raw))") }
+        guard case .string(let s) = raw else { throw error(key, "expected a string, found \(raw.kind)") }
         return s
     }
 
@@ -142,28 +140,24 @@ struct ConfigTable {
         return expanded
     }
 
-    mutating func array(_ key: String) throws(ConfigError) -> [JSONValue]? {
+    mutating func array(_ key: String) throws(ConfigError) -> [ConfigValue]? {
         guard let raw = take(key) else { return nil }
-        guard case .array(let a) = raw else { throw error(key, "expected an array, found \(Self.kind(raw))") }
+        guard case .array(let a) = raw else { throw error(key, "expected an array, found \(raw.kind)") }
         return a
     }
 
     /// A sub-table; a missing one reads as empty, so every key takes its default.
     mutating func table(_ key: String) throws(ConfigError) -> ConfigTable {
-        let raw = take(key) ?? .object([:])
-        guard case .object(let o) = raw else { throw error(key, "expected a table, found \(Self.kind(raw))") }
-        return ConfigTable(path: path + [key], entries: o, document: document, source: source)
+        let raw = take(key) ?? .table([:])
+        guard case .table(let o) = raw else { throw error(key, "expected a table, found \(raw.kind)") }
+        return ConfigTable(path: path + [key], entries: o, source: source, locator: locator)
     }
 
-    /// Rejects keys nobody asked for, naming the first one in the file and the keys that exist.
+    /// Rejects keys nobody asked for, naming the first in sorted order and the keys that exist.
     func finish() throws(ConfigError) {
-        let unknown = entries.keys.filter { !asked.contains($0) }
-        guard !unknown.isEmpty else { return }
-        let first = unknown.min { a, b in
-            let pa = document.position(of: path + [a]), pb = document.position(of: path + [b])
-            return (pa ?? TOMLPosition(line: .max, column: 0), a) < (pb ?? TOMLPosition(line: .max, column: 0), b)
-        }!
-        let what = if case .object = entries[first] { "unknown table [\(dotted(first))]" } else { "unknown key" }
+        let unknown = entries.keys.filter { key in !asked.contains { $0.unicodeScalars.elementsEqual(key.unicodeScalars) } }
+        guard let first = unknown.min() else { return }
+        let what = if case .table = entries[first] { "unknown table [\(dotted(first))]" } else { "unknown key" }
         let known = asked.isEmpty ? "none" : asked.joined(separator: ", ")
         let within = path.isEmpty ? "at the top level" : "in [\(path.joined(separator: "."))]"
         throw error(first, "\(what); known \(within): \(known)")

@@ -64,9 +64,9 @@ extension ReelConfig {
         intake.spoolDirectory = try t.path("spool_dir", default: intake.spoolDirectory, environment: environment)
         intake.maxFileBytes = try t.int("max_file_bytes", default: intake.maxFileBytes, in: 1...(1 << 30))
         if let uids = try t.array("allowed_uids") {
-            intake.allowedUIDs = try uids.map { (value: JSONValue) throws(ConfigError) -> UInt32 in
+            intake.allowedUIDs = try uids.map { (value: ConfigValue) throws(ConfigError) -> UInt32 in
                 guard case .int(let i) = value, let uid = UInt32(exactly: i) else {
-                    throw t.error("allowed_uids", "expected user ids (integers from 0 to \(UInt32.max)), found \(value.jsonText)")
+                    throw t.error("allowed_uids", "expected user ids (integers from 0 to \(UInt32.max)), found \(value.quoted)")
                 }
                 return uid
             }
@@ -178,7 +178,7 @@ extension ReelConfig {
 
     /// `per_unit = { video_seconds = 10 }`: credits per unit a generation reports.
     private static func prices(_ table: inout ConfigTable, default value: [String: Double]) throws(ConfigError) -> [String: Double] {
-        guard table.entries["per_unit"] != nil else {
+        guard table.entry("per_unit") != nil else {
             _ = try table.table("per_unit")
             return value
         }

@@ -158,6 +158,7 @@ import Testing
         #expect(configError("[queue]\nworkers = 8.0")?.message == "expected an integer, found a float")
         #expect(configError("queue = 1")?.message == "expected a table, found an integer")
         #expect(configError("[intake]\nallowed_uids = [-1]")?.key == "intake.allowed_uids")
+        #expect(configError("[intake]\nallowed_uids = [\"root\"]")?.message == "expected user ids (integers from 0 to 4294967295), found \"root\"")
     }
 
     @Test func outOfRangeValuesAreRejected() {
@@ -173,9 +174,10 @@ import Testing
         #expect(configError("[providers.local]\nenabled = false")?.key == "providers.default")
     }
 
-    @Test func syntaxErrorsCarryThePosition() {
+    @Test func syntaxErrorsCarryTheLineAndColumn() {
         let e = configError("[queue]\nworkers = 1\nworkers = 2")
-        #expect(e?.description == "test.toml:3:1: duplicate key 'queue.workers' (first defined at 2:1)")
+        #expect(e?.position == TOMLPosition(line: 3, column: 11))
+        #expect(e?.description == "test.toml:3:11: Error while parsing key-value pair: cannot redefine existing integer 'workers'")
     }
 
     @Test func pathsExpandEnvironmentVariables() throws {
