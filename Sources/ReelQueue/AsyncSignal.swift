@@ -5,9 +5,9 @@ import Synchronization
 /// (once), so a signal is never lost between a check and the wait that follows it.
 ///
 /// Each wait has its own id. Cancelling a wait (its timeout fired, or the task was cancelled)
-/// resumes only that wait's continuation and never touches `pending`: an earlier version
-/// cleared `pending` after a timeout and could erase a signal, or leave a cancelled waiter
-/// registered with nobody left to resume it, hanging its task.
+/// resumes only that wait's continuation and never touches `pending`: clearing `pending` after
+/// a timeout could erase a signal, and a cancelled waiter left registered would have nobody to
+/// resume it.
 final class AsyncSignal: Sendable {
     private struct State {
         var pending = false

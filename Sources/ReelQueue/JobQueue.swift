@@ -15,16 +15,14 @@ import ReelDB
 /// Each statement that changes jobs is written whole beside the function that runs it, in one
 /// shape. The update is the CTE `changed`; `published` hands its rows to `reeld.publish()` as one
 /// array, which NOTIFYs `reeld_events` for the studio and `reeld_jobs` when work became
-/// claimable (new rows are published by the insert trigger in `Migrations/0003_jobs.sql`): in
+/// claimable (new rows are published by the insert trigger in `Migrations/functions/jobs_after_insert.sql`): in
 /// the same transaction by construction, and cheaper than a trigger's transition table. A
 /// statement that may end a job's reservation settles its credits in the CTE `settled` through
 /// `reeld.settle_credits()`. A statement that ends running attempts counts the ended runs of
-/// users' jobs into `reeld.lane_ends` and `reeld.provider_ends` (Migrations/0006), where the
+/// users' jobs into `reeld.lane_ends` and `reeld.provider_ends`, where the
 /// fair claim's limits read them: one pass over the changed rows groups them (`run_ends`), and
 /// the two upserts lock their rows in key order, lanes before providers, so that two
-/// statements' batches cannot deadlock. (`reeld.count_run_ends()` took the ends as an array of
-/// composites, whose building and unnesting cost more than the upserts; it stays in the schema
-/// for nodes of the previous version.)
+/// statements' batches cannot deadlock.
 public struct JobQueue: Sendable {
     public let database: Database
     public let clock: any QueueClock
@@ -59,8 +57,8 @@ public struct JobQueue: Sendable {
 
     /// Leases up to `limit` claimable jobs for `owner`.
     ///
-    /// Users' jobs come first, fairly: `reeld.claim_fair()` (Migrations/0005, last redefined in
-    /// 0013) serves them round robin by user and job class within each tier's and provider's
+    /// Users' jobs come first, fairly: `reeld.claim_fair()` (`Migrations/functions/claim_fair.sql`)
+    /// serves them round robin by user and job class within each tier's and provider's
     /// limits, across all nodes. System jobs (no user) are unlimited and fill what is left of the
     /// batch by priority, then run time, served by `jobs_claim_system_idx` (partial on claimable
     /// jobs without a user). SKIP LOCKED throughout: nodes claim at once without waiting on each
@@ -77,7 +75,7 @@ public struct JobQueue: Sendable {
         }.sorted { ($0.priority, $0.createdAt) < ($1.priority, $1.createdAt) }
     }
 
-    /// The claim is `reeld.claim()` (Migrations/0008, redefined in 0012): the fair claim of users'
+    /// The claim is `reeld.claim()` (`Migrations/functions/claim.sql`): the fair claim of users'
     /// jobs, then, only if the batch has room left, system jobs for exactly that room. One round
     /// trip; the function keeps its statements planned once per connection.
     static let claimSQL = "select * from reeld.claim($1, $2::int, $3::timestamptz, $4::double precision)"

@@ -1,6 +1,8 @@
 import Foundation
 import ReelCore
 import ReelDB
+import ReelProviders
+import ReelQueue
 import ReelRender
 import ReelStorage
 
@@ -179,6 +181,32 @@ struct StudioStore: Sendable {
         try await database.query(
             "update public.generations set state = $3, provider_task_id = $2 where id = $1::uuid and state = $4",
             [generation, taskID, GenerationState.submitted.rawValue, GenerationState.pending.rawValue])
+    }
+
+    /// Records a generation's output, inside the transaction that records its assets.
+    func completeGeneration(_ generation: UUID, asset: UUID?, output: JSONValue, model: String, on conn: PostgresConnection) throws {
+        try conn.query(
+            """
+            update public.generations set state = $5, asset_id = $2::uuid, output = $3::jsonb, model = $4,
+                   completed_at = now() where id = $1::uuid
+            """, [generation, asset, output, model, GenerationState.completed.rawValue])
+    }
+
+    /// What the usage costs (reeld.costs, by kind, model and unit) goes on the usage log and on
+    /// the job, whose completion captures it from the reserve.
+    func recordUsage(_ usage: Usage, user: UUID, generation: UUID, provider: String, model: String, job: ClaimedJob,
+                     on conn: PostgresConnection) throws {
+        try conn.query(
+            """
+            with usage as (
+                insert into public.usage_logs (user_id, generation_id, provider, model, unit, units, credits)
+                values ($1::uuid, $2::uuid, $3, $4, $5, $6::double precision,
+                        reeld.usage_credits($7, $4, $5, $6::double precision))
+                returning credits
+            )
+            update public.jobs set credits_used = (select credits from usage) where id = $8::uuid
+            """,
+            [user, generation, provider, model, usage.unit, usage.amount, job.kind.rawValue, job.id])
     }
 
     func markFailed(generation: UUID, error: String) async throws {

@@ -96,8 +96,7 @@ import Testing
     }
 
     /// A claim holds the locks of the lanes it serves until it commits, and other claims pass
-    /// those lanes over: it must lock no lane it will not serve (Migrations/0016). Thirty lanes
-    /// of 16 jobs, a claim of 32: two lanes served (emptied), and only they hold our
+    /// those lanes over: it must lock no lane it will not serve. Thirty lanes of 16 jobs, a claim of 32: two lanes served (emptied), and only they hold our
     /// transaction's lock (its xid as xmax: the claim rewrites them in a subtransaction, which
     /// carries the lock to the new version).
     @Test func aClaimLocksOnlyTheLanesItServes() async throws {
@@ -121,7 +120,7 @@ import Testing
         #expect(locked == 2)
     }
 
-    /// A lane whose turn took all its depth is looked at in the same claim (Migrations/0007):
+    /// A lane whose turn took all its depth is looked at in the same claim:
     /// empty, it leaves the round robin at once rather than costing the next claim a visit that
     /// finds nothing; with more work than its depth said, it stays due and is served again.
     @Test func aLaneIsRetiredWhenItsTurnEmptiesItAndKeptWhenItsDepthUndercounts() async throws {
@@ -165,7 +164,7 @@ import Testing
         #expect(try await running(user: u) == 2)
     }
 
-    /// The running counts the claim reads (Migrations/0006: started on lanes and providers, less
+    /// The running counts the claim reads (started on lanes and providers, less
     /// ended) must equal the running jobs after every way an attempt ends, or limits drift.
     @Test func runningCountersMatchTheRunningJobsAfterEveryWayAnAttemptEnds() async throws {
         var (u, jobs) = try await claimedOnKling(12)
@@ -303,7 +302,7 @@ import Testing
         #expect(try await claim().count == 1)
     }
 
-    /// Two nodes claim a provider's jobs at once (Migrations/0009). The first keeps its
+    /// Two nodes claim a provider's jobs at once. The first keeps its
     /// transaction open; the second reads the room the first has not committed, leases its
     /// jobs and then waits for the provider's row. When the first commits, the second finds the
     /// room taken, tries again holding the row, and takes what is left: it neither comes back
@@ -352,10 +351,9 @@ import Testing
         return false
     }
 
-    /// A statement that ends runs counts them on the lanes' rows before the providers' rows, as
-    /// `reeld.count_run_ends()` did: with the order left to PostgreSQL (which runs the CTEs no one
-    /// reads last first), two batches, or a batch of a node of the previous version, could each
-    /// hold the row the other waits for.
+    /// A statement that ends runs counts them on the lanes' rows before the providers' rows, the
+    /// order every other statement takes: with the order left to PostgreSQL (which runs the CTEs
+    /// no one reads last first), two batches could each hold the row the other waits for.
     @Test func anEndedRunIsCountedOnItsLaneBeforeItsProvider() async throws {
         let (u, jobs) = try await claimedOnKling(2)
         // The counters' rows exist once one run has ended.

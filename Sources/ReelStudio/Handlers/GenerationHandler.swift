@@ -94,24 +94,8 @@ struct GenerationHandler: JobHandler {
             ]
             if let first = ids.first { output["asset_id"] = .string(first.lowercasedText) }
             if let json { output["json"] = json }
-            try conn.query(
-                """
-                update public.generations set state = 'completed', asset_id = $2::uuid, output = $3::jsonb, model = $4,
-                       completed_at = now() where id = $1::uuid
-                """, [generation, ids.first, JSONValue.object(output), model])
-            // What the usage costs (reeld.costs, by kind, model and unit) goes on the usage log
-            // and on the job, whose completion captures it from the reserve.
-            try conn.query(
-                """
-                with usage as (
-                    insert into public.usage_logs (user_id, generation_id, provider, model, unit, units, credits)
-                    values ($1::uuid, $2::uuid, $3, $4, $5, $6::double precision,
-                            reeld.usage_credits($7, $4, $5, $6::double precision))
-                    returning credits
-                )
-                update public.jobs set credits_used = (select credits from usage) where id = $8::uuid
-                """,
-                [user, generation, provider, model, usage.unit, usage.amount, job.kind.rawValue, job.id])
+            try store.completeGeneration(generation, asset: ids.first, output: .object(output), model: model, on: conn)
+            try store.recordUsage(usage, user: user, generation: generation, provider: provider, model: model, job: job, on: conn)
             return ids
         }
         var result: [String: JSONValue] = [
