@@ -10,6 +10,9 @@ create table reeld.job_kinds (
     max_attempts int not null check (max_attempts between 1 and 100),
     required_args text[] not null default '{}',
     needs_project boolean not null default false,
+    -- Acts for someone: needs a user, given or taken from the project (workflow.run makes a
+    -- project, which must belong to a user).
+    needs_user boolean not null default false,
     description text not null,
     -- The class a kind's limits are counted in; 'none' is not limited by class (a workflow run
     -- mostly waits for its children, which are).
@@ -35,6 +38,8 @@ insert into reeld.job_kinds (kind, max_attempts, required_args, needs_project, j
     ('audio.sfx',        5,  '{prompt}',    true,  'audio',      true,  false, 'a sound effect'),
     ('render.edit',      3,  '{}',          true,  'render',     false, false, 'assembles the timeline from the project''s assets'),
     ('render.export',    3,  '{}',          true,  'render',     false, false, 'renders the timeline to a file');
+
+update reeld.job_kinds set needs_user = true where kind = 'workflow.run';
 
 create table public.jobs (
     id uuid primary key default gen_random_uuid(),

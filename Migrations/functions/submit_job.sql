@@ -70,6 +70,9 @@ begin
     elsif k.needs_project then
         raise exception using errcode = '22023', message = format('project_id: required for kind %s', p_kind);
     end if;
+    if k.needs_user and p_user_id is null then
+        raise exception using errcode = '22023', message = format('user_id: %s needs a user or a project', p_kind);
+    end if;
 
     -- A replayed submit returns its job, whatever has changed since: it reserves nothing again
     -- and is not held to prerequisites that its first submit met.

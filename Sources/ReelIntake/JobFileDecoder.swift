@@ -61,6 +61,11 @@ public struct JobFileDecoder: Sendable {
                 problems.append(IntakeProblem(
                     path: "$.project_id", expected: "a project UUID (\(kind) works on a project)", got: Self.describe(nil)))
             }
+            if spec.requiresOwner, fields["user_id"] == nil, fields["project_id"] == nil {
+                problems.append(IntakeProblem(
+                    path: "$.user_id", expected: "a user UUID, or a project_id (\(kind) needs a user or a project)",
+                    got: Self.describe(nil)))
+            }
             if case .object(let argFields) = args {
                 validate(argFields, against: spec, into: &problems)
             }

@@ -37,6 +37,7 @@ public enum JobFileSchema {
             if !required.isEmpty { thenRequired.append("args") }
             if spec.requiresProjectID { thenRequired.append("project_id") }
             if !thenRequired.isEmpty { then["required"] = .array(thenRequired) }
+            if spec.requiresOwner { then["anyOf"] = [["required": ["user_id"]], ["required": ["project_id"]]] }
             conditions.append([
                 "if": ["properties": ["kind": ["const": .string(kind.rawValue)]], "required": ["kind"]],
                 "then": .object(then),

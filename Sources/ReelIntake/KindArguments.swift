@@ -8,8 +8,12 @@ struct KindArguments: Sendable {
     var kind: JobKind
     /// Fields of `args` besides the ones every kind may carry (`commonRules`).
     var rules: [ArgumentRule]
-    /// `render.edit` assembles a project's edit, so it needs `project_id` beside `args`.
+    /// Kinds that work on a project's assets need `project_id` beside `args`
+    /// (`reeld.job_kinds.needs_project`).
     var requiresProjectID = false
+    /// Kinds that act for someone need `user_id` or `project_id`, whose owner it then is
+    /// (`reeld.job_kinds.needs_user`): a workflow run makes a project, which must belong to a user.
+    var requiresOwner = false
 
     /// Every kind may name the provider and model to use; the engine picks when absent.
     static let commonRules: [ArgumentRule] = [
@@ -34,8 +38,8 @@ struct KindArguments: Sendable {
                 .required("brief", .string(length: 1...4000)),
                 .optional("scenes", .integer(1...12)),
                 .optional("title", .string(length: nil)),
-            ]),
-            KindArguments(kind: .storyboard, rules: [.required("brief", text)]),
+            ], requiresOwner: true),
+            KindArguments(kind: .storyboard, rules: [.required("brief", text)], requiresProjectID: true),
             KindArguments(kind: .image, rules: [
                 .required("prompt", text),
                 .optional("reference_asset_id", .uuid),
@@ -43,20 +47,20 @@ struct KindArguments: Sendable {
                 .optional("height", dimension),
                 .optional("scene_id", .uuid),
                 .optional("role", .oneOf(["hero", "start_frame", "end_frame"])),
-            ]),
+            ], requiresProjectID: true),
             KindArguments(kind: .video, rules: [
                 .required("prompt", text),
                 .optional("start_asset_id", .uuid),
                 .optional("end_asset_id", .uuid),
                 .optional("duration_seconds", .number(1...60)),
                 .optional("scene_id", .uuid),
-            ]),
+            ], requiresProjectID: true),
             KindArguments(kind: .speech, rules: [
                 .required("text", .string(length: 1...5000)),
                 .optional("voice", .string(length: 1...Int.max)),
-            ]),
-            KindArguments(kind: .music, rules: [.required("prompt", text), .optional("duration_seconds", audioDuration)]),
-            KindArguments(kind: .soundEffect, rules: [.required("prompt", text), .optional("duration_seconds", audioDuration)]),
+            ], requiresProjectID: true),
+            KindArguments(kind: .music, rules: [.required("prompt", text), .optional("duration_seconds", audioDuration)], requiresProjectID: true),
+            KindArguments(kind: .soundEffect, rules: [.required("prompt", text), .optional("duration_seconds", audioDuration)], requiresProjectID: true),
             KindArguments(kind: .edit, rules: [], requiresProjectID: true),
             KindArguments(kind: .export, rules: [
                 .optional("timeline_asset_id", .uuid),
@@ -64,7 +68,7 @@ struct KindArguments: Sendable {
                 // The film's height (its width follows the timeline's aspect); at most the
                 // user's tier allows (max_export_height), checked by reeld.submit_job.
                 .optional("height", dimension),
-            ]),
+            ], requiresProjectID: true),
         ]
         return Dictionary(uniqueKeysWithValues: kinds.map { ($0.kind, $0) })
     }()

@@ -86,18 +86,18 @@ import Testing
     }
 
     @Test func wrongArgumentTypeNamesPathExpectedAndGot() {
-        let found = problems(#"{"kind": "workflow.run", "args": {"brief": 42}}"#)
+        let found = problems(#"{"kind": "workflow.run", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"brief": 42}}"#)
         #expect(found == [IntakeProblem(path: "$.args.brief", expected: "a string of 1 to 4000 characters", got: "integer 42")])
     }
 
     @Test func missingRequiredArgumentIsReported() {
-        let found = problems(#"{"kind": "image.generate", "args": {"width": 1024}}"#)
+        let found = problems(#"{"kind": "image.generate", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"width": 1024}}"#)
         #expect(found == [IntakeProblem(path: "$.args.prompt", expected: "a string of at least 1 characters", got: "nothing (field missing)")])
     }
 
     @Test func everyProblemIsReportedNotJustTheFirst() {
         let found = problems("""
-            {"kind": "video.generate", "user_id": "nope", "priority": 1.5,
+            {"kind": "video.generate", "user_id": "nope", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "priority": 1.5,
              "args": {"prompt": "", "duration_seconds": 90, "start_asset_id": "x", "colour": "red"}}
             """)
         #expect(Set(found.map(\.path)) == [
@@ -108,10 +108,10 @@ import Testing
     @Test func argumentRangesAreEnforced() {
         #expect(problems(#"{"kind": "system.sleep", "args": {"seconds": 86401}}"#).map(\.path) == ["$.args.seconds"])
         #expect(problems(#"{"kind": "system.sleep", "args": {"seconds": 86400}}"#).isEmpty)
-        #expect(problems(#"{"kind": "workflow.run", "args": {"brief": "b", "scenes": 13}}"#).map(\.path) == ["$.args.scenes"])
-        #expect(problems(#"{"kind": "workflow.run", "args": {"brief": "b", "scenes": 2.5}}"#).map(\.path) == ["$.args.scenes"])
+        #expect(problems(#"{"kind": "workflow.run", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"brief": "b", "scenes": 13}}"#).map(\.path) == ["$.args.scenes"])
+        #expect(problems(#"{"kind": "workflow.run", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"brief": "b", "scenes": 2.5}}"#).map(\.path) == ["$.args.scenes"])
         let long = String(repeating: "é", count: 5001)
-        #expect(problems(#"{"kind": "audio.speech", "args": {"text": "\#(long)"}}"#).map(\.path) == ["$.args.text"])
+        #expect(problems(#"{"kind": "audio.speech", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"text": "\#(long)"}}"#).map(\.path) == ["$.args.text"])
         // The queue's own range (reeld.submit_job), so a file is refused here, with a path.
         #expect(problems(#"{"kind": "system.noop", "priority": 1001}"#).map(\.path) == ["$.priority"])
         #expect(problems(#"{"kind": "system.noop", "priority": -1}"#).map(\.path) == ["$.priority"])
@@ -119,18 +119,33 @@ import Testing
     }
 
     @Test func integersMayBeWrittenWithAZeroFraction() {
-        #expect(problems(#"{"kind": "workflow.run", "args": {"brief": "b", "scenes": 4.0}, "priority": 5.0}"#).isEmpty)
+        #expect(problems(#"{"kind": "workflow.run", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"brief": "b", "scenes": 4.0}, "priority": 5.0}"#).isEmpty)
     }
 
     @Test func enumeratedArgumentsOnlyTakeTheirValues() {
-        #expect(problems(#"{"kind": "image.generate", "args": {"prompt": "p", "role": "hero"}}"#).isEmpty)
-        let found = problems(#"{"kind": "image.generate", "args": {"prompt": "p", "role": "villain"}}"#)
+        #expect(problems(#"{"kind": "image.generate", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"prompt": "p", "role": "hero"}}"#).isEmpty)
+        let found = problems(#"{"kind": "image.generate", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"prompt": "p", "role": "villain"}}"#)
         #expect(found.first?.expected == #"one of "hero", "start_frame", "end_frame""#)
-        #expect(problems(#"{"kind": "render.export", "args": {"format": "mov"}}"#).map(\.path) == ["$.args.format"])
+        #expect(problems(#"{"kind": "render.export", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"format": "mov"}}"#).map(\.path) == ["$.args.format"])
+    }
+
+    @Test func aWorkflowRunNeedsAUserOrAProject() {
+        let found = problems(#"{"kind": "workflow.run", "args": {"brief": "A lighthouse keeper's last night"}}"#)
+        #expect(found.map(\.path) == ["$.user_id"])
+        #expect(found.first?.expected.contains("workflow.run needs a user or a project") == true)
+        #expect(problems(#"{"kind": "workflow.run", "user_id": "2f1c9a7e-5b1e-4c7a-9d2e-0b8e6f1a3c44", "args": {"brief": "b"}}"#).isEmpty)
+    }
+
+    @Test func everyKindThatWorksOnAProjectNeedsOne() {
+        for kind in ["text.storyboard", "image.generate", "video.generate", "audio.speech", "audio.music", "audio.sfx",
+                     "render.edit", "render.export"] {
+            let found = problems(#"{"kind": "\#(kind)", "args": {"prompt": "p", "brief": "b", "text": "t"}}"#)
+            #expect(found.map(\.path).contains("$.project_id"), "\(kind)")
+        }
     }
 
     @Test func anyKindMayNameProviderAndModel() {
-        #expect(problems(#"{"kind": "audio.sfx", "args": {"prompt": "door", "provider": "elevenlabs", "model": "sfx-2"}}"#).isEmpty)
+        #expect(problems(#"{"kind": "audio.sfx", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"prompt": "door", "provider": "elevenlabs", "model": "sfx-2"}}"#).isEmpty)
         #expect(problems(#"{"kind": "system.noop", "args": {"provider": 3}}"#).map(\.path) == ["$.args.provider"])
     }
 

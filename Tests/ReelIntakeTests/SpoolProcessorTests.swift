@@ -28,7 +28,7 @@ import Testing
         defer { spool.remove() }
         let submitter = FakeSubmitter()
         let intake = try processor(spool, submitter)
-        spool.drop("1.json", #"{"kind": "workflow.run", "args": {"brief": "A heron"}, "idempotency_key": "heron-1"}"#)
+        spool.drop("1.json", #"{"kind": "workflow.run", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"brief": "A heron"}, "idempotency_key": "heron-1"}"#)
 
         let outcomes = await intake.scan()
 
@@ -95,7 +95,7 @@ import Testing
     @Test func wrongArgumentTypeIsRejectedWithPathExpectedAndGot() async throws {
         let spool = TemporarySpool()
         defer { spool.remove() }
-        spool.drop("t.json", #"{"kind": "workflow.run", "args": {"brief": ["not", "a", "string"]}}"#)
+        spool.drop("t.json", #"{"kind": "workflow.run", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"brief": ["not", "a", "string"]}}"#)
 
         try await processor(spool, FakeSubmitter()).scan()
 
@@ -131,7 +131,7 @@ import Testing
         defer { spool.remove() }
         let submitter = FakeSubmitter()
         let intake = try processor(spool, submitter, spool.configuration(maxFileBytes: 64))
-        spool.drop("big.json", #"{"kind": "workflow.run", "args": {"brief": "\#(String(repeating: "x", count: 100))"}}"#)
+        spool.drop("big.json", #"{"kind": "workflow.run", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"brief": "\#(String(repeating: "x", count: 100))"}}"#)
 
         await intake.scan()
 
@@ -254,7 +254,7 @@ import Testing
         defer { spool.remove() }
         let submitter = FakeSubmitter()
         let intake = try processor(spool, submitter)
-        let text = #"{"kind": "audio.speech", "args": {"text": "Hello"}}"#
+        let text = #"{"kind": "audio.speech", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"text": "Hello"}}"#
         spool.drop("s.json", text)
         // The crashed run: decoded and submitted, then died before moving the file.
         let before = try await submitter.submit(JobFileDecoder().decode(Array(text.utf8)))

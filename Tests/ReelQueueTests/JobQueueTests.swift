@@ -58,6 +58,15 @@ import Testing
         }
     }
 
+    /// A workflow run makes a project, which must belong to someone: refused at submit, not
+    /// accepted and then failed by its handler.
+    @Test func aWorkflowRunWithoutAUserOrAProjectIsRefusedAtSubmit() async throws {
+        await #expect { try await queue.submit(JobSubmission(kind: .workflowRun, args: ["brief": "A storm"])) } throws: { error in
+            "\(error)".contains("user_id: workflow.run needs a user or a project")
+        }
+        #expect(try await database.query("select count(*) as n from jobs")[0].int("n") == 0)
+    }
+
     @Test func completionsAndProgressFindTheirJobsByPrimaryKeyWhateverTheStatistics() async throws {
         // One connection, so that the statistics it reports can be flushed on demand.
         let database = try TestDatabase.makePool(connections: 1)
