@@ -144,7 +144,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ReelDaemonTests",
-            dependencies: ["ReelDaemon", "ReelCore", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelIntake", "ReelRender", "ReelSystemd", "ReelTestSupport"],
+            dependencies: [
+                "ReelDaemon", "ReelCore", "ReelConfig", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelIntake", "ReelRender", "ReelSystemd",
+                "ReelTestSupport",
+            ],
             swiftSettings: strict
         ),
     ],

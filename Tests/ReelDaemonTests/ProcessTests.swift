@@ -36,6 +36,10 @@ import Testing
     /// ledger balances afterwards.
     @Suite struct MultiNodeFairnessTests {}
 
+    /// The examples of README.md and docs/ run as written: job files are accepted and queued,
+    /// configuration snippets parse, SQL runs, timelines decode, `reelctl` lines exit 0.
+    @Suite struct DocumentationExamplesTests {}
+
     /// `reeld demo` end to end, as a user runs it: a real process with its own throwaway
     /// PostgreSQL, the local provider and libav. The film is checked through libav, and the
     /// database the demo leaves behind is started again and read.
