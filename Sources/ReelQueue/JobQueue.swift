@@ -603,35 +603,3 @@ public struct JobQueue: Sendable {
         insert into reeld.jobs_archive select * from gone
         """
 }
-
-/// The answer to a submit.
-public struct SubmitReceipt: Sendable, Hashable {
-    public var jobID: UUID
-    /// False when the idempotency key matched an existing job.
-    public var created: Bool
-
-    public init(jobID: UUID, created: Bool) {
-        self.jobID = jobID
-        self.created = created
-    }
-}
-
-/// Why a submit was refused.
-public enum SubmitError: Error, Sendable, CustomStringConvertible {
-    /// The job is invalid as submitted; the message names the field.
-    case invalid(String)
-
-    public var description: String {
-        switch self {
-        case .invalid(let message): "job refused: \(message)"
-        }
-    }
-}
-
-/// The answer to a heartbeat.
-public struct HeartbeatResult: Sendable {
-    /// Running jobs an operator or the studio asked to cancel.
-    public var cancelRequested: Set<UUID>
-    /// Jobs this node thought it ran but no longer holds (rescued after a stall): stop them.
-    public var lost: Set<UUID>
-}

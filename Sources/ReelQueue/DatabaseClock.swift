@@ -1,0 +1,7 @@
+import Foundation
+
+/// The database's clock.
+public struct DatabaseClock: QueueClock {
+    public init() {}
+    public func now() -> Date? { nil }
+}
