@@ -22,7 +22,7 @@ public struct ReelNode: Sendable {
     let logger: Logger
     let withSpool: Bool
 
-    /// Builds a node from configuration. `migrationsDirectory` is checked before READY.
+    /// Builds a node from configuration; `reeld run` checks the schema against its migrations first.
     public init(config: ReelConfig, logger: Logger, withSpool: Bool = true) throws {
         self.config = config
         self.logger = logger
