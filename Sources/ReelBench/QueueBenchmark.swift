@@ -79,9 +79,9 @@ public struct QueueBenchmark: Sendable {
     private func drain(fair: Bool, url: String, queue: JobQueue, logger: Logger, measureLatency: Bool) async throws -> Double {
         let database = queue.database
         try await database.query("truncate public.jobs cascade")
-        // The running counters start again with the lanes (`Migrations/0004_fair_share_and_credits.sql`). Truncated, not
-        // deleted: deleted, the last drain's counter rows stayed behind as dead versions of the
-        // same keys, which the next fair drain's upserts passed over until a vacuum came by.
+        // The running counters start again with the lanes. Truncated, not deleted: deleted, the
+        // last drain's counter rows would stay behind as dead versions of the same keys, which
+        // the next fair drain's upserts would pass over until a vacuum came by.
         try await database.query("truncate reeld.lanes, reeld.lane_ends, reeld.provider_ends")
         try await database.query("update reeld.providers set started = 0")
         try await database.query("vacuum reeld.providers")
