@@ -18,7 +18,7 @@ public final class PostgresConnection {
         guard let conn, PQstatus(conn) == CONNECTION_OK else {
             let message = conn.map { Self.errorText($0) } ?? "out of memory"
             if let conn { PQfinish(conn) }
-            throw DatabaseError(kind: .connection, message: "cannot connect to PostgreSQL: \(message)")
+            throw DatabaseError(kind: .connection, message: "cannot connect to PostgreSQL: \(ConnectionSecrets(url).redact(message))")
         }
         handle = conn
         // Times go over the wire in UTC, and a statement may not hang a worker forever. No JIT:

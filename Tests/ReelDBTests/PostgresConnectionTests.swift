@@ -11,4 +11,22 @@ import Testing
         #expect(try connection.query("show statement_timeout")[0].string("statement_timeout") == "1min")
         #expect(try connection.query("show jit")[0].string("jit") == "off")
     }
+
+    /// libpq quotes the token it cannot parse, which may be the password: the error says where
+    /// the problem is, never what the password is.
+    @Test func aConnectionErrorNeverQuotesThePassword() throws {
+        for url in [
+            "postgresql://reeld:p%zzsecret@/reeld?host=/nonexistent",
+            "postgresql://reeld:hunter2secret@/reeld?host=/nonexistent",
+            "postgresql://reeld@/reeld?host=/nonexistent&password=q%zzsecret",
+            "host=/nonexistent dbname=reeld password='hunter3 secret'",
+        ] {
+            let error = #expect(throws: DatabaseError.self) { try PostgresConnection(url: url) }
+            let text = "\(error.map { "\($0)" } ?? "")"
+            #expect(text.contains("cannot connect"), "\(text)")
+            for secret in ["p%zzsecret", "zzsecret", "hunter2secret", "q%zzsecret", "hunter3 secret"] {
+                #expect(!text.contains(secret), "\(url) → \(text)")
+            }
+        }
+    }
 }

@@ -52,6 +52,48 @@ extension ProcessTests.NodeProcessTests {
         }
     }
 
+    /// At debug, the service group logs every service it starts. A service's default
+    /// description would print its stored properties: the configuration, and for the reload
+    /// service the whole environment, where an operator's `Environment=` keys live.
+    @Test func debugLogsNameEachServiceWithoutItsConfigurationOrTheEnvironment() async throws {
+        let directory = try TemporaryDirectory(prefix: "reeld-describe")
+        defer { directory.remove() }
+        let url = try TestDatabase.makeDatabase()
+        var nodeSettings = settings("describe", url: url, in: directory)
+        nodeSettings.logLevel = "debug"
+        let secret = "env-secret-\(UUID().uuidString)"
+        let node = try ReeldProcess(nodeSettings, label: "describe", environment: ["REELD_TEST_API_KEY": secret])
+        defer { node.process.killAndReap() }
+        try await node.waitUntilReady()
+        node.process.send(SIGTERM)
+        _ = try await node.process.waitForExit(timeout: .seconds(30))
+        let log = node.process.standardError
+        #expect(log.contains(#"sl-service=ReloadService"#))
+        #expect(log.contains(#"sl-service=QueueWorker"#))
+        #expect(!log.contains(secret))
+        #expect(!log.contains(url))
+    }
+
+    /// A malformed password makes libpq quote it; neither `reeld run` nor `reeld migrate` may
+    /// print it.
+    @Test func aMalformedDatabasePasswordIsNeverPrinted() async throws {
+        let directory = try TemporaryDirectory(prefix: "reeld-badurl")
+        defer { directory.remove() }
+        let url = "postgresql://reeld:p%zzsecret@/reeld?host=\(directory.path)"
+        for command in ["run", "migrate"] {
+            let config = directory.appending("\(command).toml")
+            try Data("[database]\nurl = \"\(url)\"\n[log]\nbackend = \"stderr\"\nlevel = \"debug\"\n".utf8).write(to: config)
+            let process = try ChildProcess(
+                executable: try BuiltProducts.executable("reeld"),
+                arguments: [command, "--config", config.path, "--migrations", TestDatabase.migrationsDirectory.path],
+                outputDirectory: directory.url, label: "badurl-\(command)")
+            let status = try await process.waitForExit(timeout: .seconds(30))
+            #expect(status != .exited(0))
+            #expect(process.standardError.contains("invalid percent-encoded token"), "\(process.standardError)")
+            #expect(!process.standardError.contains("zzsecret") && !process.standardOutput.contains("zzsecret"), "\(process.standardError)")
+        }
+    }
+
     /// What reeld logs (at debug) when its service group receives SIGTERM.
     @Test func jobOfAKilledNodeIsRescuedWithinTwoLeasesRecordsTheLostLeaseAndCompletesOnce() async throws {
         let directory = try TemporaryDirectory(prefix: "reeld-rescue")
@@ -194,7 +236,7 @@ extension ProcessTests.NodeProcessTests {
         // (NOTIFY). The group reaches the worker within milliseconds; a second is the most
         // this waits for it, so that a node that never stops claiming is caught here too.
         try? await Poll.until("the worker to be told to stop", timeout: .seconds(1)) {
-            node.process.standardError.contains(#"msg="Triggering graceful shutdown for service" sl-service=ReelQueue.QueueWorker"#)
+            node.process.standardError.contains(#"msg="Triggering graceful shutdown for service" sl-service=QueueWorker"#)
         }
         try await Task.sleep(for: .milliseconds(100))
         let late = try await queue.submit(JobSubmission(kind: .noop)).jobID
