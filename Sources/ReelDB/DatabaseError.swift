@@ -27,9 +27,10 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
         kind == .connection || sqlState.map { $0.hasPrefix("08") || $0 == "57P01" } ?? false
     }
 
-    /// reeld.submit_job() refused the input (SQLSTATE 22023) or a constraint did.
+    /// reeld.submit_job() refused the input (SQLSTATE 22023), a constraint did, or the value
+    /// cannot be stored at all (malformed text, a NUL character, an unsupported escape in jsonb).
     public var isInvalidInput: Bool {
-        sqlState.map { $0 == "22023" || $0.hasPrefix("23") || $0 == "22P02" } ?? false
+        sqlState.map { ["22023", "22P02", "22P05", "22021"].contains($0) || $0.hasPrefix("23") } ?? false
     }
 
     public var description: String {

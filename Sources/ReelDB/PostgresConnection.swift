@@ -41,6 +41,13 @@ public final class PostgresConnection {
     public func query(_ sql: String, _ parameters: [any SQLParameter] = []) throws -> PostgresRows {
         guard let handle else { throw DatabaseError(kind: .connection, message: "connection closed") }
         let texts = parameters.map { $0.sqlText }
+        // Parameters travel as C strings, which end at the first NUL: such a value would reach
+        // the server cut short (two different keys made one), so it is refused whole.
+        if let index = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) {
+            throw DatabaseError(
+                kind: .server, message: "parameter $\(index + 1) holds a NUL (U+0000) character, which PostgreSQL text cannot carry",
+                sqlState: "22021")
+        }
         // strdup keeps each C string alive for the call; freed right after.
         let cStrings: [UnsafeMutablePointer<CChar>?] = texts.map { $0.flatMap { strdup($0) } }
         defer { cStrings.forEach { free($0) } }

@@ -35,6 +35,9 @@ public struct JobFileDecoder: Sendable {
         }
 
         var problems: [IntakeProblem] = []
+        // PostgreSQL's text and jsonb cannot hold U+0000: refused here, with where it is, rather
+        // than cut short or refused by the database later.
+        Self.findNUL(in: document, at: "$", into: &problems)
         for name in fields.keys.sorted() where !Self.topLevelFields.contains(name) {
             problems.append(IntakeProblem(
                 path: Self.path("$", name), expected: "no such field (allowed: \(Self.topLevelFields.joined(separator: ", ")))",
@@ -195,6 +198,23 @@ public struct JobFileDecoder: Sendable {
     }
 
     /// A short description of a found value for `IntakeProblem.got`: its JSON type and a preview.
+    static func findNUL(in value: JSONValue, at path: String, into problems: inout [IntakeProblem]) {
+        switch value {
+        case .string(let text) where text.unicodeScalars.contains("\u{0}"):
+            problems.append(IntakeProblem(path: path, expected: "text without NUL (U+0000) characters", got: "a string holding U+0000"))
+        case .array(let items):
+            for (index, item) in items.enumerated() { findNUL(in: item, at: "\(path)[\(index)]", into: &problems) }
+        case .object(let fields):
+            for (name, field) in fields.sorted(by: { $0.key < $1.key }) {
+                if name.unicodeScalars.contains("\u{0}") {
+                    problems.append(IntakeProblem(path: path, expected: "keys without NUL (U+0000) characters", got: "a key holding U+0000"))
+                }
+                findNUL(in: field, at: Self.path(path, name), into: &problems)
+            }
+        default: break
+        }
+    }
+
     static func describe(_ value: JSONValue?) -> String {
         switch value {
         case nil: return "nothing (field missing)"

@@ -2,6 +2,8 @@
 struct SpoolFileName: Sendable, Hashable, CustomStringConvertible {
     /// Room is kept for a collision suffix and `.error.json` within the usual 255-byte limit.
     static let maxBytes = 200
+    /// What a rejected file's reason is named after: `rejected/NAME.error.json`.
+    static let reportSuffix = ".error.json"
 
     let value: String
 
@@ -13,6 +15,7 @@ struct SpoolFileName: Sendable, Hashable, CustomStringConvertible {
         case empty
         case tooLong
         case controlCharacter
+        case reportSuffix
 
         var reason: String {
             switch self {
@@ -22,6 +25,7 @@ struct SpoolFileName: Sendable, Hashable, CustomStringConvertible {
             case .empty: "name is empty"
             case .tooLong: "name is longer than \(SpoolFileName.maxBytes) bytes"
             case .controlCharacter: "name contains a control character"
+            case .reportSuffix: "name ends in \"\(SpoolFileName.reportSuffix)\", which reeld keeps for the reasons beside rejected files"
             }
         }
     }
@@ -34,6 +38,8 @@ struct SpoolFileName: Sendable, Hashable, CustomStringConvertible {
         if bytes.contains(0) || bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return .failure(.controlCharacter) }
         guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(.notUTF8) }
         if bytes.count > maxBytes { return .failure(.tooLong) }
+        // A rejected file `a.error.json` would take the name of the reason of a rejected file `a`.
+        if text.hasSuffix(reportSuffix) { return .failure(.reportSuffix) }
         return .success(SpoolFileName(value: text))
     }
 

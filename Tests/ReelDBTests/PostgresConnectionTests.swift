@@ -29,4 +29,13 @@ import Testing
             }
         }
     }
+
+    /// Text parameters travel as C strings: one holding NUL would arrive cut short, so it is
+    /// refused whole, as invalid input (a spool file is rejected, not retried forever).
+    @Test func aParameterHoldingNULIsRefusedNotCutShort() throws {
+        let connection = try PostgresConnection(url: try TestDatabase.makeDatabase())
+        let error = #expect(throws: DatabaseError.self) { try connection.query("select $1::text as t", ["key\u{0}one"]) }
+        #expect(error?.isInvalidInput == true)
+        #expect(try connection.query("select $1::text as t", ["key-one"])[0].string("t") == "key-one")
+    }
 }

@@ -129,6 +129,14 @@ import Testing
         #expect(problems(#"{"kind": "render.export", "project_id": "8d0f3b2a-1c4e-4f6a-b7d9-5e2a1c3b4d6f", "args": {"format": "mov"}}"#).map(\.path) == ["$.args.format"])
     }
 
+    /// PostgreSQL's text and jsonb cannot hold U+0000: a key cut at it would make two jobs one.
+    @Test func aNULCharacterAnywhereIsRefusedWithItsPath() {
+        let found = problems(#"{"kind": "system.sleep", "args": {"seconds": 1, "note": ["x", "a\u0000b"]}, "idempotency_key": "k\u0000one"}"#)
+        #expect(found.contains { $0.path == "$.idempotency_key" && $0.got == "a string holding U+0000" })
+        #expect(found.contains { $0.path == "$.args.note[1]" && $0.got == "a string holding U+0000" })
+        #expect(problems(#"{"kind": "system.noop", "idempotency_key": "k-one"}"#).isEmpty)
+    }
+
     @Test func aWorkflowRunNeedsAUserOrAProject() {
         let found = problems(#"{"kind": "workflow.run", "args": {"brief": "A lighthouse keeper's last night"}}"#)
         #expect(found.map(\.path) == ["$.user_id"])

@@ -193,6 +193,24 @@ import Testing
         #expect(spool.names(in: "rejected").isEmpty)
     }
 
+    /// `rejected/a.error.json` is the reason beside a rejected `a`: a job file of that name is
+    /// not taken, so that it can never be confused with, or replaced by, another file's reason.
+    @Test func aFileNamedLikeARejectionReasonIsNotTaken() async throws {
+        let spool = TemporarySpool()
+        defer { spool.remove() }
+        let submitter = FakeSubmitter()
+        let intake = try processor(spool, submitter)
+        spool.drop("a.error.json", #"{"kind": "nonsense"}"#)
+        let outcomes = await intake.scan()
+        #expect(outcomes.count == 1)
+        guard case .ignored = outcomes.first else { Issue.record("\(String(describing: outcomes.first))"); return }
+        spool.drop("a", #"{"kind": "nonsense"}"#)
+        _ = await intake.scan()
+        #expect(spool.names(in: "rejected") == ["a", "a.error.json"])
+        #expect(spool.names(in: "new") == ["a.error.json"])
+        #expect(submitter.submissions.isEmpty)
+    }
+
     @Test func hiddenAndNonUTF8NamesInNewAreLeftAlone() async throws {
         let spool = TemporarySpool()
         defer { spool.remove() }
