@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(name: "ReelConfigTests", dependencies: ["ReelConfig", "ReelCore", "ReelQueue"], swiftSettings: strict),
         .testTarget(
             name: "ReelStudioTests",
-            dependencies: ["ReelStudio", "ReelCore", "ReelRender"],
+            dependencies: ["ReelStudio", "ReelCore", "ReelDB", "ReelRender", "ReelTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -129,9 +129,16 @@ struct StudioStore: Sendable {
     private static func asset(_ row: PostgresRow) throws -> Asset {
         let streams = try row.json("media")["streams"]?.arrayValue ?? []
         let types = Set(streams.compactMap { $0["type"]?.stringValue })
+        let id = try row.uuid("id")
+        let duration = try row.optionalDouble("duration_seconds")
+        // The row may have been written by anyone who can write the table: a length that is not
+        // a length fails the job that reads it, with the asset named, before any frame is counted.
+        if let duration, !duration.isFinite || duration < 0 || duration > Timeline.maxSeconds {
+            throw JobError.permanent("asset \(id.lowercasedText): duration_seconds \(duration) is not a length (0 to \(Int(Timeline.maxSeconds)) s)")
+        }
         return Asset(
-            id: try row.uuid("id"), role: try row.optionalString("role").flatMap(AssetRole.init(rawValue:)), sceneID: try row.optionalUUID("scene_id"),
-            storageKey: try row.string("storage_key"), durationSeconds: try row.optionalDouble("duration_seconds"),
+            id: id, role: try row.optionalString("role").flatMap(AssetRole.init(rawValue:)), sceneID: try row.optionalUUID("scene_id"),
+            storageKey: try row.string("storage_key"), durationSeconds: duration,
             hasVideo: types.contains("video"), hasAudio: types.contains("audio"))
     }
 

@@ -13,6 +13,9 @@ extension Timeline {
         var found: [TimelineProblem] = []
         func fail(_ element: String, _ message: String) { found.append(TimelineProblem(element: element, message: message)) }
 
+        // Frames are counted from these numbers: a NaN or a huge value is refused before that.
+        let numbers = numberProblems()
+        if !numbers.isEmpty { return numbers }
         if version != Self.currentVersion { fail("version", "must be \(Self.currentVersion), not \(version)") }
         checkOutput(fail)
         guard output.fps > 0 else { return found }

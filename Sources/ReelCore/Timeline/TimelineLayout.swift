@@ -14,13 +14,13 @@ public struct TimelineLayout: Sendable, Hashable {
     public let totalFrames: Int
 
     public init(_ timeline: Timeline) {
-        let fps = timeline.output.fps > 0 ? timeline.output.fps : 30
+        let fps = timeline.output.fps > 0 && timeline.output.fps <= 1000 ? timeline.output.fps : 30
         self.fps = fps
         let clips = timeline.video
-        clipFrames = clips.map { max(0, Int(($0.duration * fps).rounded())) }
+        clipFrames = clips.map { Self.frames($0.duration, fps: fps) }
         transitionFrames = clips.indices.map { i in
             guard i + 1 < clips.count, let t = clips[i].transition else { return 0 }
-            return max(0, Int((t.duration * fps).rounded()))
+            return Self.frames(t.duration, fps: fps)
         }
         var starts: [Int] = []
         var position = 0
@@ -30,6 +30,14 @@ public struct TimelineLayout: Sendable, Hashable {
         }
         startFrames = starts
         totalFrames = position
+    }
+
+    /// Whole frames in `seconds`, never trapping: validation refuses what is not finite or too
+    /// long, but the layout is computed before it, on whatever the timeline holds.
+    static func frames(_ seconds: Double, fps: Double) -> Int {
+        let frames = (seconds * fps).rounded()
+        guard frames.isFinite, frames > 0 else { return 0 }
+        return Int(min(frames, Double(Int32.max)))
     }
 
     public var duration: Double { Double(totalFrames) / fps }
