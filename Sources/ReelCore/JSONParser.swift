@@ -42,6 +42,10 @@ struct JSONParser {
         }
     }
 
+    static func scalars(_ text: String) -> String {
+        text.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true).leftPadded(to: 4) }.joined(separator: " ")
+    }
+
     private mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
         try enter()
         index += 1
@@ -62,10 +66,17 @@ struct JSONParser {
             index += 1
             skipWhitespace()
             let value = try parseValue()
-            if object.updateValue(value, forKey: key) != nil {
+            if let slot = object.index(forKey: key) {
+                let existing = object.keys[slot]
                 index = keyStart
+                // Swift compares strings by canonical equivalence, JSON by code points: two keys
+                // that differ only in Unicode form would share one slot, so they are refused.
+                if !existing.unicodeScalars.elementsEqual(key.unicodeScalars) {
+                    throw error("keys \"\(existing)\" and \"\(key)\" differ only in Unicode form (\(Self.scalars(existing)) and \(Self.scalars(key))): keep one")
+                }
                 throw error("duplicate key \"\(key)\"")
             }
+            object[key] = value
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in an object") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -288,4 +299,8 @@ public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertibl
     public var column: Int
 
     public var description: String { "line \(line), column \(column): \(message)" }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

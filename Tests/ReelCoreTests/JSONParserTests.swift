@@ -86,4 +86,15 @@ import Testing
     @Test func nonFiniteDoublesAreWrittenAsNull() {
         #expect(JSONValue.array([.double(.nan), .double(.infinity)]).jsonText == "[null,null]")
     }
+
+    /// JSON compares keys by code points, Swift by canonical equivalence: "é" (U+00E9) and
+    /// "e\u0301" are two keys to JSON that would share one slot here, so the document is refused
+    /// with both spelled out, not taken as one key.
+    @Test func keysThatDifferOnlyInUnicodeFormAreRefusedNamingBoth() {
+        let text = #"{"\u00e9": 1, "e\u0301": 2}"#
+        #expect { try parse(text) } throws: { error in
+            "\(error)".contains("U+00E9") && "\(error)".contains("U+0065 U+0301")
+        }
+        #expect { try parse(#"{"a": 1, "a": 2}"#) } throws: { error in "\(error)".contains("duplicate key") }
+    }
 }
