@@ -60,13 +60,18 @@ public struct Migrator: Sendable {
 
     public let directory: URL
     private let logger: Logger
+    /// How long a statement of a migration may wait for a lock. A migration that alters `jobs`
+    /// while a long transaction reads it would otherwise wait, and every claim would queue up
+    /// behind its lock request: better to fail, say why, and be run again.
+    public let lockTimeout: Duration
 
     /// Key for pg_advisory_lock: an arbitrary constant that only reeld's migrator takes.
     static let lockKey: Int64 = 0x7265_656C_6D69_67
 
-    public init(directory: URL, logger: Logger) {
+    public init(directory: URL, logger: Logger, lockTimeout: Duration = .seconds(10)) {
         self.directory = directory
         self.logger = logger
+        self.lockTimeout = lockTimeout
     }
 
     /// Where the function files are: `functions/` inside the migrations directory.
@@ -112,6 +117,8 @@ public struct Migrator: Sendable {
         try conn.query("select pg_advisory_lock($1::bigint)", [Self.lockKey])
         defer { _ = try? conn.query("select pg_advisory_unlock($1::bigint)", [Self.lockKey]) }
         try conn.execute("set client_min_messages = warning")
+        // The advisory lock above may wait (another node migrating); the migrations' own locks may not.
+        try conn.execute("set lock_timeout = '\(max(1, Int(lockTimeout / .milliseconds(1))))ms'")
         try refusePreBaseline(conn)
         try conn.execute("""
             create schema if not exists reeld;

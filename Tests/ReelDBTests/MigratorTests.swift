@@ -46,6 +46,26 @@ import Testing
         #expect(throws: MigrationError.self) { try local.check(url: url) }
     }
 
+    /// A migration that needs a lock a long transaction holds fails after the lock timeout,
+    /// naming itself, instead of waiting with every claim queued behind its lock request.
+    @Test func aMigrationWaitingForALockGivesUpAfterTheLockTimeout() throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.write("create table t1 (id int);", directory, "0001_one.sql")
+        let local = Migrator(directory: directory, logger: TestDatabase.logger, lockTimeout: .milliseconds(300))
+        try local.migrate(url: url)
+        let reader = try PostgresConnection(url: url)
+        try reader.execute("begin; select * from t1;")
+        try Self.write("alter table t1 add column name text;", directory, "0002_two.sql")
+        #expect { try local.migrate(url: url) } throws: { error in
+            "\(error)".contains("0002_two.sql") && "\(error)".contains("lock timeout")
+        }
+        try reader.execute("rollback")
+        try local.migrate(url: url)
+        try local.check(url: url)
+    }
+
     @Test func checkRefusesPendingMigrations() throws {
         let url = try TestDatabase.makeEmptyDatabase()
         #expect(throws: MigrationError.self) { try migrator.check(url: url) }
