@@ -1,5 +1,6 @@
 import CPostgres
 import Foundation
+import Logging
 
 /// One libpq connection. Not thread-safe, and blocking: `Database` hands each to one caller at
 /// a time and makes its calls on a `BlockingPool` thread.
@@ -12,8 +13,14 @@ public final class PostgresConnection {
     /// grow the server's memory without bound).
     static let maximumPrepared = 256
 
+    /// Where the server's notices go; the connection's receiver points at it, so it lives as long.
+    private let notices: NoticeLog
+
     /// Connects with a libpq connection string or URL (`postgresql://user@/db?host=/run/pg`).
-    public init(url: String) throws {
+    /// The server's notices (`NOTICE: … already exists, skipping`) go to `logger` at debug
+    /// level; without one they are dropped.
+    public init(url: String, logger: Logger? = nil) throws {
+        notices = NoticeLog(logger: logger)
         let conn = PQconnectdb(url)
         guard let conn, PQstatus(conn) == CONNECTION_OK else {
             let message = conn.map { Self.errorText($0) } ?? "out of memory"
@@ -21,6 +28,12 @@ public final class PostgresConnection {
             throw DatabaseError(kind: .connection, message: "cannot connect to PostgreSQL: \(message)")
         }
         handle = conn
+        // libpq's own receiver prints every notice to stderr, where it interleaves with reeld's
+        // output (a bench's figures, a CLI's answer) and bypasses the log's levels and format.
+        PQsetNoticeReceiver(conn, { context, result in
+            guard let context, let result else { return }
+            Unmanaged<NoticeLog>.fromOpaque(context).takeUnretainedValue().record(result)
+        }, Unmanaged.passUnretained(notices).toOpaque())
         // Times go over the wire in UTC, and a statement may not hang a worker forever. No JIT:
         // every statement reeld sends is short, and once a table is large a plan's estimated
         // cost passes jit_above_cost, whose compilation would take longer than the statement
@@ -146,5 +159,31 @@ public struct DatabaseNotification: Sendable, Hashable {
     public init(channel: String, payload: String) {
         self.channel = channel
         self.payload = payload
+    }
+}
+
+/// The receiving end of one connection's notices: a PostgreSQL NOTICE, WARNING or INFO that
+/// comes with a result, logged at debug level (they are the server's chatter about statements
+/// that worked; errors are thrown, not noticed).
+final class NoticeLog: Sendable {
+    let logger: Logger?
+
+    init(logger: Logger?) {
+        self.logger = logger
+    }
+
+    /// Called by libpq on the connection's thread, during the call that caused the notice.
+    func record(_ result: OpaquePointer) {
+        guard let logger else { return }
+        func field(_ code: Character) -> String? {
+            PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) }
+        }
+        // Field codes are libpq's PG_DIAG_* letters: V severity (not localised), C SQLSTATE, M message.
+        let message = field("M") ?? String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+        logger.debug("PostgreSQL notice", metadata: [
+            "severity": "\(field("V") ?? "NOTICE")",
+            "sqlstate": "\(field("C") ?? "")",
+            "notice": "\(message)",
+        ])
     }
 }

@@ -1,5 +1,9 @@
+import Foundation
+import Glibc
+import Logging
 import ReelDB
 import ReelTestSupport
+import Synchronization
 import Testing
 
 @Suite struct PostgresConnectionTests {
@@ -10,5 +14,83 @@ import Testing
         #expect(try connection.query("show timezone")[0].string("TimeZone") == "UTC")
         #expect(try connection.query("show statement_timeout")[0].string("statement_timeout") == "1min")
         #expect(try connection.query("show jit")[0].string("jit") == "off")
+    }
+
+    /// libpq prints notices to stderr unless told otherwise; reeld's go to the logger at debug
+    /// level, so `reeld bench` and the CLIs print only their own output.
+    @Test func aNoticeGoesToTheLoggerAtDebugAndNotToStandardError() throws {
+        let records = RecordedLogs()
+        var logger = Logger(label: "notice-test") { _ in records }
+        logger.logLevel = .debug
+        let connection = try PostgresConnection(url: try TestDatabase.makeDatabase(), logger: logger)
+        let marker = "reeld-notice-\(UUID().uuidString)"
+        let standardError = try capturingStandardError {
+            try connection.execute("do $$ begin raise notice '\(marker)'; end $$")
+        }
+        #expect(!standardError.contains(marker), "\(standardError)")
+        let entry = try #require(records.entries.first { $0.metadata["notice"] == marker }, "\(records.entries)")
+        #expect(entry.level == .debug)
+        #expect(entry.message == "PostgreSQL notice")
+        #expect(entry.metadata["severity"] == "NOTICE")
+
+        // Without a logger the notice is dropped, still not printed.
+        let silent = try PostgresConnection(url: try TestDatabase.makeDatabase())
+        let dropped = try capturingStandardError { try silent.execute("do $$ begin raise notice '\(marker)'; end $$") }
+        #expect(!dropped.contains(marker), "\(dropped)")
+    }
+
+    /// Runs `body` with file descriptor 2 pointed at a file, and returns what was written there.
+    private func capturingStandardError(_ body: () throws -> Void) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stderr-\(UUID().uuidString)").path
+        let file = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        try #require(file >= 0)
+        defer {
+            close(file)
+            unlink(path)
+        }
+        let saved = dup(2)
+        try #require(saved >= 0)
+        fflush(nil)
+        dup2(file, 2)
+        defer {
+            fflush(nil)
+            dup2(saved, 2)
+            close(saved)
+        }
+        try body()
+        fflush(nil)
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+}
+
+/// A log handler that keeps what it is given, for tests to read.
+final class RecordedLogs: LogHandler, Sendable {
+    struct Entry: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let stored = Mutex<[Entry]>([])
+    var entries: [Entry] { stored.withLock { $0 } }
+
+    var logLevel: Logger.Level {
+        get { .trace }
+        set {}
+    }
+
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+
+    func log(event: LogEvent) {
+        let metadata = (event.metadata ?? [:]).mapValues { "\($0)" }
+        stored.withLock { $0.append(Entry(level: event.level, message: "\(event.message)", metadata: metadata)) }
     }
 }
