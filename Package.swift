@@ -108,10 +108,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `reeld render`: a timeline file rendered in the process, no database, no daemon.
+        .target(
+            name: "ReelFileRender",
+            dependencies: [
+                "ReelCore", "ReelBlocking", "ReelRender",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "reeld",
             dependencies: [
-                "ReelDaemon", "ReelConfig", "ReelBench", "ReelLocalCluster", "ReelDB", "ReelSystemd",
+                "ReelDaemon", "ReelConfig", "ReelBench", "ReelFileRender", "ReelLocalCluster", "ReelDB", "ReelSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
