@@ -40,7 +40,8 @@ public struct TextLayout: Sendable, Hashable {
         while true {
             measurer.setSize(size)
             let last = size <= smallest
-            if let lines = wrap(paragraphs, width: maxWidth, breakingWords: last, measurer) {
+            if var lines = wrap(paragraphs, width: maxWidth, breakingWords: last, measurer) {
+                if lines.count > 1, let balanced = balance(paragraphs, lines: lines.count, width: maxWidth, measurer) { lines = balanced }
                 let block = measurer.layout(lines.joined(separator: "\n"))
                 if last || (block.extent <= maxWidth && block.height <= maxHeight) {
                     return TextLayout(
@@ -66,6 +67,25 @@ public struct TextLayout: Sendable, Hashable {
         return unified.split(omittingEmptySubsequences: false) { breaks.contains($0) }.map { paragraph in
             paragraph.split { $0 == " " || $0 == "\t" }.map(String.init)
         }
+    }
+
+    /// The same number of lines as greedy wrapping at `width` gives, but as even as they come:
+    /// wrapped at the narrowest width that still needs no more lines ("A Lighthouse Keeper /
+    /// Befriends A Storm" rather than a last line of one word). Nil when no word fits.
+    static func balance(_ paragraphs: [[String]], lines count: Int, width: Int, _ measurer: TextMeasurer) -> [String]? {
+        // Greedy wrapping never needs more lines at a greater width, so the narrowest such width is a binary search away.
+        var low = 1, high = width
+        var best: [String]?
+        while low <= high {
+            let middle = (low + high) / 2
+            if let lines = wrap(paragraphs, width: middle, breakingWords: false, measurer), lines.count <= count {
+                best = lines
+                high = middle - 1
+            } else {
+                low = middle + 1
+            }
+        }
+        return best
     }
 
     /// Greedy wrapping: as many words on a line as fit `width`. Nil when a word alone is wider
