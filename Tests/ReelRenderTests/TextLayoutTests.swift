@@ -1,6 +1,6 @@
 import Foundation
 import ReelCore
-import ReelRender
+@testable import ReelRender
 import Testing
 
 @Suite struct TextLayoutTests {
@@ -67,6 +67,36 @@ import Testing
         let first = try TextLayout.fit(overlay, fontFile: Self.bold, frameWidth: 854, frameHeight: 480)
         let second = try TextLayout.fit(overlay, fontFile: Self.bold, frameWidth: 854, frameHeight: 480)
         #expect(first == second)
+    }
+
+    /// The measuring is drawtext's own: a line drawn over black lights exactly the columns
+    /// its glyphs' bitmaps cover as measured (give or take a column of faint antialiasing).
+    @Test(arguments: ["Lighthouse Keeper", "Befriends A Storm", "jaunty quay, AVA"])
+    func whatIsMeasuredIsWhatDrawtextDraws(text: String) throws {
+        let measurer = try TextMeasurer(fontFile: Self.bold)
+        measurer.setSize(40)
+        let block = measurer.layout(text)
+        try TestMedia.withTemporaryDirectory { dir in
+            let black = try RenderFixtures.clip(RGBImage(width: 64, height: 36, red: 0, green: 0, blue: 0), seconds: 0.2, in: dir, name: "black.mp4", width: 640, height: 360)
+            let timeline = Timeline(
+                video: [TimelineClip(id: "s1", asset: "black", in: 0, out: 0.2)],
+                overlays: [TextOverlay(id: "line", text: text, font: "DejaVu Sans Bold", size: 40, start: 0, end: 0.2)],
+                output: TimelineOutput(width: 640, height: 360, fps: 25))
+            let film = dir.appendingPathComponent("film.mp4")
+            try TimelineRenderer(options: .init(allowStreamCopy: false)).render(timeline, media: ["black": black], to: film)
+            let frame = try #require(try FrameGrabber.images(of: film, at: [0.1]).first)
+            var columns: [Int] = []
+            for x in 0..<frame.width {
+                let lit = (0..<frame.height).contains { y in
+                    let i = (y * frame.width + x) * 3
+                    return max(frame.pixels[i], frame.pixels[i + 1], frame.pixels[i + 2]) > 96
+                }
+                if lit { columns.append(x) }
+            }
+            let drawn = try #require(columns.last) - (try #require(columns.first)) + 1
+            let measured = block.inkRight - block.inkLeft
+            #expect(abs(drawn - measured) <= 2, "drawtext lit \(drawn) columns, measured \(measured)")
+        }
     }
 
     /// What drawtext actually draws: a long title over black, rendered through the full path,
