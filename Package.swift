@@ -144,6 +144,7 @@ let package = Package(
         .testTarget(name: "ReelDBTests", dependencies: ["ReelDB", "ReelTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "ReelQueueTests", dependencies: ["ReelQueue", "ReelTestSupport"], swiftSettings: strict),
         .testTarget(name: "ReelRenderTests", dependencies: ["ReelRender", "ReelBlocking"], swiftSettings: strict),
+        .testTarget(name: "ReelFileRenderTests", dependencies: ["ReelFileRender"], swiftSettings: strict),
         .testTarget(name: "ReelBlockingTests", dependencies: ["ReelBlocking"], swiftSettings: strict),
         .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender"], swiftSettings: strict),
         .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake"], swiftSettings: strict),

@@ -45,7 +45,7 @@ final class RenderProgress: Sendable {
                 let tenths = Int((fraction * 10).rounded(.down))
                 guard tenths > state.tenths else { return nil }
                 state.tenths = tenths
-                return Self.line(tenths: tenths, elapsed: now - started) + "\n"
+                return Self.line(fraction, tenths: tenths, elapsed: now - started) + "\n"
             }
         }
         if let text { write(text) }
@@ -69,9 +69,8 @@ final class RenderProgress: Sendable {
     }
 
     /// `render  40%  ETA 0:03`
-    static func line(tenths: Int, elapsed: Duration) -> String {
-        let fraction = Double(tenths) / 10
-        return "render \(String(tenths * 10).leftPadded(to: 3))%  " + (tenths == 10 ? "in \(clock(elapsed))" : eta(fraction, elapsed: elapsed))
+    static func line(_ fraction: Double, tenths: Int, elapsed: Duration) -> String {
+        "render \(String(tenths * 10).leftPadded(to: 3))%  " + (tenths == 10 ? "in \(clock(elapsed))" : eta(fraction, elapsed: elapsed))
     }
 
     /// The time left if the rest goes as fast as what is done; "ETA --:--" until that means anything.
