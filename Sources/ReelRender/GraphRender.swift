@@ -186,7 +186,7 @@ struct GraphRender {
         let start = overlay.start, end = overlay.end, fade = overlay.fade
         let pad = max(0, overlay.box?.padding ?? 0)
         let margins = TextLayout.margins(frameWidth: output.width, frameHeight: output.height)
-        // Outside these the text and its box stay (x, y of the text's top left corner).
+        // The nearest the text may come to the frame's edges: its box then stays inside the margins.
         let left = margins.x + pad, top = margins.y + pad
         let alpha = fade > 0
             ? "clip(min((t-\(start))/\(fade),(\(end)-t)/\(fade)),0,1)"
