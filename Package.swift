@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers point one way: a module may import the ones listed before it, never one after.
 // C libraries stay behind their wrapper module (CPostgres → ReelDB, CCurl → ReelHTTP (a later issue),
-// CFFmpeg → ReelRender, CSystemd → ReelSystemd).
+// CFFmpeg and CFreeType → ReelRender, CSystemd → ReelSystemd).
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
@@ -31,6 +31,8 @@ let package = Package(
             name: "CFFmpeg", pkgConfig: "libavformat",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libswscale-dev", "libswresample-dev"])]
         ),
+        // FreeType, to measure overlay text as libavfilter's drawtext lays it out; behind ReelRender too.
+        .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
 
         .target(name: "ReelCore", swiftSettings: strict),
         // The one bounded thread pool for work that blocks (libpq, libav, file hashing).
@@ -55,7 +57,7 @@ let package = Package(
         ),
         // libav: probe, synthesise, encode, mux, render. Before ReelProviders because the
         // offline `local` provider makes its media with it.
-        .target(name: "ReelRender", dependencies: ["ReelCore", "ReelBlocking", "CFFmpeg"], swiftSettings: strict),
+        .target(name: "ReelRender", dependencies: ["ReelCore", "ReelBlocking", "CFFmpeg", "CFreeType"], swiftSettings: strict),
         .target(name: "ReelProviders", dependencies: ["ReelCore", "ReelBlocking", "ReelRender", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(
             name: "ReelStorage",
@@ -106,10 +108,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `reeld render`: a timeline file rendered in the process, no database, no daemon.
+        .target(
+            name: "ReelFileRender",
+            dependencies: [
+                "ReelCore", "ReelBlocking", "ReelRender",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "reeld",
             dependencies: [
-                "ReelDaemon", "ReelConfig", "ReelBench", "ReelLocalCluster", "ReelDB", "ReelSystemd",
+                "ReelDaemon", "ReelConfig", "ReelBench", "ReelFileRender", "ReelLocalCluster", "ReelDB", "ReelSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -130,9 +141,10 @@ let package = Package(
         ),
         .target(name: "ReelTestSupport", dependencies: ["ReelCore", "ReelDB", "ReelLocalCluster"], path: "Tests/ReelTestSupport", swiftSettings: strict),
         .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"], swiftSettings: strict),
-        .testTarget(name: "ReelDBTests", dependencies: ["ReelDB", "ReelTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ReelDBTests", dependencies: ["ReelDB", "ReelTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "ReelQueueTests", dependencies: ["ReelQueue", "ReelTestSupport"], swiftSettings: strict),
         .testTarget(name: "ReelRenderTests", dependencies: ["ReelRender", "ReelBlocking"], swiftSettings: strict),
+        .testTarget(name: "ReelFileRenderTests", dependencies: ["ReelFileRender"], swiftSettings: strict),
         .testTarget(name: "ReelBlockingTests", dependencies: ["ReelBlocking"], swiftSettings: strict),
         .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender"], swiftSettings: strict),
         .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake"], swiftSettings: strict),

@@ -70,10 +70,11 @@ public final class Database: Sendable, Service, CustomStringConvertible {
         let slot = await acquire()
         defer { release(slot) }
         let url = configuration.url
+        let logger = logger
         return try await threads.run {
             if slot.connection == nil || slot.connection?.isHealthy == false {
                 slot.connection = nil
-                slot.connection = try PostgresConnection(url: url)
+                slot.connection = try PostgresConnection(url: url, logger: logger)
             }
             do {
                 return try body(slot.connection!)

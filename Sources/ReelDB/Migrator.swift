@@ -113,7 +113,7 @@ public struct Migrator: Sendable {
     public func migrate(url: String) throws -> Report {
         let files = try migrations()
         let functions = try functionFiles()
-        let conn = try PostgresConnection(url: url)
+        let conn = try PostgresConnection(url: url, logger: logger)
         try conn.query("select pg_advisory_lock($1::bigint)", [Self.lockKey])
         defer { _ = try? conn.query("select pg_advisory_unlock($1::bigint)", [Self.lockKey]) }
         try conn.execute("set client_min_messages = warning")
@@ -192,7 +192,7 @@ public struct Migrator: Sendable {
     public func check(url: String) throws {
         let files = try migrations()
         let functions = try functionFiles()
-        let conn = try PostgresConnection(url: url)
+        let conn = try PostgresConnection(url: url, logger: logger)
         let exists = try conn.query("select to_regclass('reeld.schema_migrations') is not null as present")[0].bool("present")
         guard exists else { throw MigrationError("the database has no reeld schema: run `reeld migrate`") }
         try refusePreBaseline(conn)

@@ -48,7 +48,7 @@ public final class NotificationListener: Sendable {
         var failures = 0
         while !stopped.load(ordering: .sequentiallyConsistent) {
             do {
-                let conn = try PostgresConnection(url: url)
+                let conn = try PostgresConnection(url: url, logger: logger)
                 for channel in channels {
                     // Channel names are reeld's own constants, never input.
                     try conn.execute("listen \"\(channel.replacingOccurrences(of: "\"", with: "\"\""))\"")

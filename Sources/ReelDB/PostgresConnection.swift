@@ -1,5 +1,6 @@
 import CPostgres
 import Foundation
+import Logging
 
 /// One libpq connection. Not thread-safe, and blocking: `Database` hands each to one caller at
 /// a time and makes its calls on a `BlockingPool` thread.
@@ -12,8 +13,14 @@ public final class PostgresConnection {
     /// grow the server's memory without bound).
     static let maximumPrepared = 256
 
+    /// Where the server's notices go; the connection's receiver points at it, so it lives as long.
+    private let notices: NoticeLog
+
     /// Connects with a libpq connection string or URL (`postgresql://user@/db?host=/run/pg`).
-    public init(url: String) throws {
+    /// The server's notices (`NOTICE: … already exists, skipping`) go to `logger` at debug
+    /// level; without one they are dropped.
+    public init(url: String, logger: Logger? = nil) throws {
+        notices = NoticeLog(logger: logger)
         let conn = PQconnectdb(url)
         guard let conn, PQstatus(conn) == CONNECTION_OK else {
             let message = conn.map { Self.errorText($0) } ?? "out of memory"
@@ -21,6 +28,12 @@ public final class PostgresConnection {
             throw DatabaseError(kind: .connection, message: "cannot connect to PostgreSQL: \(ConnectionSecrets(url).redact(message))")
         }
         handle = conn
+        // libpq's own receiver prints every notice to stderr, where it interleaves with reeld's
+        // output (a bench's figures, a CLI's answer) and bypasses the log's levels and format.
+        PQsetNoticeReceiver(conn, { context, result in
+            guard let context, let result else { return }
+            Unmanaged<NoticeLog>.fromOpaque(context).takeUnretainedValue().record(result)
+        }, Unmanaged.passUnretained(notices).toOpaque())
         // Times go over the wire in UTC, and a statement may not hang a worker forever. No JIT:
         // every statement reeld sends is short, and once a table is large a plan's estimated
         // cost passes jit_above_cost, whose compilation would take longer than the statement

@@ -141,7 +141,9 @@ struct GraphRender {
         // arithmetic (in microseconds) cannot place a one-frame segment.
         film = try graph.chain(film, [("settb", ["expr": "\(rate.den)/\(rate.num)"]), ("setpts", ["expr": "N"])])
         for overlay in timeline.overlays {
-            film = try graph.add("drawtext", drawtextOptions(overlay), inputs: [film])
+            for options in try drawtexts(overlay) {
+                film = try graph.add("drawtext", options, inputs: [film])
+            }
         }
         film = try graph.add("format", ["pix_fmts": "yuv420p"], inputs: [film])
         let sink = try graph.sink(film, audio: false)
@@ -174,26 +176,66 @@ struct GraphRender {
         return filters
     }
 
-    func drawtextOptions(_ overlay: TextOverlay) -> KeyValuePairs<String, String> {
+    /// The `drawtext` filters that draw `overlay`, fitted to the frame (`TextLayout`): one for
+    /// text on a single line; for wrapped text, one per line, each centred on the block, after
+    /// one that draws only the block's box (drawtext aligns the lines of one text to the left).
+    func drawtexts(_ overlay: TextOverlay) throws(MediaError) -> [KeyValuePairs<String, String>] {
+        let output = timeline.output
+        let fontFile = fonts[overlay.id] ?? ""
+        let fitted = try TextLayout.fit(overlay, fontFile: fontFile, frameWidth: output.width, frameHeight: output.height)
         let start = overlay.start, end = overlay.end, fade = overlay.fade
-        let pad = overlay.box?.padding ?? 0
+        let pad = max(0, overlay.box?.padding ?? 0)
+        let margins = TextLayout.margins(frameWidth: output.width, frameHeight: output.height)
+        // The nearest the text may come to the frame's edges: its box then stays inside the margins.
+        let left = margins.x + pad, top = margins.y + pad
         let alpha = fade > 0
             ? "clip(min((t-\(start))/\(fade),(\(end)-t)/\(fade)),0,1)"
             : "1"
-        return [
-            "fontfile": fonts[overlay.id] ?? "",
-            "text": overlay.text,
-            "expansion": "none",
-            "fontsize": String(overlay.size),
-            "fontcolor": overlay.color,
-            "box": overlay.box == nil ? "0" : "1",
-            "boxcolor": overlay.box?.color ?? "#00000000",
-            "boxborderw": String(pad),
-            // The text's centre at (x, y) of the frame, kept inside it with its box.
-            "x": "max(\(pad),min(w-tw-\(pad),\(overlay.x)*w-tw/2))",
-            "y": "max(\(pad),min(h-th-\(pad),\(overlay.y)*h-th/2))",
-            "alpha": alpha,
-            "enable": "gte(t,\(start))*lt(t,\(end))",
-        ]
+        let enable = "gte(t,\(start))*lt(t,\(end))"
+        let size = String(fitted.size)
+        guard fitted.lines.count > 1 else {
+            return [[
+                "fontfile": fontFile,
+                "text": fitted.lines.first ?? "",
+                "expansion": "none",
+                "fontsize": size,
+                "fontcolor": overlay.color,
+                "box": overlay.box == nil ? "0" : "1",
+                "boxcolor": overlay.box?.color ?? "#00000000",
+                "boxborderw": String(pad),
+                // The text's centre at (x, y) of the frame, kept inside its margins with its box.
+                "x": "max(\(left),min(w-tw-\(left),\(overlay.x)*w-tw/2))",
+                "y": "max(\(top),min(h-th-\(top),\(overlay.y)*h-th/2))",
+                "alpha": alpha,
+                "enable": enable,
+            ]]
+        }
+        // The block's place, as the single-line expressions would put it, in whole pixels so
+        // that the box and the lines agree.
+        func place(_ centre: Double, _ length: Int, _ frame: Int, _ inset: Int) -> Int {
+            max(inset, min(frame - length - inset, Int((centre - Double(length) / 2).rounded(.down))))
+        }
+        let blockLeft = place(overlay.x * Double(output.width), fitted.width, output.width, left)
+        let blockTop = place(overlay.y * Double(output.height), fitted.height, output.height, top)
+        let centre = Double(blockLeft) + Double(fitted.width) / 2
+        var filters: [KeyValuePairs<String, String>] = []
+        if let box = overlay.box {
+            // All the lines in one text, so the box has the block's size; the text itself transparent.
+            filters.append([
+                "fontfile": fontFile, "text": fitted.lines.joined(separator: "\n"), "expansion": "none", "fontsize": size,
+                "fontcolor": "#00000000", "box": "1", "boxcolor": box.color, "boxborderw": String(pad),
+                "x": String(blockLeft), "y": String(blockTop), "alpha": alpha, "enable": enable,
+            ])
+        }
+        for (i, line) in fitted.lines.enumerated() where !line.isEmpty {
+            // drawtext puts a text's baseline `max_glyph_a` below its y; each line's baseline
+            // is where the box's text has it.
+            let baseline = blockTop + i * fitted.lineHeight + fitted.ascent
+            filters.append([
+                "fontfile": fontFile, "text": line, "expansion": "none", "fontsize": size, "fontcolor": overlay.color, "box": "0",
+                "x": "max(\(left),min(w-tw-\(left),\(centre)-tw/2))", "y": "\(baseline)-max_glyph_a", "alpha": alpha, "enable": enable,
+            ])
+        }
+        return filters
     }
 }

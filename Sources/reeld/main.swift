@@ -5,6 +5,7 @@ import ReelBench
 import ReelConfig
 import ReelDaemon
 import ReelDB
+import ReelFileRender
 import ReelLocalCluster
 import ReelSystemd
 
@@ -13,7 +14,7 @@ struct Reeld: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reeld",
         abstract: "The job runner for AI video production.",
-        subcommands: [Run.self, Migrate.self, CheckConfig.self, Demo.self, Bench.self])
+        subcommands: [Run.self, Migrate.self, CheckConfig.self, Render.self, Demo.self, Bench.self])
 }
 
 /// Options every command that reads configuration shares.
@@ -83,6 +84,45 @@ extension Reeld {
         func run() async throws {
             let config = try options.load()
             print("\(options.config): ok (node \(config.node.name), \(config.queue.workers) workers, database \(config.database))")
+        }
+    }
+
+    struct Render: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Render a timeline file to a film, in this process: no database, no daemon.",
+            discussion: """
+                The timeline is reeld's JSON timeline; each asset id is a file path, relative to the \
+                timeline file's directory or absolute. The output's extension (.mp4 or .webm) sets \
+                the format unless the timeline sets output.format, which it must then match.
+                Exit status: 0 done, 64 usage error, 65 invalid timeline, 66 missing input file, \
+                73 no such output directory, 130 interrupted (nothing written), 1 render failed.
+                """)
+        @Argument(help: "The timeline file (JSON).")
+        var timeline: String
+        @Option(name: [.short, .long], help: "The film to write, .mp4 or .webm (default: beside the timeline, named after it).")
+        var output: String?
+        @Option(help: "Threads for decoding, filtering and encoding.")
+        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @Option(name: .customLong("cache"), help: ArgumentHelp(
+            "Directory for normalised copies of clips of another size or rate, kept between renders so they join by stream copy.",
+            valueName: "dir"))
+        var cacheDirectory: String?
+        @Flag(help: "Decode, filter and encode every frame; never copy the clips' picture.")
+        var noStreamCopy = false
+
+        func validate() throws {
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        }
+
+        func run() async throws {
+            do {
+                try await FileRender(
+                    timeline: timeline, output: output, threads: threads, cacheDirectory: cacheDirectory, allowStreamCopy: !noStreamCopy
+                ).run()
+            } catch {
+                FileHandle.standardError.write(Data("reeld render: \(error.message)\n".utf8))
+                throw ExitCode(error.code.rawValue)
+            }
         }
     }
 

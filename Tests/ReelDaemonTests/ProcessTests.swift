@@ -31,6 +31,10 @@ import Testing
     /// `reelctl` as an operator runs it: every subcommand, its output and its exit codes.
     @Suite struct ReelctlProcessTests {}
 
+    /// `reeld render` on timeline files written by hand, with clips beside them: its fast and
+    /// full paths, its progress lines, its exit codes, and Ctrl-C.
+    @Suite struct RenderProcessTests {}
+
     /// Three `reeld run` processes on one database, users of every tier with backlogs and
     /// providers with limits: no limit is ever exceeded, a light user is served at once, and the
     /// ledger balances afterwards.

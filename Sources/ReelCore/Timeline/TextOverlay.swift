@@ -7,14 +7,16 @@ public struct TextOverlay: Sendable, Hashable, Codable {
     /// A font family the renderer knows (the DejaVu faces: "DejaVu Sans", "DejaVu Sans Bold",
     /// "DejaVu Serif", "DejaVu Serif Bold", "DejaVu Sans Mono", "DejaVu Sans Mono Bold").
     public var font: String
-    /// Font size in output pixels.
+    /// Font size in output pixels: the largest the text is drawn at.
     public var size: Int
     /// `#rrggbb` or `#rrggbbaa`.
     public var color: String
     /// A filled box behind the text; nil draws the text alone.
     public var box: TextBox?
     /// Where the centre of the text goes, as fractions of the frame's width and height
-    /// (0.5, 0.5 is the middle; y 0.85 is a caption). The text is kept inside the frame.
+    /// (0.5, 0.5 is the middle; y 0.85 is a caption). The renderer fits the text into the frame
+    /// less a margin (wrapping it, and drawing it smaller when wrapping is not enough) and keeps
+    /// it and its box inside that margin.
     public var x: Double
     public var y: Double
     /// Film times in seconds: shown from `start` until `end`.
