@@ -163,11 +163,8 @@ extension ProcessTests.DocumentationExamplesTests {
         let directory = try TemporaryDirectory(prefix: "reelctl-docs")
         defer { directory.remove() }
         for (n, (block, arguments)) in lines.enumerated() {
-            let process = try ChildProcess(
-                executable: try BuiltProducts.executable("reelctl"), arguments: ["--database-url", url] + arguments,
-                outputDirectory: directory.url, label: "docs-\(n)")
-            let status = try await process.waitForExit(timeout: .seconds(60))
-            #expect(status == .exited(0), "\(block): reelctl \(arguments.joined(separator: " ")): \(process.standardError)")
+            let run = try await CompletedRun.of("reelctl", ["--database-url", url] + arguments, in: directory.url, label: "docs-\(n)")
+            #expect(run.status == .exited(0), "\(block): reelctl \(arguments.joined(separator: " ")): \(run.errors)")
         }
     }
 }

@@ -5,18 +5,9 @@ import ReelTestSupport
 import Testing
 
 extension ProcessTests.ReelctlProcessTests {
-    struct Run {
-        var status: ChildProcess.Termination
-        var output: String
-        var errors: String
-    }
-
     /// Runs the built `reelctl` with `arguments` and waits for it.
-    func reelctl(_ arguments: [String], in directory: TemporaryDirectory, label: String) async throws -> Run {
-        let process = try ChildProcess(
-            executable: try BuiltProducts.executable("reelctl"), arguments: arguments, outputDirectory: directory.url, label: label)
-        let status = try await process.waitForExit(timeout: .seconds(60))
-        return Run(status: status, output: process.standardOutput, errors: process.standardError)
+    func reelctl(_ arguments: [String], in directory: TemporaryDirectory, label: String) async throws -> CompletedRun {
+        try await CompletedRun.of("reelctl", arguments, in: directory.url, label: label)
     }
 
     @Test func submitShowListCancelAndRetryWithSysexitsCodes() async throws {

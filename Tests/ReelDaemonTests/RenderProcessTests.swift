@@ -5,19 +5,10 @@ import ReelTestSupport
 import Testing
 
 extension ProcessTests.RenderProcessTests {
-    struct Run {
-        var status: ChildProcess.Termination
-        var output: String
-        var errors: String
-    }
-
     /// Runs the built `reeld render` with `arguments` and waits for it. Its stdout is a file, not
     /// a terminal, so progress comes as plain lines.
-    func render(_ arguments: [String], in directory: TemporaryDirectory, label: String) async throws -> Run {
-        let process = try ChildProcess(
-            executable: try BuiltProducts.executable("reeld"), arguments: ["render"] + arguments, outputDirectory: directory.url, label: label)
-        let status = try await process.waitForExit(timeout: .seconds(120))
-        return Run(status: status, output: process.standardOutput, errors: process.standardError)
+    func render(_ arguments: [String], in directory: TemporaryDirectory, label: String) async throws -> CompletedRun {
+        try await CompletedRun.of("reeld", ["render"] + arguments, in: directory.url, label: label, timeout: .seconds(120))
     }
 
     /// Two one-second clips in `clips/` beside the timeline, made with libav as a provider would.
