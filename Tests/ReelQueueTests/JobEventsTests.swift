@@ -93,4 +93,28 @@ import Testing
         let seen = try await events(for: id, count: 3, from: &iterator)
         #expect(seen.map(\.state) == ["available", "running", "completed"])
     }
+
+    /// PostgreSQL refuses a notification of 8,000 bytes or more: changes are split by size, so
+    /// that no batch (here 50 exports of a project per 8,001 bytes at a fixed count) makes the
+    /// statement that publishes them fail.
+    @Test func aLargeBatchOfChangesIsSplitIntoNotificationsThatFit() async throws {
+        var (listener, iterator) = await listening()
+        defer { listener.stop() }
+        let sent = try await database.query(
+            """
+            select reeld.publish(array(
+                select (gen_random_uuid(), 'render.export', $1::uuid, 'retryable', 0.33333334::real, now() + interval '1 hour')::reeld.job_change
+                from generate_series(1, 200))) as n
+            """, [UUID()])[0].int("n")
+        #expect(sent == 200)
+        var received = 0
+        let deadline = ContinuousClock.now + .seconds(10)
+        while received < 200, ContinuousClock.now < deadline {
+            guard let note = await iterator.next() else { break }
+            guard note.channel == "reeld_events" else { continue }
+            #expect(note.payload.utf8.count < 8000)
+            received += try JSONValue(parsing: Array(note.payload.utf8)).arrayValue?.count ?? 0
+        }
+        #expect(received == 200)
+    }
 }
