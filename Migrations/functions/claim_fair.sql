@@ -21,7 +21,8 @@
 -- from the snapshot without a lock; if a claim that committed meanwhile took that room, the
 -- counters show it, reeld.provider_room_check raises RD001, the subtransaction is undone and
 -- the claim runs once more holding every limited provider's row from the start (name order).
--- Claims never wait for each other crosswise, so they cannot deadlock.
+-- Claims never wait for each other crosswise, so they cannot deadlock; every other statement
+-- that locks lanes and providers takes lanes first too (docs/fair-share.md, "Lock order").
 --
 -- Indexes. Lanes: lanes_round_robin_idx (step 1), by ctid after. A lane's jobs, and a short
 -- lane's next due job: the ordered walk of jobs_claim_lane_idx; the function runs with

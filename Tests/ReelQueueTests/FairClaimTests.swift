@@ -392,6 +392,61 @@ import Testing
         #expect(try ended.int("provider") == 2)
     }
 
+    /// Waits, on `conn`, until at least `count` other backends of this database wait for a
+    /// lock, `done` holds, or `timeout` passes; false unless the waiters came.
+    static func waitForLockWaiters(_ conn: PostgresConnection, count: Int, timeout: Double, done: () -> Bool = { false }) throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline, !done() {
+            try conn.query("select pg_stat_clear_snapshot()")
+            let waiting = try conn.query(
+                "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")
+            if try waiting[0].int("n") >= count { return true }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return false
+    }
+
+    /// A node that starts or reloads (`reeld.apply_settings`) while another node claims: the
+    /// settings hold a provider's row and wait (here for the costs' rows, held a moment by
+    /// someone else), the claim holds a lane and waits for that provider's row. Both take lanes
+    /// before providers, so neither ever waits for the other crosswise (40P01).
+    @Test func applyingSettingsWhileAClaimWaitsForAProviderNeverDeadlocks() async throws {
+        let kling: [String: QueueSettings.Limit] = ["kling": .init(concurrent: 100, perMinute: 100_000)]
+        try await apply(providers: kling)
+        let u = try await user(.pro)
+        try await backlog(u, 4, .video, provider: "kling")
+        let costsHeld = Flag(), settingsWaiting = Flag(), claimDone = Flag()
+        async let holder: Bool = database.withConnection { conn in
+            try conn.query("begin")
+            try conn.query("select from reeld.costs for update")
+            costsHeld.value.store(true, ordering: .releasing)
+            let settingsWaited = try Self.waitForLockWaiters(conn, count: 1, timeout: 30)
+            settingsWaiting.value.store(true, ordering: .releasing)
+            // Gives the claim the time to wait for kling's row, which the settings hold.
+            _ = try Self.waitForLockWaiters(conn, count: 2, timeout: 5) { claimDone.value.load(ordering: .acquiring) }
+            try conn.query("commit")
+            return settingsWaited
+        }
+        try await Poll.until("the costs' rows to be held", timeout: .seconds(30), interval: .milliseconds(5)) {
+            costsHeld.value.load(ordering: .acquiring)
+        }
+        async let applied: Void = apply(providers: kling)
+        try await Poll.until("the settings to wait", timeout: .seconds(30), interval: .milliseconds(5)) {
+            settingsWaiting.value.load(ordering: .acquiring)
+        }
+        func claimAndSay() async throws -> [ClaimedJob] {
+            defer { claimDone.value.store(true, ordering: .releasing) }
+            return try await claim(limit: 4)
+        }
+        async let claimed = claimAndSay()
+        #expect(try await holder, "apply_settings waited for the costs' rows")
+        try await applied
+        _ = try await claimed
+        // Whether the claim passed over the lane the settings held or served it, every job runs.
+        _ = try await claim(limit: 4)
+        #expect(try await running(user: u) == 4)
+    }
+
     @Test func a429ThrottlesTheProviderOnEveryNodeUntilRetryAfterWithoutSpendingTheAttempt() async throws {
         try await apply()
         let u = try await user()
