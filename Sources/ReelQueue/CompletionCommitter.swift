@@ -8,32 +8,30 @@ import Synchronization
 /// grow with load, and a lone job still commits at once.
 final class CompletionCommitter: Sendable {
     let queue: JobQueue
-    let owner: String
     let logger: Logger
     /// Between tries while the database is away.
     let retry: Backoff
     let attempts: Int
-    private let pending = Mutex<[(id: UUID, result: JSONValue)]>([])
+    private let pending = Mutex<[(lease: JobLease, result: JSONValue)]>([])
     private let arrived = AsyncSignal()
 
-    init(queue: JobQueue, owner: String, logger: Logger,
+    init(queue: JobQueue, logger: Logger,
          retry: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(2), jitter: .none), attempts: Int = 10) {
         self.queue = queue
-        self.owner = owner
         self.logger = logger
         self.retry = retry
         self.attempts = attempts
     }
 
     /// Queues a completion for the next commit.
-    func add(_ id: UUID, result: JSONValue) {
-        pending.withLock { $0.append((id, result)) }
+    func add(_ lease: JobLease, result: JSONValue) {
+        pending.withLock { $0.append((lease, result)) }
         arrived.signal()
     }
 
-    /// Commits as completions arrive, until cancelled. `committed` receives each batch's ids
+    /// Commits as completions arrive, until cancelled. `committed` receives each batch's leases
     /// and how many of them were completed.
-    func run(committed: (_ batch: [UUID], _ completed: Int) -> Void) async {
+    func run(committed: (_ batch: [JobLease], _ completed: Int) -> Void) async {
         while !Task.isCancelled {
             await arrived.wait()
             await flush(committed: committed)
@@ -41,7 +39,7 @@ final class CompletionCommitter: Sendable {
     }
 
     /// Commits everything pending, batch after batch, until nothing is left.
-    func flush(committed: (_ batch: [UUID], _ completed: Int) -> Void) async {
+    func flush(committed: (_ batch: [JobLease], _ completed: Int) -> Void) async {
         while true {
             let batch = pending.withLock { pending in
                 defer { pending.removeAll(keepingCapacity: true) }
@@ -53,12 +51,12 @@ final class CompletionCommitter: Sendable {
             let done = await retry.retrying(attempts: attempts, clock: queue.clock, failed: { error, attempt in
                 logger.error("Could not commit completions", metadata: ["error": "\(error)", "jobs": "\(batch.count)", "try": "\(attempt)"])
             }) {
-                try await queue.complete(owner: owner, batch)
+                try await queue.complete(batch)
             } ?? []
             if done.count < batch.count {
                 logger.warning("Completed jobs had lost their lease; another node owns them now", metadata: ["jobs": "\(batch.count - done.count)"])
             }
-            committed(batch.map(\.id), done.count)
+            committed(batch.map(\.lease), done.count)
         }
     }
 }

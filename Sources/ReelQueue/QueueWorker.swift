@@ -17,7 +17,9 @@ import Synchronization
 public final class QueueWorker: Service, Sendable {
     /// Tuning for one node.
     public struct Configuration: Sendable {
-        /// The lease owner name; unique per process (host, pid and a random suffix by default).
+        /// The lease owner name, for people (`reelctl show`, a rescued job's error); host, pid
+        /// and a random suffix by default. Attempts are told apart by their lease token
+        /// (`JobLease`), not by this name, so two processes or two attempts may share it.
         public var owner: String
         public var workers: Int
         public var claimBatch: Int
@@ -60,7 +62,7 @@ public final class QueueWorker: Service, Sendable {
     }
 
     struct State {
-        var slots: WorkerSlots<ProgressBox>
+        var slots: WorkerSlots<JobLease, ProgressBox>
         var stopping = false
         var stats = Stats(running: 0, completed: 0, failed: 0, claimed: 0)
     }
@@ -85,9 +87,9 @@ public final class QueueWorker: Service, Sendable {
         self.listenURL = listenURL
         self.logger = logger
         state = Mutex(State(slots: WorkerSlots(workers: configuration.workers, claimBatch: configuration.claimBatch)))
-        committer = CompletionCommitter(queue: queue, owner: configuration.owner, logger: logger)
+        committer = CompletionCommitter(queue: queue, logger: logger)
         leases = LeaseKeeper(
-            queue: queue, owner: configuration.owner, lease: configuration.lease,
+            queue: queue, lease: configuration.lease,
             interval: configuration.heartbeatInterval, logger: logger)
     }
 
@@ -158,7 +160,7 @@ public final class QueueWorker: Service, Sendable {
             await committer.flush(committed: completionsCommitted)
         }
         await committer.flush(committed: completionsCommitted)
-        let leftovers = state.withLock { state -> [UUID] in
+        let leftovers = state.withLock { state -> [JobLease] in
             for held in state.slots.held.values { held.handle.cancel() }
             return Array(state.slots.held.keys)
         }
@@ -170,7 +172,7 @@ public final class QueueWorker: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(50))
         }
         do {
-            try await queue.release(owner: configuration.owner, jobs: leftovers)
+            try await queue.release(leftovers)
         } catch {
             logger.error("Could not hand leases back; the rescuer will return them", metadata: ["error": "\(error)"])
         }

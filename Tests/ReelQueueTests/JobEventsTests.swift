@@ -61,8 +61,8 @@ import Testing
         let id = try await queue.submit(JobSubmission(kind: .speech, args: ["text": "hi"], projectID: project)).jobID
         let claimed = try await queue.claim(owner: "events", limit: 1, lease: .seconds(30))
         #expect(claimed.map(\.id) == [id])
-        _ = try await queue.heartbeat(owner: "events", jobs: [id: 0.5], lease: .seconds(30))
-        try await queue.complete(owner: "events", [(id, .null)])
+        _ = try await queue.heartbeat([queue.lease(of: id): 0.5], lease: .seconds(30))
+        try await queue.complete([(queue.lease(of: id), .null)])
 
         let seen = try await events(for: id, count: 4, from: &iterator)
         #expect(seen.map(\.state) == ["available", "running", "running", "completed"])
@@ -75,7 +75,7 @@ import Testing
         defer { listener.stop() }
         let id = try await queue.submit(JobSubmission(kind: .noop, maxAttempts: 1)).jobID
         _ = try await queue.claim(owner: "events", limit: 1, lease: .seconds(30))
-        try await queue.fail(owner: "events", job: id, error: JobError.permanent("no"), delay: .zero)
+        try await queue.fail(queue.lease(of: id), error: JobError.permanent("no"), delay: .zero)
         _ = try await queue.retry(job: id)
         _ = try await queue.cancel(job: id)
 
@@ -88,8 +88,9 @@ import Testing
         defer { listener.stop() }
         let id = try await queue.submit(JobSubmission(kind: .noop)).jobID
         _ = try await queue.claim(owner: "events", limit: 1, lease: .seconds(30))
-        for _ in 0..<3 { _ = try await queue.heartbeat(owner: "events", jobs: [id: nil], lease: .seconds(30)) }
-        try await queue.complete(owner: "events", [(id, .null)])
+        let lease = try await queue.lease(of: id)
+        for _ in 0..<3 { _ = try await queue.heartbeat([lease: nil], lease: .seconds(30)) }
+        try await queue.complete([(queue.lease(of: id), .null)])
         let seen = try await events(for: id, count: 3, from: &iterator)
         #expect(seen.map(\.state) == ["available", "running", "completed"])
     }
