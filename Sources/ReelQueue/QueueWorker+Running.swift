@@ -37,8 +37,10 @@ extension QueueWorker {
             }
         case .failure where box.cancelled.load(ordering: .relaxed):
             if state.withLock({ $0.stopping }) && !Task.isCancelled {
-                // Shutdown cancelled it: the lease is handed back in drain().
-                logger.info("Job interrupted by shutdown")
+                // Shutdown cancelled it (drain), and its handler has now stopped: hand the lease
+                // back, so that any node may run the job again without counting this attempt.
+                logger.info("Job interrupted by shutdown; handing its lease back")
+                await settle(job, logger: logger) { try await self.queue.release([job.lease]) }
             } else {
                 logger.info("Job cancelled")
                 await settle(job, logger: logger) { try await self.queue.acknowledgeCancel(job.lease) }
