@@ -58,6 +58,11 @@ create table public.jobs (
     run_at timestamptz not null default now(),
     lease_owner text,
     lease_expires_at timestamptz,
+    -- Which attempt holds the lease: a token made by the claim that started it, which no other
+    -- attempt of this job holds. lease_owner names the node for people; a node's own rescuer
+    -- and claimer may lease a job to the same name twice while its first attempt still runs
+    -- on, so the statements that heartbeat or end an attempt are guarded by this token.
+    lease_token uuid,
     -- Set when a child ends while this job runs, so its snooze turns into an immediate re-run.
     wake_requested boolean not null default false,
     cancel_requested boolean not null default false,
@@ -78,8 +83,9 @@ create table public.jobs (
     credits_reserved bigint not null default 0 check (credits_reserved >= 0),
     credits_used bigint check (credits_used >= 0),
     -- A lease exists exactly while the job runs. The engine's guards rely on it: they test
-    -- lease_owner alone, which keeps their plans on the primary key (see JobQueue.swift).
-    constraint jobs_lease_only_while_running check ((state = 'running') = (lease_owner is not null))
+    -- lease_token alone, which keeps their plans on the primary key (see JobQueue.swift).
+    constraint jobs_lease_only_while_running check ((state = 'running') = (lease_owner is not null)
+                                                    and (lease_owner is null) = (lease_token is null))
 );
 
 -- A queue table churns: analyze and vacuum it far more often than the defaults, so the
@@ -159,7 +165,7 @@ create type reeld.job_change as (id uuid, kind text, project_id uuid, state publ
 create type reeld.claimed_job as (
     id uuid, kind text, project_id uuid, state public.job_state, progress real, run_at timestamptz,
     args jsonb, attempt int, max_attempts int, user_id uuid, parent_id uuid, snooze_state jsonb,
-    priority smallint, created double precision);
+    priority smallint, created double precision, lease_token uuid);
 
 -- Row level security as in 0002_studio.sql. Queue state is read-only to users.
 do $$

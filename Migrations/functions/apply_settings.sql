@@ -2,9 +2,11 @@
 -- built by JobQueue.applySettings), then brings every lane's limits up to date. Idempotent;
 -- callable again on reload; rows that do not change are not written.
 --
--- Lock order: a transaction advisory lock (nodes take turns), then tiers, tier limits,
--- providers and costs by primary key, then every lane in key order, like every other statement
--- that locks several lanes.
+-- Lock order (docs/fair-share.md, "Lock order"): a transaction advisory lock (nodes take turns),
+-- then tiers and tier limits, then every lane in key order, then providers and costs by primary
+-- key. Lanes before providers, as in every statement: a claim holds the lanes it serves and
+-- then waits for its providers' rows, so a node that held a provider's row while it waited for
+-- a lane would deadlock with it (40P01 at start or reload).
 create or replace function reeld.apply_settings(p_settings jsonb) returns void
 language plpgsql
 as $$
@@ -22,6 +24,16 @@ begin
     from jsonb_each(p_settings -> 'tiers') t, jsonb_each(t.value -> 'classes') c
     on conflict (tier, job_class) do update set max_running = excluded.max_running, per_minute = excluded.per_minute
     where (tl.max_running, tl.per_minute) is distinct from (excluded.max_running, excluded.per_minute);
+
+    -- Every lane in key order, like every other statement that locks several, and before any
+    -- provider's row (see the header). Its limits come from the tiers written above.
+    perform 1 from reeld.lanes order by user_id, job_class for update;
+    update reeld.lanes l set max_running = f.max_running, per_minute = f.per_minute,
+                             tokens = least(l.tokens, coalesce(f.per_minute, 0))
+    from (select x.user_id, x.job_class, lim.max_running, lim.per_minute
+          from reeld.lanes x cross join lateral reeld.lane_limits(x.user_id, x.job_class) lim) f
+    where l.user_id = f.user_id and l.job_class = f.job_class
+      and (l.max_running, l.per_minute) is distinct from (f.max_running, f.per_minute);
 
     -- Providers: limits as configured, none for the rest (their throttle state stays).
     update reeld.providers set max_running = null, per_minute = null, is_default = false
@@ -45,14 +57,5 @@ begin
     from jsonb_array_elements(p_settings -> 'costs') e
     on conflict (kind, model) do update set estimate = excluded.estimate, per_unit = excluded.per_unit
     where (c.estimate, c.per_unit) is distinct from (excluded.estimate, excluded.per_unit);
-
-    -- Lanes in key order, like every other statement that locks several.
-    perform 1 from reeld.lanes order by user_id, job_class for update;
-    update reeld.lanes l set max_running = f.max_running, per_minute = f.per_minute,
-                             tokens = least(l.tokens, coalesce(f.per_minute, 0))
-    from (select x.user_id, x.job_class, lim.max_running, lim.per_minute
-          from reeld.lanes x cross join lateral reeld.lane_limits(x.user_id, x.job_class) lim) f
-    where l.user_id = f.user_id and l.job_class = f.job_class
-      and (l.max_running, l.per_minute) is distinct from (f.max_running, f.per_minute);
 end
 $$;

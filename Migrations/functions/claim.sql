@@ -18,6 +18,8 @@ set jit = off
 as $$
 declare
     v_fair int := 0;
+    -- This claim's lease token for system jobs (see 0003_jobs.sql; claim_fair makes its own).
+    v_token uuid := gen_random_uuid();
 begin
     -- Users' jobs first, when a lane is due (lanes_due_idx: the unlimited path pays one probe).
     if exists (select from reeld.lanes where due_at <= coalesce(p_now, now())) then
@@ -40,7 +42,7 @@ begin
         update public.jobs j
         set state = 'running',
             attempt = case when j.state = 'waiting' then greatest(j.attempt, 1) else j.attempt + 1 end,
-            lease_owner = p_owner,
+            lease_owner = p_owner, lease_token = v_token,
             lease_expires_at = coalesce(p_now, now()) + make_interval(secs => p_lease),
             attempted_at = coalesce(p_now, now()),
             wake_requested = false
@@ -48,7 +50,8 @@ begin
         -- with picked could be planned as a hash join over the whole table.
         where j.id = any(array(select k.id from picked k))
         returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at, j.args, j.attempt, j.max_attempts,
-                  j.user_id, j.parent_id, j.snooze_state, j.priority, extract(epoch from j.created_at)::double precision as created
+                  j.user_id, j.parent_id, j.snooze_state, j.priority, extract(epoch from j.created_at)::double precision as created,
+                  j.lease_token
     ), published as (
         select reeld.publish(array_agg((c.id, c.kind, c.project_id, c.state, c.progress, c.run_at)::reeld.job_change)) as n
         from changed c

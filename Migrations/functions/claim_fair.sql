@@ -21,7 +21,8 @@
 -- from the snapshot without a lock; if a claim that committed meanwhile took that room, the
 -- counters show it, reeld.provider_room_check raises RD001, the subtransaction is undone and
 -- the claim runs once more holding every limited provider's row from the start (name order).
--- Claims never wait for each other crosswise, so they cannot deadlock.
+-- Claims never wait for each other crosswise, so they cannot deadlock; every other statement
+-- that locks lanes and providers takes lanes first too (docs/fair-share.md, "Lock order").
 --
 -- Indexes. Lanes: lanes_round_robin_idx (step 1), by ctid after. A lane's jobs, and a short
 -- lane's next due job: the ordered walk of jobs_claim_lane_idx; the function runs with
@@ -43,6 +44,9 @@ declare
     v_limited text[];
     v_blocked text[];
     v_locked boolean := false;
+    -- This claim's lease token (see 0003_jobs.sql): one per claim, since a claim takes a job at
+    -- most once, so no other attempt of any job holds it.
+    v_token uuid := gen_random_uuid();
 begin
     if p_limit is null or p_limit < 1 then
         return;
@@ -156,7 +160,7 @@ begin
                 update public.jobs j
                 set state = 'running',
                     attempt = case when j.state = 'waiting' then greatest(j.attempt, 1) else j.attempt + 1 end,
-                    lease_owner = p_owner,
+                    lease_owner = p_owner, lease_token = v_token,
                     lease_expires_at = v_now + make_interval(secs => p_lease),
                     attempted_at = v_now,
                     wake_requested = false
@@ -164,7 +168,7 @@ begin
                 where j.id = any(array(select c.id from chosen c where c.picked))
                 returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at, j.args, j.attempt, j.max_attempts,
                           j.user_id, j.parent_id, j.snooze_state, j.priority, extract(epoch from j.created_at)::double precision as created,
-                          j.provider
+                          j.lease_token, j.provider
             ), per_lane as materialized (
                 -- What each lane found and what was taken from it, in one pass over chosen.
                 select l.row_id, l.user_id, l.job_class, l.turn, l.depth, l.tokens_now,
@@ -245,7 +249,7 @@ begin
             -- The check is a one-time filter, evaluated before the first row is returned: a try
             -- that is rolled back has returned nothing.
             select c.id, c.kind, c.project_id, c.state, c.progress, c.run_at, c.args, c.attempt, c.max_attempts,
-                   c.user_id, c.parent_id, c.snooze_state, c.priority, c.created
+                   c.user_id, c.parent_id, c.snooze_state, c.priority, c.created, c.lease_token
             from claimed c, published, (select count(*) from wake) w
             where (select reeld.provider_room_check(coalesce(bool_or(u.over), false)) from providers_used u) = 0;
             exit;

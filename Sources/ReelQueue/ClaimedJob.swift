@@ -16,4 +16,9 @@ public struct ClaimedJob: Sendable, Hashable {
     public var snoozeState: JSONValue?
     public var priority: Int
     public var createdAt: Date
+    /// The token of the claim that started this attempt (see `JobLease`).
+    public var leaseToken: UUID
+
+    /// This attempt's lease: what its heartbeats and its end are guarded by.
+    public var lease: JobLease { JobLease(job: id, token: leaseToken) }
 }

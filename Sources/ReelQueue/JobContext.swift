@@ -6,8 +6,6 @@ public struct JobContext: Sendable {
     let baseLogger: Logger
     public let queue: JobQueue
     let progressBox: ProgressBox
-    /// The lease owner running the job.
-    let owner: String
 
     /// The worker's logger with the job's fields (`job_id`, `job_kind`, `attempt`, `project_id`)
     /// as metadata. Made when asked for: most jobs never log, and building the metadata for
@@ -36,7 +34,7 @@ public struct JobContext: Sendable {
     @discardableResult
     public func recordProgress(_ fraction: Double) async throws -> Bool {
         reportProgress(fraction)
-        let cancelRequested = try await queue.recordProgress(owner: owner, job: job.id, progress: fraction)
+        let cancelRequested = try await queue.recordProgress(job.lease, progress: fraction)
         if cancelRequested ?? true {
             progressBox.cancel()
             return false

@@ -5,12 +5,14 @@ import ReelDB
 
 /// The job engine's SQL: submit, claim, heartbeat, complete, fail, snooze, cancel, rescue, prune.
 ///
-/// Every state change is one statement, guarded by `lease_owner = $owner` where it ends an
-/// attempt: a node whose lease was taken away can never complete, fail or snooze the job again,
-/// so no job runs twice to completion. A lease owner is set exactly while a job is running (a
-/// CHECK constraint holds the schema to it), so the guard needs no `state = 'running'`, and must
-/// not have one: that term lets the planner drive these updates from `jobs_lease_idx`, whose
-/// dead entries pile up under load, instead of probing the primary key by id.
+/// Every state change is one statement, guarded by the attempt's lease token
+/// (`lease_token = $token`, see `JobLease`) where it heartbeats or ends an attempt: an attempt
+/// whose lease was taken away can never extend, complete, fail, snooze or hand back the job
+/// again, even when the same node leased it again, so no job runs twice to completion. A lease
+/// is set exactly while a job is running (a CHECK constraint holds the schema to it), so the
+/// guard needs no `state = 'running'`, and must not have one: that term lets the planner drive
+/// these updates from `jobs_lease_idx`, whose dead entries pile up under load, instead of
+/// probing the primary key by id.
 ///
 /// Each statement that changes jobs is written whole beside the function that runs it, in one
 /// shape. The update is the CTE `changed`; `published` hands its rows to `reeld.publish()` as one
@@ -71,7 +73,8 @@ public struct JobQueue: Sendable {
                 attempt: try row.int("attempt"), maxAttempts: try row.int("max_attempts"),
                 userID: try row.optionalUUID("user_id"), projectID: try row.optionalUUID("project_id"),
                 parentID: try row.optionalUUID("parent_id"), snoozeState: try row.optionalJSON("snooze_state"),
-                priority: try row.int("priority"), createdAt: try row.epochDate("created"))
+                priority: try row.int("priority"), createdAt: try row.epochDate("created"),
+                leaseToken: try row.uuid("lease_token"))
         }.sorted { ($0.priority, $0.createdAt) < ($1.priority, $1.createdAt) }
     }
 
@@ -91,74 +94,97 @@ public struct JobQueue: Sendable {
 
     // MARK: Heartbeat
 
-    /// Extends the leases of the jobs `owner` runs and records their progress, in one round trip.
-    /// Returns the jobs whose cancel was requested, and those whose lease this owner lost.
-    public func heartbeat(owner: String, jobs: [UUID: Double?], lease: Duration) async throws -> HeartbeatResult {
+    /// Extends the leases of the attempts this node runs and records their progress, in one
+    /// statement that never waits for a row lock and is cut off well within a lease
+    /// (`heartbeatTimeout`): a row someone else holds locked is passed over until the next
+    /// beat, and does not hold back the other jobs' leases. Returns the attempts whose cancel
+    /// was requested, and those whose lease was lost.
+    public func heartbeat(_ jobs: [JobLease: Double?], lease: Duration) async throws -> HeartbeatResult {
         guard !jobs.isEmpty else { return HeartbeatResult(cancelRequested: [], lost: []) }
-        let ids = Array(jobs.keys)
-        let progress = JSONValue.array(jobs.compactMap { id, value in
-            value.map { .object(["id": .string(id.lowercasedText), "progress": .double(min(max($0, 0), 1))]) }
+        let beat = JSONValue.array(jobs.map { held, value in
+            .object(["id": .string(held.job.lowercasedText), "token": .string(held.token.lowercasedText),
+                     "progress": value.map { JSONValue.double(min(max($0, 0), 1)) } ?? .null])
         })
         let now = clock.now()
-        let rows = try await database.withConnection { conn -> (extended: PostgresRows, lost: PostgresRows) in
-            if case .array(let items) = progress, !items.isEmpty {
-                // By primary key, as in complete(_:_:) below.
-                try conn.query(Self.reportProgressSQL, [owner, progress])
+        let bound = Int64(Self.heartbeatTimeout(lease: lease).seconds * 1000)
+        let rows = try await database.withConnection { conn -> PostgresRows in
+            // SET LOCAL: the bounds end with this transaction, whatever happens to it. The lock
+            // timeout also bounds the commit's wait for the notification queue.
+            try conn.execute("begin; set local statement_timeout = \(bound); set local lock_timeout = \(bound)")
+            do {
+                let rows = try conn.query(Self.heartbeatSQL, [beat, now, lease.seconds])
+                try conn.execute("commit")
+                return rows
+            } catch {
+                if conn.isHealthy { _ = try? conn.execute("rollback") }
+                throw error
             }
-            // The ids as array(select unnest(…)): a list whose length the planner cannot see is
-            // looked up by primary key; a visible one of a few hundred ids on a table of some
-            // thousand rows was planned as a scan of the whole table.
-            // SKIP LOCKED: a row locked right now is being completed or cancelled by another
-            // statement; waiting for it would only risk a deadlock with this node's own commits.
-            // Not published: a lease extension changes neither state nor progress.
-            let extended = try conn.query(
-                """
-                update public.jobs set lease_expires_at = coalesce($3::timestamptz, now()) + make_interval(secs => $4::double precision)
-                where id in (select id from public.jobs where id = any(array(select unnest($2::uuid[]))) and lease_owner = $1
-                             for update skip locked)
-                returning id, cancel_requested
-                """, [owner, SQLArray(ids), now, lease.seconds])
-            let lost = try conn.query(
-                "select id from public.jobs where id = any(array(select unnest($2::uuid[]))) and lease_owner is distinct from $1",
-                [owner, SQLArray(ids)])
-            return (extended, lost)
         }
-        var cancel = Set<UUID>()
-        for row in rows.extended where try row.bool("cancel_requested") { cancel.insert(try row.uuid("id")) }
-        let lost = Set(try rows.lost.map { try $0.uuid("id") })
+        var cancel = Set<JobLease>(), lost = Set<JobLease>()
+        for row in rows {
+            let held = JobLease(job: try row.uuid("id"), token: try row.uuid("token"))
+            if try row.bool("lost") { lost.insert(held) } else if try row.bool("cancel_requested") { cancel.insert(held) }
+        }
         return HeartbeatResult(cancelRequested: cancel, lost: lost)
     }
 
-    /// Progress reported with a heartbeat: $1 owner, $2 `[{id, progress}]`.
-    static let reportProgressSQL = """
-        with reported as materialized (select p.id, p.progress from jsonb_to_recordset($2::jsonb) as p(id uuid, progress real)),
-        changed as (
-            update public.jobs j set progress = p.progress
-            from reported p
-            where j.id = any(array(select k.id from reported k)) and j.id = p.id
-              and j.lease_owner = $1 and j.progress <> p.progress
-            returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at
+    /// How long one heartbeat may take: a sixth of the lease (at least a second), so that a
+    /// stalled beat leaves time for the next ones before any lease runs out.
+    static func heartbeatTimeout(lease: Duration) -> Duration {
+        max(.seconds(1), lease / 6)
+    }
+
+    /// $1 `[{id, token, progress}]` (progress null: unchanged), $2 now (nil: the database's), $3
+    /// the lease in seconds. The rows are found by primary key (as in completeSQL) and locked
+    /// SKIP LOCKED: a row locked right now is being ended by this node's own commit, cancelled,
+    /// or held by someone's open transaction; waiting for it would stall every lease of the node
+    /// behind it (and risk a deadlock with its own commits), while the next beat comes well
+    /// within the lease. The lease and the progress are written in one update; only a change
+    /// of progress is published (a lease extension changes neither state nor progress). Lost
+    /// leases are read from the statement's snapshot without a lock, so a row skipped because
+    /// it is locked still shows whose lease it is.
+    static let heartbeatSQL = """
+        with beat as materialized (
+            select b.id, b.token, b.progress from jsonb_to_recordset($1::jsonb) as b(id uuid, token uuid, progress real)
+        ), held as materialized (
+            select j.id, b.token, j.progress as before, coalesce(b.progress, j.progress) as progress
+            from public.jobs j join beat b on b.id = j.id
+            where j.id = any(array(select k.id from beat k)) and j.lease_token = b.token
+            for update of j skip locked
+        ), changed as (
+            update public.jobs j
+            set lease_expires_at = coalesce($2::timestamptz, now()) + make_interval(secs => $3::double precision),
+                progress = h.progress
+            from held h
+            where j.id = any(array(select k.id from held k)) and j.id = h.id
+            returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at, j.cancel_requested, h.token, h.before
         ), published as (
             select reeld.publish(array_agg((c.id, c.kind, c.project_id, c.state, c.progress, c.run_at)::reeld.job_change))
-            from changed c
+            from changed c where c.progress <> c.before
+        ), leases as materialized (
+            -- The leases as the statement's snapshot shows them, by primary key.
+            select j.id, j.lease_token from public.jobs j where j.id = any(array(select k.id from beat k))
         )
-        select changed.* from changed, published
+        select c.id, c.token, c.cancel_requested, false as lost from changed c, (select count(*) from published) p
+        union all
+        select b.id, b.token, false, true from beat b
+        where not exists (select from leases k where k.id = b.id and k.lease_token = b.token)
         """
 
     /// Records one running job's progress at once (renders report every second instead of
     /// waiting for the heartbeat; the change is published on `reeld_events`) and returns whether
-    /// a cancel was requested. Nil when `owner` no longer holds the job.
-    public func recordProgress(owner: String, job: UUID, progress: Double) async throws -> Bool? {
-        // By primary key; the lease guard keeps a node that lost the job from writing over the new owner.
-        try await database.query(Self.recordProgressSQL, [job, owner, min(max(progress, 0), 1)])
+    /// a cancel was requested. Nil when the attempt no longer holds the job.
+    public func recordProgress(_ lease: JobLease, progress: Double) async throws -> Bool? {
+        // By primary key; the lease guard keeps an attempt that lost the job from writing over the new one.
+        try await database.query(Self.recordProgressSQL, [lease.job, lease.token, min(max(progress, 0), 1)])
             .first.map { try $0.bool("cancel_requested") }
     }
 
-    /// $1 job, $2 owner, $3 progress.
+    /// $1 job, $2 lease token, $3 progress.
     static let recordProgressSQL = """
         with changed as (
             update public.jobs j set progress = $3::real
-            where id = $1::uuid and lease_owner = $2
+            where id = $1::uuid and lease_token = $2::uuid
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
                       j.cancel_requested
         ), published as (
@@ -174,26 +200,28 @@ public struct JobQueue: Sendable {
     /// work cost, at most the reserve; the rest released). Returns the ids that were completed;
     /// a job missing from the answer had lost its lease (it was rescued) and is not completed twice.
     @discardableResult
-    public func complete(owner: String, _ completions: [(id: UUID, result: JSONValue)]) async throws -> Set<UUID> {
+    public func complete(_ completions: [(lease: JobLease, result: JSONValue)]) async throws -> Set<UUID> {
         guard !completions.isEmpty else { return [] }
-        let payload = JSONValue.array(completions.map { .object(["id": .string($0.id.lowercasedText), "result": $0.result]) })
-        let rows = try await database.query(Self.completeSQL, [owner, payload])
+        let payload = JSONValue.array(completions.map {
+            .object(["id": .string($0.lease.job.lowercasedText), "token": .string($0.lease.token.lowercasedText), "result": $0.result])
+        })
+        let rows = try await database.query(Self.completeSQL, [payload])
         return Set(try rows.map { try $0.uuid("id") })
     }
 
-    /// $1 owner, $2 `[{id, result}]`. The rows are found by primary key, whatever the statistics
-    /// say: joined with the payload directly, a plan made while lease_owner was null in every
-    /// analyzed row (estimate: one row is this owner's) scans the table for the owner's jobs and
+    /// $1 `[{id, token, result}]`. The rows are found by primary key, whatever the statistics
+    /// say: joined with the payload directly, a plan made while no row held a lease in every
+    /// analyzed row (estimate: one row holds this token) scans the table for the token's jobs and
     /// parses the whole payload again for each of them. Completed jobs capture what the work
     /// cost (`credits_used`, else the reserve, at most the reserve) and release the rest.
     static let completeSQL = """
-        with done as materialized (select d.id, d.result from jsonb_to_recordset($2::jsonb) as d(id uuid, result jsonb)),
+        with done as materialized (select d.id, d.token, d.result from jsonb_to_recordset($1::jsonb) as d(id uuid, token uuid, result jsonb)),
         changed as (
             update public.jobs j
             set state = 'completed', result = d.result, progress = 1, finished_at = now(),
-                lease_owner = null, lease_expires_at = null, snooze_state = null
+                lease_owner = null, lease_token = null, lease_expires_at = null, snooze_state = null
             from done d
-            where j.id = any(array(select k.id from done k)) and j.id = d.id and j.lease_owner = $1
+            where j.id = any(array(select k.id from done k)) and j.id = d.id and j.lease_token = d.token
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
                       j.user_id, j.credits_reserved, j.credits_used,
                       j.user_id as run_user, j.job_class as run_class, j.provider as run_provider
@@ -232,41 +260,56 @@ public struct JobQueue: Sendable {
     /// Records a failed attempt: retryable after `delay`, or failed when the error is permanent
     /// or the attempts are used up (its reserved credits are then released). A throttled job
     /// goes back without spending the attempt, and throttles its provider on every node until
-    /// the error's Retry-After, or `throttleBackoff` after the provider's consecutive 429s.
-    /// Returns the new state, or nil if this owner no longer held the lease.
+    /// the error's Retry-After, or `throttleBackoff` after the provider's consecutive 429s. A job
+    /// whose cancel was requested while it ran ends cancelled instead (its reserve released):
+    /// the cancel wins over a retry. Returns the new state, or nil if the attempt no longer held
+    /// the lease.
     @discardableResult
-    public func fail(owner: String, job: UUID, error: JobError, delay: Duration) async throws -> JobState? {
+    public func fail(_ lease: JobLease, error: JobError, delay: Duration) async throws -> JobState? {
         let rows = try await database.query(Self.failSQL,
-            [owner, job, error.message, error.failureClass.rawValue, delay.seconds, clock.now(), error.detail ?? .null,
+            [lease.token, lease.job, error.message, error.failureClass.rawValue, delay.seconds, clock.now(), error.detail ?? .null,
              error.retryAfter?.seconds, throttleBackoff.base.seconds, throttleBackoff.cap.seconds])
         return try rows.first.map { JobState(rawValue: try $0.string("state"))! }
     }
 
-    /// $1 owner, $2 job, $3 message, $4 failure class, $5 delay in seconds, $6 now (nil: the
-    /// database's), $7 detail, $8 Retry-After in seconds, $9 and $10 the throttle backoff's base
-    /// and cap in seconds. A job that fails for good releases its reserve.
+    /// $1 lease token, $2 job, $3 message, $4 failure class, $5 delay in seconds, $6 now (nil:
+    /// the database's), $7 detail, $8 Retry-After in seconds, $9 and $10 the throttle backoff's
+    /// base and cap in seconds. A job that fails for good, or is cancelled, releases its reserve.
+    ///
+    /// Lanes before providers (the lock order in docs/fair-share.md): a throttled job that goes
+    /// back makes its lane due (the trigger `jobs_lane_due` locks the lane's row at the end of
+    /// the statement), after the throttle locked the provider's row; a claim holds lanes and
+    /// waits for providers' rows. So the lane's row is locked first (`lane`), before the throttle.
     static let failSQL = """
-        with target as (select provider from public.jobs where id = $2::uuid and lease_owner = $1),
+        with target as (select provider, user_id, job_class from public.jobs where id = $2::uuid and lease_token = $1::uuid),
+        lane as (
+            select from reeld.lanes l, target t
+            where $4 = 'throttled' and t.provider is not null and t.user_id is not null
+              and l.user_id = t.user_id and l.job_class = t.job_class
+            for update of l
+        ),
         throttle as (
             -- A provider's 429 stops every node from starting its jobs (reeld.throttle_provider).
             select reeld.throttle_provider(t.provider, $6::timestamptz, $8::double precision,
                                            $9::double precision, $10::double precision) as until
-            from target t where $4 = 'throttled' and t.provider is not null
+            from target t where $4 = 'throttled' and t.provider is not null and (select count(*) from lane) >= 0
         ),
         changed as (
             update public.jobs j
             set state = case
+                    when cancel_requested then 'cancelled'
                     when $4::text = 'throttled' then 'retryable'
                     when $4 = 'permanent' or attempt >= max_attempts then 'failed'
                     else 'retryable' end::public.job_state,
-                attempt = case when $4 = 'throttled' then greatest(attempt - 1, 0) else attempt end,
+                attempt = case when $4 = 'throttled' and not cancel_requested then greatest(attempt - 1, 0) else attempt end,
                 run_at = greatest(coalesce($6::timestamptz, now()) + make_interval(secs => $5::double precision),
                                   (select until from throttle)),
-                finished_at = case when $4 <> 'throttled' and ($4 = 'permanent' or attempt >= max_attempts) then now() end,
+                finished_at = case when cancel_requested or ($4 <> 'throttled' and ($4 = 'permanent' or attempt >= max_attempts))
+                                   then now() end,
                 errors = errors || jsonb_build_array(jsonb_build_object(
                     'attempt', attempt, 'at', now(), 'class', $4::text, 'error', $3::text, 'detail', $7::jsonb)),
-                lease_owner = null, lease_expires_at = null
-            where id = $2::uuid and lease_owner = $1
+                lease_owner = null, lease_token = null, lease_expires_at = null
+            where id = $2::uuid and lease_token = $1::uuid
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
                       j.user_id, j.credits_reserved, j.credits_used,
                       j.user_id as run_user, j.job_class as run_class, j.provider as run_provider
@@ -302,27 +345,36 @@ public struct JobQueue: Sendable {
         """
 
     /// Parks a running job while a provider works. Spends no attempt: the next claim keeps it.
-    /// If a child ended while the job ran (`wake_requested`), it is due at once instead.
+    /// If a child ended while the job ran (`wake_requested`), it is due at once instead. A job
+    /// whose cancel was requested while it ran ends cancelled instead (its reserve released).
+    /// Returns false if the attempt no longer held the lease.
     @discardableResult
-    public func snooze(owner: String, job: UUID, for delay: Duration, state: JSONValue?) async throws -> Bool {
-        let rows = try await database.query(Self.snoozeSQL, [owner, job, delay.seconds, clock.now(), state ?? .null])
+    public func snooze(_ lease: JobLease, for delay: Duration, state: JSONValue?) async throws -> Bool {
+        let rows = try await database.query(Self.snoozeSQL, [lease.token, lease.job, delay.seconds, clock.now(), state ?? .null])
         return !rows.isEmpty
     }
 
-    /// $1 owner, $2 job, $3 delay in seconds, $4 now (nil: the database's), $5 snooze state.
+    /// $1 lease token, $2 job, $3 delay in seconds, $4 now (nil: the database's), $5 snooze state.
     static let snoozeSQL = """
         with changed as (
             update public.jobs j
-            set state = 'waiting',
+            set state = case when cancel_requested then 'cancelled' else 'waiting' end::public.job_state,
                 run_at = case when wake_requested then coalesce($4::timestamptz, now())
                               else coalesce($4::timestamptz, now()) + make_interval(secs => $3::double precision) end,
-                wake_requested = false, snooze_state = $5::jsonb, lease_owner = null, lease_expires_at = null
-            where id = $2::uuid and lease_owner = $1
+                finished_at = case when cancel_requested then now() end,
+                wake_requested = false, snooze_state = $5::jsonb, lease_owner = null, lease_token = null, lease_expires_at = null
+            where id = $2::uuid and lease_token = $1::uuid
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
+                      j.user_id, j.credits_reserved,
                       j.user_id as run_user, j.job_class as run_class, j.provider as run_provider
         ), published as (
             select reeld.publish(array_agg((c.id, c.kind, c.project_id, c.state, c.progress, c.run_at)::reeld.job_change))
             from changed c
+        ), settled as (
+            select reeld.settle_credits(m.moves) as n
+            from (select array_agg((c.id, c.user_id, c.credits_reserved, null)::reeld.credit_settlement) as moves
+                  from changed c where c.credits_reserved > 0 and c.state = 'cancelled') m
+            where m.moves is not null
         ), run_ends as materialized (
             -- Only users' jobs are counted; system jobs are unlimited (the plain claim).
             select c.run_user, c.run_class, c.run_provider, count(*)::int as n
@@ -343,19 +395,20 @@ public struct JobQueue: Sendable {
             group by 1 order by 1
             on conflict (name) do update set ended = e.ended + excluded.ended
         )
-        select changed.* from changed, published
+        select changed.* from changed, published, (select count(*) from settled) settled
         """
 
     /// Marks a running job cancelled once its worker has stopped.
-    public func acknowledgeCancel(owner: String, job: UUID) async throws {
-        try await database.query(Self.acknowledgeCancelSQL, [owner, job])
+    public func acknowledgeCancel(_ lease: JobLease) async throws {
+        try await database.query(Self.acknowledgeCancelSQL, [lease.token, lease.job])
     }
 
-    /// $1 owner, $2 job. The cancelled job releases its reserve.
+    /// $1 lease token, $2 job. The cancelled job releases its reserve.
     static let acknowledgeCancelSQL = """
         with changed as (
-            update public.jobs j set state = 'cancelled', finished_at = now(), lease_owner = null, lease_expires_at = null
-            where id = $2::uuid and lease_owner = $1
+            update public.jobs j
+            set state = 'cancelled', finished_at = now(), lease_owner = null, lease_token = null, lease_expires_at = null
+            where id = $2::uuid and lease_token = $1::uuid
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
                       j.user_id, j.credits_reserved, j.credits_used,
                       j.user_id as run_user, j.job_class as run_class, j.provider as run_provider
@@ -392,12 +445,13 @@ public struct JobQueue: Sendable {
 
     /// Hands leases back at shutdown: the jobs are due again at once on any node, and the
     /// interrupted attempt is not counted. A job that had snoozed goes back to waiting.
-    public func release(owner: String, jobs: [UUID]) async throws {
-        guard !jobs.isEmpty else { return }
-        try await database.query(Self.releaseSQL, [owner, SQLArray(jobs)])
+    public func release(_ leases: [JobLease]) async throws {
+        guard !leases.isEmpty else { return }
+        try await database.query(Self.releaseSQL, [SQLArray(leases.map(\.job)), SQLArray(leases.map(\.token))])
     }
 
-    /// $1 owner, $2 jobs. A job whose cancel was requested ends cancelled and releases its reserve.
+    /// $1 jobs, $2 their lease tokens (pairwise). A job whose cancel was requested ends cancelled
+    /// and releases its reserve.
     static let releaseSQL = """
         with changed as (
             update public.jobs j
@@ -406,8 +460,9 @@ public struct JobQueue: Sendable {
                              else 'available' end::public.job_state,
                 attempt = case when snooze_state is not null then attempt else greatest(attempt - 1, 0) end,
                 finished_at = case when cancel_requested then now() end,
-                run_at = now(), lease_owner = null, lease_expires_at = null
-            where id = any($2::uuid[]) and lease_owner = $1
+                run_at = now(), lease_owner = null, lease_token = null, lease_expires_at = null
+            from unnest($1::uuid[], $2::uuid[]) as r(id, token)
+            where j.id = any($1::uuid[]) and j.id = r.id and j.lease_token = r.token
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
                       j.user_id, j.credits_reserved, j.credits_used,
                       j.user_id as run_user, j.job_class as run_class, j.provider as run_provider
@@ -532,7 +587,7 @@ public struct JobQueue: Sendable {
                 errors = errors || jsonb_build_array(jsonb_build_object(
                     'attempt', attempt, 'at', now(), 'class', 'transient',
                     'error', 'lease expired: node ' || lease_owner || ' stopped heartbeating')),
-                lease_owner = null, lease_expires_at = null
+                lease_owner = null, lease_token = null, lease_expires_at = null
             where state = 'running' and lease_expires_at < coalesce($1::timestamptz, now())
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
                       j.user_id, j.credits_reserved, j.credits_used,

@@ -6,14 +6,13 @@ import Logging
 /// the node lost (it stalled past its lease and was rescued; another node may run them now).
 struct LeaseKeeper: Sendable {
     let queue: JobQueue
-    let owner: String
     let lease: Duration
     let interval: Duration
     let logger: Logger
 
-    /// Beats until cancelled. `held` lists the jobs to keep with their progress boxes; `current`
-    /// finds a job's box at the moment of the answer (nil once its end is committed).
-    func run(held: () -> [UUID: ProgressBox], current: (UUID) -> ProgressBox?) async {
+    /// Beats until cancelled. `held` lists the attempts to keep with their progress boxes;
+    /// `current` finds an attempt's box at the moment of the answer (nil once its end is committed).
+    func run(held: () -> [JobLease: ProgressBox], current: (JobLease) -> ProgressBox?) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             if Task.isCancelled { return }
@@ -21,10 +20,10 @@ struct LeaseKeeper: Sendable {
         }
     }
 
-    private func beat(held: [UUID: ProgressBox], current: (UUID) -> ProgressBox?) async {
+    private func beat(held: [JobLease: ProgressBox], current: (JobLease) -> ProgressBox?) async {
         guard !held.isEmpty else { return }
         do {
-            let answer = try await queue.heartbeat(owner: owner, jobs: held.mapValues { $0.value.withLock { $0 } }, lease: lease)
+            let answer = try await queue.heartbeat(held.mapValues { $0.value.withLock { $0 } }, lease: lease)
             // A finished job awaiting its completion commit shows as lost once the commit
             // lands; only jobs whose handler still runs are really lost.
             let lost = answer.lost.filter { id in

@@ -55,9 +55,9 @@ extension QueueWorker {
             }
             // Each job's box is made here, under the lock that registers it, and handed over with it.
             let started = state.withLock { state in
-                let started = claimed.map { (job: $0, box: ProgressBox()) }
+                let started = claimed.map { (job: $0, box: ProgressBox(lease: $0.lease)) }
                 state.slots.claimReturned(
-                    started.map { .init(id: $0.job.id, limited: $0.job.userID != nil, handle: $0.box) }, limit: limit)
+                    started.map { .init(id: $0.job.lease, limited: $0.job.userID != nil, handle: $0.box) }, limit: limit)
                 state.stats.claimed += claimed.count
                 return started
             }

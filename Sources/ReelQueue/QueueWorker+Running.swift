@@ -11,7 +11,7 @@ extension QueueWorker {
     func execute(_ job: ClaimedJob, box: ProgressBox) async {
         let result: Result<JobOutcome, any Error>
         if let handler = handlers.handler(for: job.kind) {
-            let context = JobContext(job: job, baseLogger: logger, queue: queue, progressBox: box, owner: configuration.owner)
+            let context = JobContext(job: job, baseLogger: logger, queue: queue, progressBox: box)
             // An unstructured task because a job needs a cancel handle of its own (an operator's
             // cancel or a lost lease stops one job, not the pool), and a child of the pool's group
             // cannot be cancelled alone. It stays scoped all the same: this child task awaits it,
@@ -29,28 +29,30 @@ extension QueueWorker {
 
         switch result {
         case .success(.completed(let value)):
-            committer.add(job.id, result: value)
+            committer.add(job.lease, result: value)
             return
         case .success(.snooze(let after, let snoozeState)):
             await settle(job, logger: logger) {
-                try await self.queue.snooze(owner: self.configuration.owner, job: job.id, for: after, state: snoozeState)
+                try await self.queue.snooze(job.lease, for: after, state: snoozeState)
             }
         case .failure where box.cancelled.load(ordering: .relaxed):
             if state.withLock({ $0.stopping }) && !Task.isCancelled {
-                // Shutdown cancelled it: the lease is handed back in drain().
-                logger.info("Job interrupted by shutdown")
+                // Shutdown cancelled it (drain), and its handler has now stopped: hand the lease
+                // back, so that any node may run the job again without counting this attempt.
+                logger.info("Job interrupted by shutdown; handing its lease back")
+                await settle(job, logger: logger) { try await self.queue.release([job.lease]) }
             } else {
                 logger.info("Job cancelled")
-                await settle(job, logger: logger) { try await self.queue.acknowledgeCancel(owner: self.configuration.owner, job: job.id) }
+                await settle(job, logger: logger) { try await self.queue.acknowledgeCancel(job.lease) }
             }
         case .failure(let error):
             let jobError = (error as? JobError) ?? JobError("\(error)")
             let delay = configuration.backoff.delay(afterAttempt: job.attempt, retryAfter: jobError.retryAfter)
             let settled = await settle(job, logger: logger) {
-                try await self.queue.fail(owner: self.configuration.owner, job: job.id, error: jobError, delay: delay)
+                try await self.queue.fail(job.lease, error: jobError, delay: delay)
             } ?? nil
             logger.warning(
-                settled == .failed ? "Job failed" : "Job attempt failed, will retry",
+                settled == .failed ? "Job failed" : settled == .cancelled ? "Job attempt failed; its cancel ends it" : "Job attempt failed, will retry",
                 metadata: ["error": "\(jobError.message)", "class": "\(jobError.failureClass.rawValue)", "retry_in_s": "\(delay.seconds)"])
             if settled == .failed { state.withLock { $0.stats.failed += 1 } }
         }
@@ -62,7 +64,7 @@ extension QueueWorker {
     func settle<T: Sendable>(_ job: ClaimedJob, logger: Logger, _ body: () async throws -> T) async -> T? {
         defer {
             // Room under the user's limits is committed now; claim again (see completionsCommitted).
-            if forget(CollectionOfOne(job.id)) { workAvailable.signal() }
+            if forget(CollectionOfOne(job.lease)) { workAvailable.signal() }
         }
         return await Self.settleRetry.retrying(attempts: Self.settleAttempts, clock: queue.clock, failed: { error, attempt in
             logger.error("Could not record job outcome", metadata: ["error": "\(error)", "try": "\(attempt)"])
@@ -70,7 +72,7 @@ extension QueueWorker {
     }
 
     /// Lets go of jobs whose end is committed. Returns whether any was a user's job.
-    func forget(_ ids: some Sequence<UUID>) -> Bool {
+    func forget(_ ids: some Sequence<JobLease>) -> Bool {
         let committed = state.withLock { $0.slots.committed(ids) }
         // Fewer jobs in hand: a claim held back by WorkerSlots.free may go on.
         slotFreed.signal()
@@ -79,7 +81,7 @@ extension QueueWorker {
     }
 
     /// A group commit is done: `completed` of `batch` were completed, the rest had lost their lease.
-    func completionsCommitted(_ batch: [UUID], completed: Int) {
+    func completionsCommitted(_ batch: [JobLease], completed: Int) {
         state.withLock { $0.stats.completed += completed }
         // A user's job ending frees room under their limits only once its completion is
         // committed: a claim before that still counts it. A node whose last claim found every

@@ -12,12 +12,14 @@ import Synchronization
 ///
 /// It wakes on NOTIFY `reeld_jobs`, on a freed worker slot, or on the fallback poll timer;
 /// between those it blocks, so an idle node spends no CPU. On graceful shutdown it stops
-/// claiming, gives running jobs `shutdownGrace` to finish, then cancels the rest and hands
-/// their leases back.
+/// claiming, gives running jobs `shutdownGrace` to finish, then cancels the rest and hands each
+/// one's lease back once its handler has stopped.
 public final class QueueWorker: Service, Sendable {
     /// Tuning for one node.
     public struct Configuration: Sendable {
-        /// The lease owner name; unique per process (host, pid and a random suffix by default).
+        /// The lease owner name, for people (`reelctl show`, a rescued job's error); host, pid
+        /// and a random suffix by default. Attempts are told apart by their lease token
+        /// (`JobLease`), not by this name, so two processes or two attempts may share it.
         public var owner: String
         public var workers: Int
         public var claimBatch: Int
@@ -60,7 +62,7 @@ public final class QueueWorker: Service, Sendable {
     }
 
     struct State {
-        var slots: WorkerSlots<ProgressBox>
+        var slots: WorkerSlots<JobLease, ProgressBox>
         var stopping = false
         var stats = Stats(running: 0, completed: 0, failed: 0, claimed: 0)
     }
@@ -85,9 +87,9 @@ public final class QueueWorker: Service, Sendable {
         self.listenURL = listenURL
         self.logger = logger
         state = Mutex(State(slots: WorkerSlots(workers: configuration.workers, claimBatch: configuration.claimBatch)))
-        committer = CompletionCommitter(queue: queue, owner: configuration.owner, logger: logger)
+        committer = CompletionCommitter(queue: queue, logger: logger)
         leases = LeaseKeeper(
-            queue: queue, owner: configuration.owner, lease: configuration.lease,
+            queue: queue, lease: configuration.lease,
             interval: configuration.heartbeatInterval, logger: logger)
     }
 
@@ -158,21 +160,16 @@ public final class QueueWorker: Service, Sendable {
             await committer.flush(committed: completionsCommitted)
         }
         await committer.flush(committed: completionsCommitted)
-        let leftovers = state.withLock { state -> [UUID] in
-            for held in state.slots.held.values { held.handle.cancel() }
-            return Array(state.slots.held.keys)
+        // Cancel the handlers still running. Each one's lease is handed back by its worker once
+        // the handler has really stopped (execute), never before: a handler that ignores the
+        // cancel still runs its job, and no other node may run it meanwhile (its lease keeps
+        // being extended until then). A handler that finishes its work when cancelled keeps its
+        // job, and its completion is committed as usual.
+        let running = state.withLock { state -> Int in
+            for held in state.slots.held.values where !held.handle.finished.load(ordering: .relaxed) { held.handle.cancel() }
+            return state.slots.busy
         }
-        guard !leftovers.isEmpty else { return }
-        logger.warning("Grace period over; handing leases back", metadata: ["jobs": "\(leftovers.count)"])
-        // Give handlers a moment to see the cancel, then return the leases to the queue.
-        let handBackBy = ContinuousClock.now + .seconds(2)
-        while state.withLock({ $0.slots.busy > 0 }) && ContinuousClock.now < handBackBy {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        do {
-            try await queue.release(owner: configuration.owner, jobs: leftovers)
-        } catch {
-            logger.error("Could not hand leases back; the rescuer will return them", metadata: ["error": "\(error)"])
-        }
+        guard running > 0 else { return }
+        logger.warning("Grace period over; cancelling running jobs, each handed back once it stops", metadata: ["jobs": "\(running)"])
     }
 }

@@ -6,8 +6,10 @@ import Foundation
 /// answers what the worker should do next.
 ///
 /// A job is held from its claim until its end is committed, so also while its completion waits
-/// for the next group commit. `Handle` is what the worker keeps per job (its progress box).
-struct WorkerSlots<Handle: Sendable>: Sendable {
+/// for the next group commit. `Key` names one attempt (its `JobLease`: a node may hold a job's
+/// attempt that lost its lease beside the job's next one); `Handle` is what the worker keeps
+/// per attempt (its progress box).
+struct WorkerSlots<Key: Hashable & Sendable, Handle: Sendable>: Sendable {
     /// A held job.
     struct Held: Sendable {
         var handle: Handle
@@ -17,7 +19,7 @@ struct WorkerSlots<Handle: Sendable>: Sendable {
 
     /// A job a claim returned.
     struct Claimed: Sendable {
-        var id: UUID
+        var id: Key
         var limited: Bool
         var handle: Handle
     }
@@ -41,7 +43,7 @@ struct WorkerSlots<Handle: Sendable>: Sendable {
 
     let workers: Int
     let claimBatch: Int
-    private(set) var held: [UUID: Held] = [:]
+    private(set) var held: [Key: Held] = [:]
     /// Jobs whose handler has not returned yet.
     private(set) var busy = 0
     /// Slots the claims in flight may fill.
@@ -105,12 +107,12 @@ struct WorkerSlots<Handle: Sendable>: Sendable {
     }
 
     /// The ends of `ids` are committed: the node lets go of them. Ids it did not hold are ignored.
-    mutating func committed(_ ids: some Sequence<UUID>) -> Committed {
+    mutating func committed(_ ids: some Sequence<Key>) -> Committed {
         var limited = false
         for id in ids where held.removeValue(forKey: id)?.limited == true { limited = true }
         return Committed(freedLimitedRoom: limited, empty: held.isEmpty)
     }
 
     /// The handle of a held job.
-    func handle(_ id: UUID) -> Handle? { held[id]?.handle }
+    func handle(_ id: Key) -> Handle? { held[id]?.handle }
 }

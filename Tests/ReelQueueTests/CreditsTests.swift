@@ -84,7 +84,7 @@ import Testing
         _ = try await claimAll()
         // The handler measured its usage: 7 of the 10 reserved.
         try await database.query("update jobs set credits_used = 7 where id = $1::uuid", [job])
-        try await queue.complete(owner: "n1", [(job, [:])])
+        try await queue.complete([(queue.lease(of: job), [:])])
         #expect(try await movements(job) == ["reserve": 10, "capture": 7, "release": 3])
         account = try #require(try await ledger.account(user: user))
         #expect(account.balance == 993 && account.reserved == 0)
@@ -98,7 +98,7 @@ import Testing
         let job = try await submit(user, model: "deluxe").jobID
         _ = try await claimAll()
         try await database.query("update jobs set credits_used = 400 where id = $1::uuid", [job])
-        try await queue.complete(owner: "n1", [(job, [:])])
+        try await queue.complete([(queue.lease(of: job), [:])])
         #expect(try await movements(job) == ["reserve": 25, "capture": 25])
         try await expectLedgerBalances()
     }
@@ -112,9 +112,9 @@ import Testing
         let rescued = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": 1, "class": "video"], userID: user, maxAttempts: 1)).jobID
         #expect(try await queue.cancel(job: cancelledQueued) == .cancelled)
         _ = try await claimAll()
-        #expect(try await queue.fail(owner: "n1", job: failed, error: JobError("boom"), delay: .zero) == .failed)
+        #expect(try await queue.fail(queue.lease(of: failed), error: JobError("boom"), delay: .zero) == .failed)
         #expect(try await queue.cancel(job: cancelledRunning) == .running)
-        try await queue.acknowledgeCancel(owner: "n1", job: cancelledRunning)
+        try await queue.acknowledgeCancel(queue.lease(of: cancelledRunning))
         try await database.query("update jobs set lease_expires_at = now() - interval '1 minute' where id = $1::uuid", [rescued])
         #expect(try await queue.rescueExpired() == [rescued])
         for job in [failed, cancelledQueued, cancelledRunning, rescued] {
@@ -125,15 +125,40 @@ import Testing
         try await expectLedgerBalances()
     }
 
+    /// A cancel asked for while the job ran wins over its attempt's failure or snooze: the job
+    /// ends cancelled and releases its reserve, instead of running (and being charged) again.
+    @Test func aCancelAskedForWhileRunningEndsTheJobWhenItsAttemptFailsOrSnoozes() async throws {
+        try await apply()
+        let user = try await TestDatabase.makeUser(database)
+        let failing = try await submit(user).jobID
+        let throttled = try await submit(user).jobID
+        let snoozing = try await submit(user).jobID
+        #expect(try await claimAll().count == 3)
+        #expect(try await queue.cancel(jobs: [failing, throttled, snoozing]).values.allSatisfy { $0 == .running })
+        #expect(try await queue.fail(queue.lease(of: failing), error: JobError("flaky"), delay: .zero) == .cancelled)
+        #expect(try await queue.fail(queue.lease(of: throttled), error: JobError("429", class: .throttled), delay: .zero) == .cancelled)
+        #expect(try await queue.snooze(queue.lease(of: snoozing), for: .zero, state: ["task": "t-1"]))
+        for job in [failing, throttled, snoozing] {
+            let row = try await database.query("select state::text as state, finished_at is not null as done from jobs where id = $1::uuid", [job])[0]
+            #expect(try row.string("state") == "cancelled")
+            #expect(try row.bool("done"))
+            #expect(try await movements(job) == ["reserve": 10, "release": 10])
+        }
+        #expect(try await claimAll().isEmpty)
+        let account = try #require(try await ledger.account(user: user))
+        #expect(account.balance == 1000 && account.reserved == 0)
+        try await expectLedgerBalances()
+    }
+
     @Test func aRetryableFailureKeepsTheReserveUntilTheJobEnds() async throws {
         try await apply()
         let user = try await TestDatabase.makeUser(database)
         let job = try await submit(user).jobID
         _ = try await claimAll()
-        #expect(try await queue.fail(owner: "n1", job: job, error: JobError("flaky"), delay: .zero) == .retryable)
+        #expect(try await queue.fail(queue.lease(of: job), error: JobError("flaky"), delay: .zero) == .retryable)
         #expect(try await movements(job) == ["reserve": 10])
         _ = try await claimAll()
-        try await queue.complete(owner: "n1", [(job, [:])])
+        try await queue.complete([(queue.lease(of: job), [:])])
         #expect(try await movements(job) == ["reserve": 10, "capture": 10])
         try await expectLedgerBalances()
     }
@@ -143,10 +168,10 @@ import Testing
         let user = try await TestDatabase.makeUser(database)
         let job = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": 1, "class": "video"], userID: user, maxAttempts: 1)).jobID
         _ = try await claimAll()
-        _ = try await queue.fail(owner: "n1", job: job, error: JobError("boom"), delay: .zero)
+        _ = try await queue.fail(queue.lease(of: job), error: JobError("boom"), delay: .zero)
         #expect(try await queue.retry(job: job))
         _ = try await claimAll()
-        try await queue.complete(owner: "n1", [(job, [:])])
+        try await queue.complete([(queue.lease(of: job), [:])])
         #expect(try await movements(job) == ["reserve": 10, "release": 10])
         try await expectLedgerBalances()
     }

@@ -158,8 +158,7 @@ import Testing
         #expect(try await running(user: u) == 2)
         // Ending a job frees its slot for the next claim.
         let ids = try await database.query("select id from jobs where user_id = $1::uuid and state = 'running'", [u]).map { try $0.uuid("id") }
-        let owner = try await database.query("select lease_owner from jobs where id = $1::uuid", [ids[0]])[0].string("lease_owner")
-        try await queue.complete(owner: owner, [(ids[0], [:])])
+        try await queue.complete([(queue.lease(of: ids[0]), [:])])
         #expect(try await claim(limit: 10).count == 1)
         #expect(try await running(user: u) == 2)
     }
@@ -186,21 +185,21 @@ import Testing
             #expect(c.provider == c.providerRunning, comment)
         }
         try await expectBalanced("after the claim")
-        try await queue.complete(owner: "n1", [(jobs[0].id, [:]), (jobs[1].id, [:])])
+        try await queue.complete([(jobs[0].lease, [:]), (jobs[1].lease, [:])])
         try await expectBalanced("after completions")
-        try await queue.fail(owner: "n1", job: jobs[2].id, error: JobError("flaky"), delay: .seconds(1))
-        try await queue.fail(owner: "n1", job: jobs[3].id, error: .permanent("bad input"), delay: .zero)
-        try await queue.fail(owner: "n1", job: jobs[4].id, error: JobError("429", class: .throttled, retryAfter: .seconds(5)), delay: .zero)
+        try await queue.fail(jobs[2].lease, error: JobError("flaky"), delay: .seconds(1))
+        try await queue.fail(jobs[3].lease, error: .permanent("bad input"), delay: .zero)
+        try await queue.fail(jobs[4].lease, error: JobError("429", class: .throttled, retryAfter: .seconds(5)), delay: .zero)
         try await expectBalanced("after failures")
-        try await queue.snooze(owner: "n1", job: jobs[5].id, for: .seconds(30), state: ["task": "t"])
+        try await queue.snooze(jobs[5].lease, for: .seconds(30), state: ["task": "t"])
         try await expectBalanced("after a snooze")
         _ = try await queue.cancel(job: jobs[6].id)
         try await expectBalanced("after a cancel was requested (still running)")
-        try await queue.acknowledgeCancel(owner: "n1", job: jobs[6].id)
-        try await queue.release(owner: "n1", jobs: [jobs[7].id])
+        try await queue.acknowledgeCancel(jobs[6].lease)
+        try await queue.release([jobs[7].lease])
         try await expectBalanced("after a cancel and a hand-back")
         // A node that lost its lease can end nothing: the guard holds and the counts stay put.
-        try await queue.complete(owner: "n2", [(jobs[8].id, [:])])
+        try await queue.complete([(JobLease(job: jobs[8].id, token: UUID()), [:])])
         try await expectBalanced("after a stale completion")
         clock.advance(by: .seconds(31))
         #expect(try await queue.rescueExpired().count == 4)
@@ -357,7 +356,7 @@ import Testing
     @Test func anEndedRunIsCountedOnItsLaneBeforeItsProvider() async throws {
         let (u, jobs) = try await claimedOnKling(2)
         // The counters' rows exist once one run has ended.
-        try await queue.complete(owner: "n1", [(jobs[0].id, [:])])
+        try await queue.complete([(jobs[0].lease, [:])])
         let laneHeld = Flag()
         async let holder: (waited: Bool, providerFree: Bool) = database.withConnection { conn in
             try conn.query("begin")
@@ -378,7 +377,7 @@ import Testing
         try await Poll.until("the lane's counter row to be held", timeout: .seconds(30), interval: .milliseconds(5)) {
             laneHeld.value.load(ordering: .acquiring)
         }
-        async let completed = queue.complete(owner: "n1", [(jobs[1].id, [:])])
+        async let completed = queue.complete([(jobs[1].lease, [:])])
         let seen = try await holder
         #expect(seen.waited, "the completion waited for the lane's row")
         #expect(seen.providerFree, "the completion locked the provider's row before the lane's")
@@ -392,6 +391,93 @@ import Testing
         #expect(try ended.int("provider") == 2)
     }
 
+    /// Waits, on `conn`, until at least `count` other backends of this database wait for a
+    /// lock, `done` holds, or `timeout` passes; false unless the waiters came.
+    static func waitForLockWaiters(_ conn: PostgresConnection, count: Int, timeout: Double, done: () -> Bool = { false }) throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline, !done() {
+            try conn.query("select pg_stat_clear_snapshot()")
+            let waiting = try conn.query(
+                "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")
+            if try waiting[0].int("n") >= count { return true }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return false
+    }
+
+    /// A node that starts or reloads (`reeld.apply_settings`) while another node claims: the
+    /// settings hold a provider's row and wait (here for the costs' rows, held a moment by
+    /// someone else), the claim holds a lane and waits for that provider's row. Both take lanes
+    /// before providers, so neither ever waits for the other crosswise (40P01).
+    @Test func applyingSettingsWhileAClaimWaitsForAProviderNeverDeadlocks() async throws {
+        let kling: [String: QueueSettings.Limit] = ["kling": .init(concurrent: 100, perMinute: 100_000)]
+        try await apply(providers: kling)
+        let u = try await user(.pro)
+        try await backlog(u, 4, .video, provider: "kling")
+        let costsHeld = Flag(), settingsWaiting = Flag(), claimDone = Flag()
+        async let holder: Bool = database.withConnection { conn in
+            try conn.query("begin")
+            try conn.query("select from reeld.costs for update")
+            costsHeld.value.store(true, ordering: .releasing)
+            let settingsWaited = try Self.waitForLockWaiters(conn, count: 1, timeout: 30)
+            settingsWaiting.value.store(true, ordering: .releasing)
+            // Gives the claim the time to wait for kling's row, which the settings hold.
+            _ = try Self.waitForLockWaiters(conn, count: 2, timeout: 5) { claimDone.value.load(ordering: .acquiring) }
+            try conn.query("commit")
+            return settingsWaited
+        }
+        try await Poll.until("the costs' rows to be held", timeout: .seconds(30), interval: .milliseconds(5)) {
+            costsHeld.value.load(ordering: .acquiring)
+        }
+        async let applied: Void = apply(providers: kling)
+        try await Poll.until("the settings to wait", timeout: .seconds(30), interval: .milliseconds(5)) {
+            settingsWaiting.value.load(ordering: .acquiring)
+        }
+        func claimAndSay() async throws -> [ClaimedJob] {
+            defer { claimDone.value.store(true, ordering: .releasing) }
+            return try await claim(limit: 4)
+        }
+        async let claimed = claimAndSay()
+        #expect(try await holder, "apply_settings waited for the costs' rows")
+        try await applied
+        _ = try await claimed
+        // Whether the claim passed over the lane the settings held or served it, every job runs.
+        _ = try await claim(limit: 4)
+        #expect(try await running(user: u) == 4)
+    }
+
+    /// A throttled failure throttles its provider and makes its lane due again (its retry): it
+    /// locks the lane's row before the provider's, the order a claim takes, which holds lanes
+    /// while it waits for providers' rows. In the other order the two could deadlock.
+    @Test func aThrottledFailureLocksItsLaneBeforeItsProvider() async throws {
+        let (u, jobs) = try await claimedOnKling(1)
+        let laneHeld = Flag()
+        async let holder: (waited: Bool, providerFree: Bool) = database.withConnection { conn in
+            try conn.query("begin")
+            try conn.query("select from reeld.lanes where user_id = $1::uuid and job_class = 'video' for update", [u])
+            laneHeld.value.store(true, ordering: .releasing)
+            let waited = try Self.waitForALockWaiter(conn)
+            // The failure waits for the lane's row: it must not hold the provider's yet.
+            let providerFree: Bool
+            do {
+                try conn.query("select from reeld.providers where name = 'kling' for update nowait")
+                providerFree = true
+            } catch let error as DatabaseError where error.sqlState == "55P03" {
+                providerFree = false
+            }
+            try conn.query("rollback")
+            return (waited, providerFree)
+        }
+        try await Poll.until("the lane's row to be held", timeout: .seconds(30), interval: .milliseconds(5)) {
+            laneHeld.value.load(ordering: .acquiring)
+        }
+        async let failed = queue.fail(jobs[0].lease, error: JobError("429", class: .throttled, retryAfter: .seconds(5)), delay: .zero)
+        let seen = try await holder
+        #expect(seen.waited, "the failure waited for the lane's row")
+        #expect(seen.providerFree, "the failure locked the provider's row before the lane's")
+        #expect(try await failed == .retryable)
+    }
+
     @Test func a429ThrottlesTheProviderOnEveryNodeUntilRetryAfterWithoutSpendingTheAttempt() async throws {
         try await apply()
         let u = try await user()
@@ -399,7 +485,7 @@ import Testing
         let job = try #require(try await claim("node-a").first { $0.id == first })
         try await backlog(u, 5, provider: "kling")
         let unrelated = try await submit(u, .audio, provider: "local")
-        let state = try await queue.fail(owner: "node-a", job: job.id,
+        let state = try await queue.fail(job.lease,
                                          error: JobError("429 Too Many Requests", class: .throttled, retryAfter: .seconds(30)),
                                          delay: .seconds(30))
         #expect(state == .retryable)
@@ -420,7 +506,7 @@ import Testing
         var windows: [Double] = []
         for _ in 0..<3 {
             let job = try #require(try await claim(limit: 1).first)
-            try await queue.fail(owner: "n1", job: job.id, error: JobError("429", class: .throttled), delay: .zero)
+            try await queue.fail(job.lease, error: JobError("429", class: .throttled), delay: .zero)
             let until = try await database.query(
                 "select extract(epoch from throttled_until)::double precision as t from reeld.providers where name = 'kling'")[0].double("t")
             windows.append(until - clock.now()!.timeIntervalSince1970)
@@ -447,7 +533,7 @@ import Testing
         let u = try await user()
         let id = try await submit(u)
         _ = try await claim()
-        _ = try await queue.fail(owner: "n1", job: id, error: JobError("flaky"), delay: .seconds(5))
+        _ = try await queue.fail(queue.lease(of: id), error: JobError("flaky"), delay: .seconds(5))
         #expect(try await claim().isEmpty)
         clock.advance(by: .seconds(6))
         #expect(try await claim().map(\.id) == [id])

@@ -61,8 +61,8 @@ import Testing
         let id = try await queue.submit(JobSubmission(kind: .speech, args: ["text": "hi"], projectID: project)).jobID
         let claimed = try await queue.claim(owner: "events", limit: 1, lease: .seconds(30))
         #expect(claimed.map(\.id) == [id])
-        _ = try await queue.heartbeat(owner: "events", jobs: [id: 0.5], lease: .seconds(30))
-        try await queue.complete(owner: "events", [(id, .null)])
+        _ = try await queue.heartbeat([queue.lease(of: id): 0.5], lease: .seconds(30))
+        try await queue.complete([(queue.lease(of: id), .null)])
 
         let seen = try await events(for: id, count: 4, from: &iterator)
         #expect(seen.map(\.state) == ["available", "running", "running", "completed"])
@@ -75,7 +75,7 @@ import Testing
         defer { listener.stop() }
         let id = try await queue.submit(JobSubmission(kind: .noop, maxAttempts: 1)).jobID
         _ = try await queue.claim(owner: "events", limit: 1, lease: .seconds(30))
-        try await queue.fail(owner: "events", job: id, error: JobError.permanent("no"), delay: .zero)
+        try await queue.fail(queue.lease(of: id), error: JobError.permanent("no"), delay: .zero)
         _ = try await queue.retry(job: id)
         _ = try await queue.cancel(job: id)
 
@@ -88,9 +88,34 @@ import Testing
         defer { listener.stop() }
         let id = try await queue.submit(JobSubmission(kind: .noop)).jobID
         _ = try await queue.claim(owner: "events", limit: 1, lease: .seconds(30))
-        for _ in 0..<3 { _ = try await queue.heartbeat(owner: "events", jobs: [id: nil], lease: .seconds(30)) }
-        try await queue.complete(owner: "events", [(id, .null)])
+        let lease = try await queue.lease(of: id)
+        for _ in 0..<3 { _ = try await queue.heartbeat([lease: nil], lease: .seconds(30)) }
+        try await queue.complete([(queue.lease(of: id), .null)])
         let seen = try await events(for: id, count: 3, from: &iterator)
         #expect(seen.map(\.state) == ["available", "running", "completed"])
+    }
+
+    /// PostgreSQL refuses a notification of 8,000 bytes or more: changes are split by size, so
+    /// that no batch (here 50 exports of a project per 8,001 bytes at a fixed count) makes the
+    /// statement that publishes them fail.
+    @Test func aLargeBatchOfChangesIsSplitIntoNotificationsThatFit() async throws {
+        var (listener, iterator) = await listening()
+        defer { listener.stop() }
+        let sent = try await database.query(
+            """
+            select reeld.publish(array(
+                select (gen_random_uuid(), 'render.export', $1::uuid, 'retryable', 0.33333334::real, now() + interval '1 hour')::reeld.job_change
+                from generate_series(1, 200))) as n
+            """, [UUID()])[0].int("n")
+        #expect(sent == 200)
+        var received = 0
+        let deadline = ContinuousClock.now + .seconds(10)
+        while received < 200, ContinuousClock.now < deadline {
+            guard let note = await iterator.next() else { break }
+            guard note.channel == "reeld_events" else { continue }
+            #expect(note.payload.utf8.count < 8000)
+            received += try JSONValue(parsing: Array(note.payload.utf8)).arrayValue?.count ?? 0
+        }
+        #expect(received == 200)
     }
 }

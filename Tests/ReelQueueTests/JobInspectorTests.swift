@@ -53,7 +53,7 @@ import Testing
     @Test func runningJobShowsItsLeaseAndProgress() async throws {
         let id = try await submit()
         _ = try await queue.claim(owner: "node-a", limit: 1, lease: .seconds(30))
-        _ = try await queue.heartbeat(owner: "node-a", jobs: [id: 0.25], lease: .seconds(30))
+        _ = try await queue.heartbeat([queue.lease(of: id): 0.25], lease: .seconds(30))
         _ = try await queue.cancel(job: id)
 
         let job = try #require(try await inspector.job(id))
@@ -68,10 +68,10 @@ import Testing
     @Test func errorHistoryReadsInAttemptOrderWithClassAndDetail() async throws {
         let id = try await submit(maxAttempts: 3)
         _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
-        _ = try await queue.fail(owner: "a", job: id, error: JobError("provider timed out"), delay: .zero)
+        _ = try await queue.fail(queue.lease(of: id), error: JobError("provider timed out"), delay: .zero)
         _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
         _ = try await queue.fail(
-            owner: "a", job: id, error: .permanent("content policy: prompt refused", detail: ["code": "policy"]), delay: .zero)
+            queue.lease(of: id), error: .permanent("content policy: prompt refused", detail: ["code": "policy"]), delay: .zero)
 
         let job = try #require(try await inspector.job(id))
         #expect(job.state == .failed)
@@ -86,7 +86,7 @@ import Testing
     @Test func completedJobHasItsResultAndTimings() async throws {
         let id = try await submit()
         _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
-        try await queue.complete(owner: "a", [(id, ["asset": "a-1"])])
+        try await queue.complete([(queue.lease(of: id), ["asset": "a-1"])])
         // complete() stamps finished_at with the database's now(); pin every time to check the arithmetic.
         try await database.query(
             """

@@ -3,6 +3,7 @@ import ReelCore
 import ReelDB
 import ReelQueue
 import ReelTestSupport
+import Synchronization
 import Testing
 
 /// The engine's SQL against a real PostgreSQL, with a manual clock so that leases, backoff and
@@ -90,9 +91,9 @@ import Testing
             return (try row.int("seq_scan"), try row.int("idx_scan"))
         }
         let before = try await scans()
-        let halfway = Dictionary(uniqueKeysWithValues: claimed.map { ($0.id, Double?.some(0.5)) })
-        _ = try await queue.heartbeat(owner: "node-a", jobs: halfway, lease: .seconds(30))
-        let done = try await queue.complete(owner: "node-a", claimed.map { (id: $0.id, result: JSONValue.null) })
+        let halfway = Dictionary(uniqueKeysWithValues: claimed.map { ($0.lease, Double?.some(0.5)) })
+        _ = try await queue.heartbeat(halfway, lease: .seconds(30))
+        let done = try await queue.complete(claimed.map { (lease: $0.lease, result: JSONValue.null) })
         #expect(done.count == 300)
         let after = try await scans()
         #expect(after.indexed > before.indexed)
@@ -136,12 +137,12 @@ import Testing
     @Test func expiredLeaseReturnsJobToQueueButALiveOwnersLeaseIsNeverTouched() async throws {
         let dead = try await submit()
         let alive = try await submit()
-        _ = try await queue.claim(owner: "dead-node", limit: 1, lease: .seconds(30))
-        _ = try await queue.claim(owner: "live-node", limit: 1, lease: .seconds(30))
+        let deadLease = try #require(try await queue.claim(owner: "dead-node", limit: 1, lease: .seconds(30)).first).lease
+        let aliveLease = try #require(try await queue.claim(owner: "live-node", limit: 1, lease: .seconds(30)).first).lease
         // The live node heartbeats every 10 s for five minutes; the dead one never does.
         for _ in 0..<30 {
             clock.advance(by: .seconds(10))
-            let beat = try await queue.heartbeat(owner: "live-node", jobs: [alive: 0.5], lease: .seconds(30))
+            let beat = try await queue.heartbeat([aliveLease: 0.5], lease: .seconds(30))
             #expect(beat.lost.isEmpty)
             _ = try await queue.rescueExpired()
         }
@@ -150,9 +151,69 @@ import Testing
         let errors = try await database.query("select errors from jobs where id = $1::uuid", [dead])[0].json("errors")
         #expect(errors.arrayValue?.first?["error"]?.stringValue?.contains("dead-node") == true)
         // The dead node's late completion is refused: the job does not complete twice.
-        #expect(try await queue.complete(owner: "dead-node", [(dead, [:])]).isEmpty)
+        #expect(try await queue.complete([(deadLease, [:])]).isEmpty)
         let progress = try await database.query("select progress from jobs where id = $1::uuid", [alive])[0].double("progress")
         #expect(progress == 0.5)
+    }
+
+    /// A node's lease lapsed, its own rescuer returned the job and its own claimer took it
+    /// again under the same owner name (a container's pid is often 1): the first attempt,
+    /// still running, must not end or keep the second one's lease.
+    @Test func aJobRetakenByTheSameNodeRefusesItsEarlierAttempt() async throws {
+        let id = try await submit()
+        let first = try #require(try await queue.claim(owner: "node:1", limit: 1, lease: .seconds(30)).first)
+        #expect(first.id == id)
+        clock.advance(by: .seconds(31))
+        #expect(try await queue.rescueExpired() == [id])
+        let second = try #require(try await queue.claim(owner: "node:1", limit: 1, lease: .seconds(30)).first)
+        #expect(second.id == id && second.lease != first.lease)
+        // The first attempt can neither extend, record progress on, complete, fail, snooze,
+        // cancel nor hand back what is now the second attempt's.
+        let beat = try await queue.heartbeat([first.lease: 0.9], lease: .seconds(30))
+        #expect(beat.lost == [first.lease])
+        #expect(try await queue.recordProgress(first.lease, progress: 0.9) == nil)
+        #expect(try await queue.complete([(first.lease, [:])]).isEmpty)
+        #expect(try await queue.fail(first.lease, error: JobError("late"), delay: .zero) == nil)
+        #expect(try await queue.snooze(first.lease, for: .seconds(10), state: nil) == false)
+        try await queue.acknowledgeCancel(first.lease)
+        try await queue.release([first.lease])
+        #expect(try await state(id) == .running)
+        // The second attempt runs on and completes, once.
+        #expect(try await queue.heartbeat([second.lease: 0.5], lease: .seconds(30)).lost.isEmpty)
+        #expect(try await queue.complete([(second.lease, [:])]) == [id])
+        #expect(try await state(id) == .completed)
+    }
+
+    /// A row held by someone else's open transaction (an operator's UPDATE left open) must not
+    /// hold back a heartbeat: the node's other leases are extended at once, and the held job is
+    /// not taken for lost.
+    @Test func aLockedRowDoesNotHoldBackTheHeartbeatOfTheOtherJobs() async throws {
+        let held = try await submit()
+        let other = try await submit()
+        let claimed = try await queue.claim(owner: "a", limit: 2, lease: .seconds(30))
+        #expect(claimed.count == 2)
+        let leases = Dictionary(uniqueKeysWithValues: claimed.map { ($0.lease, Double?.some(0.5)) })
+        let session = try PostgresConnection(url: database.configuration.url)
+        try session.execute("begin")
+        try session.query("select from jobs where id = $1::uuid for update", [held])
+        clock.advance(by: .seconds(20))
+        let answered = Answered()
+        let beat = Task {
+            defer { answered.value.store(true, ordering: .releasing) }
+            return try await queue.heartbeat(leases, lease: .seconds(30))
+        }
+        let deadline = ContinuousClock.now + .seconds(3)
+        while !answered.value.load(ordering: .acquiring), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let inTime = answered.value.load(ordering: .acquiring)
+        #expect(inTime, "the heartbeat waited for a locked row")
+        try session.execute("rollback")
+        let result = try await beat.value
+        #expect(result.lost.isEmpty)
+        let expires = try await database.query(
+            "select extract(epoch from lease_expires_at)::double precision as at from jobs where id = $1::uuid", [other])[0].double("at")
+        #expect(abs(expires - clock.now()!.addingTimeInterval(30).timeIntervalSince1970) < 0.01)
     }
 
     @Test func rescueHappensWithinTwoLeasePeriods() async throws {
@@ -167,14 +228,14 @@ import Testing
     @Test func failedAttemptBacksOffAndKeepsEachError() async throws {
         let id = try await submit()
         _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
-        let next = try await queue.fail(owner: "a", job: id, error: JobError("provider timed out"), delay: .seconds(30))
+        let next = try await queue.fail(queue.lease(of: id), error: JobError("provider timed out"), delay: .seconds(30))
         #expect(next == .retryable)
         clock.advance(by: .seconds(29))
         #expect(try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).isEmpty)
         clock.advance(by: .seconds(2))
         let again = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
         #expect(again.first?.attempt == 2)
-        _ = try await queue.fail(owner: "a", job: id, error: JobError("provider 503"), delay: .zero)
+        _ = try await queue.fail(queue.lease(of: id), error: JobError("provider 503"), delay: .zero)
         let errors = try await database.query("select errors from jobs where id = $1::uuid", [id])[0].json("errors").arrayValue ?? []
         #expect(errors.compactMap { $0["error"]?.stringValue } == ["provider timed out", "provider 503"])
         #expect(errors.compactMap { $0["attempt"]?.intValue } == [1, 2])
@@ -184,7 +245,7 @@ import Testing
         let id = try await submit(maxAttempts: 2)
         for expected in [JobState.retryable, .failed] {
             _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
-            #expect(try await queue.fail(owner: "a", job: id, error: JobError("boom"), delay: .zero) == expected)
+            #expect(try await queue.fail(queue.lease(of: id), error: JobError("boom"), delay: .zero) == expected)
         }
         #expect(try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).isEmpty)
     }
@@ -192,7 +253,7 @@ import Testing
     @Test func permanentErrorFailsAtOnceWithTheReason() async throws {
         let id = try await submit()
         _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
-        let next = try await queue.fail(owner: "a", job: id, error: .permanent("content policy: prompt refused"), delay: .seconds(5))
+        let next = try await queue.fail(queue.lease(of: id), error: .permanent("content policy: prompt refused"), delay: .seconds(5))
         #expect(next == .failed)
         let row = try await database.query("select errors, finished_at is not null as done from jobs where id = $1::uuid", [id])[0]
         #expect(try row.bool("done"))
@@ -203,7 +264,7 @@ import Testing
         let id = try await submit(maxAttempts: 1)
         _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
         let throttled = JobError("429", class: .throttled, retryAfter: .seconds(20))
-        #expect(try await queue.fail(owner: "a", job: id, error: throttled, delay: .seconds(20)) == .retryable)
+        #expect(try await queue.fail(queue.lease(of: id), error: throttled, delay: .seconds(20)) == .retryable)
         clock.advance(by: .seconds(21))
         #expect(try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).first?.attempt == 1)
     }
@@ -212,7 +273,7 @@ import Testing
         let id = try await submit(maxAttempts: 1)
         _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
         for round in 0..<3 {
-            #expect(try await queue.snooze(owner: "a", job: id, for: .seconds(10), state: ["task": "t-1", "round": .int(Int64(round))]))
+            #expect(try await queue.snooze(queue.lease(of: id), for: .seconds(10), state: ["task": "t-1", "round": .int(Int64(round))]))
             #expect(try await state(id) == .waiting)
             #expect(try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).isEmpty)
             clock.advance(by: .seconds(11))
@@ -226,11 +287,11 @@ import Testing
         let queued = try await submit()
         #expect(try await queue.cancel(job: queued) == .cancelled)
         let running = try await submit()
-        _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        let lease = try #require(try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).first).lease
         #expect(try await queue.cancel(job: running) == .running)
-        let beat = try await queue.heartbeat(owner: "a", jobs: [running: nil], lease: .seconds(30))
-        #expect(beat.cancelRequested == [running])
-        try await queue.acknowledgeCancel(owner: "a", job: running)
+        let beat = try await queue.heartbeat([lease: nil], lease: .seconds(30))
+        #expect(beat.cancelRequested == [lease])
+        try await queue.acknowledgeCancel(queue.lease(of: running))
         #expect(try await state(running) == .cancelled)
         #expect(try await queue.cancel(job: running) == .cancelled)
         #expect(try await queue.cancel(job: UUID()) == nil)
@@ -239,19 +300,20 @@ import Testing
     @Test func recordedProgressIsWrittenAtOnceAndAnswersWithTheCancelFlag() async throws {
         let id = try await submit()
         _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
-        #expect(try await queue.recordProgress(owner: "a", job: id, progress: 0.4) == false)
+        let lease = try await queue.lease(of: id)
+        #expect(try await queue.recordProgress(lease, progress: 0.4) == false)
         func progress() async throws -> Double { try await database.query("select progress from jobs where id = $1::uuid", [id])[0].double("progress") }
         #expect(abs(try await progress() - 0.4) < 1e-6)
-        #expect(try await queue.recordProgress(owner: "b", job: id, progress: 0.9) == nil)
+        #expect(try await queue.recordProgress(JobLease(job: id, token: UUID()), progress: 0.9) == nil)
         #expect(abs(try await progress() - 0.4) < 1e-6)
         _ = try await queue.cancel(job: id)
-        #expect(try await queue.recordProgress(owner: "a", job: id, progress: 0.5) == true)
+        #expect(try await queue.recordProgress(lease, progress: 0.5) == true)
     }
 
     @Test func retryPutsAFailedJobBackKeepingItsHistory() async throws {
         let id = try await submit(maxAttempts: 1)
         _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
-        _ = try await queue.fail(owner: "a", job: id, error: JobError("boom"), delay: .zero)
+        _ = try await queue.fail(queue.lease(of: id), error: JobError("boom"), delay: .zero)
         #expect(try await queue.retry(job: id))
         let job = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).first
         #expect(job?.attempt == 2)
@@ -264,15 +326,15 @@ import Testing
         let child = try await queue.submit(JobSubmission(kind: .noop, runAt: clock.now(), parentID: parent)).jobID
         // The child finishes while the parent still runs: the parent's snooze becomes "due now".
         _ = try await queue.claim(owner: "b", limit: 1, lease: .seconds(30))
-        try await queue.complete(owner: "b", [(child, [:])])
-        try await queue.snooze(owner: "a", job: parent, for: .seconds(3600), state: nil)
+        try await queue.complete([(queue.lease(of: child), [:])])
+        try await queue.snooze(queue.lease(of: parent), for: .seconds(3600), state: nil)
         #expect(try await queue.claim(owner: "a", limit: 1, lease: .seconds(30)).map(\.id) == [parent])
     }
 
     @Test func pruneRemovesOnlyOldFinishedJobs() async throws {
         let old = try await submit()
         _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
-        try await queue.complete(owner: "a", [(old, [:])])
+        try await queue.complete([(queue.lease(of: old), [:])])
         try await database.query("update jobs set finished_at = now() - interval '8 days' where id = $1::uuid", [old])
         let fresh = try await submit()
         let pruned = try await JobQueue(database: database).prune(olderThan: .seconds(7 * 86_400), archive: true)
@@ -281,4 +343,9 @@ import Testing
         #expect(try await database.query("select count(*) as n from reeld.jobs_archive where id = $1::uuid", [old])[0].int("n") == 1)
         #expect(try await state(fresh) == .available)
     }
+}
+
+/// Raised by a task when it is done; polled by the test.
+private final class Answered: Sendable {
+    let value = Atomic<Bool>(false)
 }

@@ -164,6 +164,43 @@ import Testing
         #expect(try row.optionalString("lease_owner") == nil)
     }
 
+    /// At shutdown only jobs whose handler has really stopped are handed back. A handler that
+    /// finishes its work when cancelled, and one that ignores the cancel and finishes later,
+    /// keep their jobs: their completions are committed, and no other node runs them meanwhile.
+    @Test func shutdownHandsBackOnlyJobsWhoseHandlerHasStopped() async throws {
+        var handlers = HandlerRegistry()
+        handlers.register(.sleep, ClosureHandler { job, _ in
+            if job.args["stubborn"]?.boolValue == true {
+                // Not cancellable: an unstructured task's wait does not end when its waiter is cancelled.
+                _ = await Task { try? await Task.sleep(for: .seconds(4)) }.value
+                return .completed(["stubborn": true])
+            }
+            do {
+                try await Task.sleep(for: .seconds(60))
+            } catch {
+                return .completed(["cut short": true])
+            }
+            return .completed([:])
+        })
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: config(grace: .seconds(1)), listenURL: url, logger: TestDatabase.logger)
+        var graceful = UUID()
+        var stubborn = UUID()
+        try await withWorker(worker) {
+            graceful = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": 60])).jobID
+            stubborn = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": 4, "stubborn": true])).jobID
+            #expect(try await eventually {
+                let a = try await state(graceful)
+                let b = try await state(stubborn)
+                return a == .running && b == .running
+            })
+        }
+        for id in [graceful, stubborn] {
+            let row = try await database.query("select state::text as state, attempt from jobs where id = $1::uuid", [id])[0]
+            #expect(try row.string("state") == "completed")
+            #expect(try row.int("attempt") == 1)
+        }
+    }
+
     @Test func claimsInFlightTogetherNeverOverfillThePoolAndRunEachJobOnce() async throws {
         // Batches as large as the pool: were two claims in flight to count the same free
         // slots, the pool would run up to twice its workers.

@@ -6,7 +6,7 @@ import Testing
 /// The worker's slot accounting, without a database: reservations, claims, handler ends and
 /// commits, and what each tells a claimer to do next.
 @Suite struct WorkerSlotsTests {
-    typealias Slots = WorkerSlots<Int>
+    typealias Slots = WorkerSlots<UUID, Int>
 
     func jobs(_ count: Int, limited: Bool = false) -> [Slots.Claimed] {
         (0..<count).map { Slots.Claimed(id: UUID(), limited: limited, handle: $0) }

@@ -136,7 +136,7 @@ import Testing
         #expect(try await database.query("select count(*) as n from workflow_steps where state = 'stale'")[0].int("n") == 0)
         let claimed = try await queue.claim(owner: "n", limit: 10, lease: .seconds(30))
         #expect(claimed.map(\.id) == [hero])
-        try await queue.complete(owner: "n", [(hero, [:])])
+        try await queue.complete([(queue.lease(of: hero), [:])])
 
         let progress = try await database.query(
             "select step::text as name, state::text as state, fraction from workflow_progress where project_id = $1::uuid order by step",
