@@ -33,6 +33,8 @@ let package = Package(
         ),
 
         .target(name: "ReelCore", swiftSettings: strict),
+        // The release number and the build's commit, for `reeld --version` and `reelctl --version`.
+        .target(name: "ReelVersion", swiftSettings: strict),
         // The one bounded thread pool for work that blocks (libpq, libav, file hashing).
         .target(name: "ReelBlocking", swiftSettings: strict),
         .target(
@@ -109,14 +111,14 @@ let package = Package(
         .executableTarget(
             name: "reeld",
             dependencies: [
-                "ReelDaemon", "ReelConfig", "ReelBench", "ReelLocalCluster", "ReelDB", "ReelSystemd",
+                "ReelDaemon", "ReelConfig", "ReelBench", "ReelLocalCluster", "ReelDB", "ReelSystemd", "ReelVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "reelctl",
-            dependencies: ["ReelCore", "ReelDB", "ReelQueue", "ReelIntake", "ReelConfig", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ReelCore", "ReelDB", "ReelQueue", "ReelIntake", "ReelConfig", "ReelVersion", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -144,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ReelDaemonTests",
-            dependencies: ["ReelDaemon", "ReelCore", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelIntake", "ReelRender", "ReelSystemd", "ReelTestSupport"],
+            dependencies: ["ReelDaemon", "ReelCore", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelIntake", "ReelRender", "ReelSystemd", "ReelTestSupport", "ReelVersion"],
             swiftSettings: strict
         ),
     ],
