@@ -35,6 +35,8 @@ let package = Package(
         .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
 
         .target(name: "ReelCore", swiftSettings: strict),
+        // The release number and the build's commit, for `reeld --version` and `reelctl --version`.
+        .target(name: "ReelVersion", swiftSettings: strict),
         // The one bounded thread pool for work that blocks (libpq, libav, file hashing).
         .target(name: "ReelBlocking", swiftSettings: strict),
         .target(
@@ -120,14 +122,14 @@ let package = Package(
         .executableTarget(
             name: "reeld",
             dependencies: [
-                "ReelDaemon", "ReelConfig", "ReelBench", "ReelFileRender", "ReelLocalCluster", "ReelDB", "ReelSystemd",
+                "ReelDaemon", "ReelConfig", "ReelBench", "ReelFileRender", "ReelLocalCluster", "ReelDB", "ReelSystemd", "ReelVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "reelctl",
-            dependencies: ["ReelCore", "ReelDB", "ReelQueue", "ReelIntake", "ReelConfig", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ReelCore", "ReelDB", "ReelQueue", "ReelIntake", "ReelConfig", "ReelVersion", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -158,7 +160,7 @@ let package = Package(
             name: "ReelDaemonTests",
             dependencies: [
                 "ReelDaemon", "ReelCore", "ReelConfig", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelIntake", "ReelRender", "ReelSystemd",
-                "ReelTestSupport",
+                "ReelTestSupport", "ReelVersion",
             ],
             swiftSettings: strict
         ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ReelVersion
 
 /// `reelctl`: the operator's command line for reeld's job queue. It talks to PostgreSQL
 /// directly, so it works whether or not a daemon is running.
@@ -11,6 +12,7 @@ struct ReelCtl: AsyncParsableCommand {
             Exit codes: 0 success, 64 usage, 65 invalid job file or job refused, \
             66 job, user or file not found, 69 database unreachable, 1 anything else.
             """,
+        version: ReelVersion.line(program: "reelctl"),
         subcommands: [Submit.self, Show.self, List.self, Cancel.self, Retry.self, Credits.self]
     )
 

@@ -8,12 +8,14 @@ import ReelDB
 import ReelFileRender
 import ReelLocalCluster
 import ReelSystemd
+import ReelVersion
 
 @main
 struct Reeld: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reeld",
         abstract: "The job runner for AI video production.",
+        version: ReelVersion.line(program: "reeld"),
         subcommands: [Run.self, Migrate.self, CheckConfig.self, Render.self, Demo.self, Bench.self])
 }
 
