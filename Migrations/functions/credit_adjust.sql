@@ -16,13 +16,6 @@ begin
         raise exception using errcode = '22023',
             message = format('amount: the balance is %s credits; an adjustment of %s would make it negative', s.credits_balance, p_amount);
     end if;
-    insert into public.credit_transactions (user_id, type, amount, reference, note)
-    values (p_user, 'adjustment', p_amount, p_reference, p_note)
-    on conflict (user_id, type, reference) where reference is not null do nothing;
-    if not found then
-        return false;
-    end if;
-    update public.subscriptions set credits_balance = credits_balance + p_amount where user_id = p_user;
-    return true;
+    return reeld.credit_movement(p_user, 'adjustment', p_amount, p_reference, p_note);
 end
 $$;

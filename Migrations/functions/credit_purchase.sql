@@ -10,13 +10,6 @@ begin
         raise exception using errcode = '22023', message = format('amount: a purchase adds credits (got %s)', p_amount);
     end if;
     perform reeld.credit_account(p_user);
-    insert into public.credit_transactions (user_id, type, amount, reference, note)
-    values (p_user, 'purchase', p_amount, p_reference, p_note)
-    on conflict (user_id, type, reference) where reference is not null do nothing;
-    if not found then
-        return false;
-    end if;
-    update public.subscriptions set credits_balance = credits_balance + p_amount where user_id = p_user;
-    return true;
+    return reeld.credit_movement(p_user, 'purchase', p_amount, p_reference, p_note);
 end
 $$;
