@@ -153,7 +153,10 @@ let package = Package(
         .testTarget(name: "ReelConfigTests", dependencies: ["ReelConfig", "ReelCore", "ReelQueue"], swiftSettings: strict),
         .testTarget(
             name: "ReelStudioTests",
-            dependencies: ["ReelStudio", "ReelCore", "ReelDB", "ReelRender", "ReelTestSupport"],
+            dependencies: [
+                "ReelStudio", "ReelCore", "ReelDB", "ReelRender", "ReelTestSupport", "ReelQueue", "ReelStorage", "ReelBlocking",
+                "ReelProviders", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

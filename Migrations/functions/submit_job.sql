@@ -1,7 +1,8 @@
 -- reeld.submit_job: the one way in. Validates a job, checks its workflow prerequisites
 -- (reeld.check_workflow), reserves its estimated credits and inserts it, idempotently: the same
--- idempotency key for the same user returns the first job (created false), reserves nothing
--- again, and is not held to prerequisites its first submit met. Raises SQLSTATE 22023
+-- idempotency key for the same user with the same kind and args returns the first job (created
+-- false), reserves nothing again, and is not held to prerequisites its first submit met; with
+-- another kind or other args it is refused (reeld.idempotent_replay). Raises SQLSTATE 22023
 -- (invalid_parameter_value) with a message that names the field for anything it refuses.
 --
 -- Lock order: the user's subscription (reeld.credit_account) before the job row and, through
@@ -77,9 +78,8 @@ begin
     -- A replayed submit returns its job, whatever has changed since: it reserves nothing again
     -- and is not held to prerequisites that its first submit met.
     if p_idempotency_key is not null then
-        select j.id into job_id from public.jobs j
-        where j.idempotency_key = p_idempotency_key and j.user_id is not distinct from p_user_id;
-        if found then
+        job_id := reeld.idempotent_replay(p_user_id, p_idempotency_key, p_kind, p_args);
+        if job_id is not null then
             created := false;
             return;
         end if;
@@ -150,8 +150,7 @@ begin
         end if;
     else
         -- A concurrent submit with this key won; ON CONFLICT waited for it to commit.
-        select j.id into job_id from public.jobs j
-        where j.idempotency_key = p_idempotency_key and j.user_id is not distinct from p_user_id;
+        job_id := reeld.idempotent_replay(p_user_id, p_idempotency_key, p_kind, p_args);
         created := false;
     end if;
 end

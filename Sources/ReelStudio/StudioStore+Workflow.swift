@@ -7,6 +7,8 @@ extension StudioStore {
     struct StepRow: Sendable {
         var step: WorkflowStep
         var state: WorkflowStepState
+        /// How many times the step was marked stale: part of its children's idempotency keys.
+        var regeneration = 0
     }
 
     /// Counts of a step's child jobs by state, and the first error among them.
@@ -29,8 +31,11 @@ extension StudioStore {
     }
 
     func steps(project: UUID) async throws -> [StepRow] {
-        try await database.query("select step, state from public.workflow_steps where project_id = $1::uuid order by step", [project]).map {
-            StepRow(step: WorkflowStep(rawValue: try $0.string("step"))!, state: WorkflowStepState(rawValue: try $0.string("state"))!)
+        try await database.query(
+            "select step, state, regeneration from public.workflow_steps where project_id = $1::uuid order by step", [project]
+        ).map {
+            StepRow(step: WorkflowStep(rawValue: try $0.string("step"))!, state: WorkflowStepState(rawValue: try $0.string("state"))!,
+                    regeneration: try $0.int("regeneration"))
         }
     }
 
@@ -48,14 +53,30 @@ extension StudioStore {
             """, [project, step.rawValue, state.rawValue, jobCount, jobsDone, error])
     }
 
-    /// The children a workflow run submitted for one step (their idempotency keys carry the step).
-    func children(of parent: UUID, step: WorkflowStep) async throws -> ChildSummary {
+    /// The idempotency key of a workflow run's `index`th child for a step: the run, the step and
+    /// its regeneration, so that a retried run finds the children it submitted and a stale step
+    /// run again gets new ones. A step never regenerated keeps the form `wf:RUN:STEP:INDEX`
+    /// that runs submitted before regenerations were counted.
+    static func childKey(parent: UUID, step: StepRow, index: Int) -> String {
+        "\(childKeyPrefix(parent: parent, step: step))\(index)"
+    }
+
+    /// What every key of one step's children (`childKey`) starts with, and no other's.
+    static func childKeyPrefix(parent: UUID, step: StepRow) -> String {
+        let label = step.regeneration == 0 ? step.step.rawValue : "\(step.step.rawValue)#\(step.regeneration)"
+        return "wf:\(parent.lowercasedText):\(label):"
+    }
+
+    /// The children a workflow run submitted for one step as it is now (their idempotency keys
+    /// carry the step and its regeneration); children of the step's earlier regenerations are
+    /// not counted. Served by jobs_parent_idx.
+    func children(of parent: UUID, step: StepRow) async throws -> ChildSummary {
         let rows = try await database.query(
             """
             select state, result, errors -> -1 ->> 'error' as last_error
-            from public.jobs where parent_id = $1::uuid and idempotency_key like $2
+            from public.jobs where parent_id = $1::uuid and starts_with(idempotency_key, $2)
             order by idempotency_key
-            """, [parent, "wf:\(parent.lowercasedText):\(step.rawValue):%"])
+            """, [parent, Self.childKeyPrefix(parent: parent, step: step)])
         var summary = ChildSummary()
         for row in rows {
             summary.total += 1

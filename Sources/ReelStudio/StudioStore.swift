@@ -120,9 +120,13 @@ struct StudioStore: Sendable {
         ).first.map(Self.asset)
     }
 
-    func asset(id: UUID) async throws -> Asset? {
+    /// The asset `id` if it belongs to `project`: a job reads only its own project's files,
+    /// whatever asset ids its args or a timeline name (nil for another project's asset, as for
+    /// one that does not exist).
+    func asset(id: UUID, project: UUID) async throws -> Asset? {
         try await database.query(
-            "select id, role, scene_id, storage_key, duration_seconds, media from public.assets where id = $1::uuid", [id]
+            "select id, role, scene_id, storage_key, duration_seconds, media from public.assets where id = $1::uuid and project_id = $2::uuid",
+            [id, project]
         ).first.map(Self.asset)
     }
 

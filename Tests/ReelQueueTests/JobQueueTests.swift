@@ -44,6 +44,57 @@ import Testing
         #expect(ids.count == 1)
     }
 
+    /// A key names one job: the same key with another kind or other args is refused, naming the
+    /// key, instead of handing back the old job (and its old result) for a different request.
+    @Test func aKeyReusedWithAnotherKindOrOtherArgsIsRefusedNamingTheKey() async throws {
+        let user = try await TestDatabase.makeUser(database)
+        func submit(_ kind: JobKind, _ args: JSONValue, user: UUID?) async throws -> SubmitReceipt {
+            try await queue.submit(JobSubmission(kind: kind, args: args, userID: user, idempotencyKey: "film-42"))
+        }
+        let first = try await submit(.sleep, ["seconds": 1, "class": "video"], user: user)
+        // The same request, its args in another order and its number spelled otherwise, is a replay.
+        let replay = try await submit(.sleep, ["class": "video", "seconds": 1.0], user: user)
+        #expect(replay.jobID == first.jobID && !replay.created)
+        let changed: [(JobKind, JSONValue, String)] = [
+            (.sleep, ["seconds": 2, "class": "video"], "args"), (.sleep, ["seconds": 1], "args"),
+            (.noop, ["seconds": 1, "class": "video"], "kind"),
+        ]
+        for (kind, args, what) in changed {
+            await #expect("\(kind) \(args)") { try await submit(kind, args, user: user) } throws: { error in
+                guard case SubmitError.invalid(let message) = error else { return false }
+                return message.hasPrefix("idempotency_key: \"film-42\" already names job \(first.jobID.lowercasedText)")
+                    && message.contains("other \(what)")
+            }
+        }
+        // Keys are per user: another user's (or a system job's) same key is another job.
+        let other = try await submit(.sleep, ["seconds": 2], user: try await TestDatabase.makeUser(database))
+        let system = try await submit(.noop, [:], user: nil)
+        #expect(other.created && system.created)
+        #expect(try await database.query("select count(*) as n from jobs")[0].int("n") == 3)
+        #expect(try await database.query("select args from jobs where id = $1::uuid", [first.jobID])[0].json("args")
+                == ["seconds": 1, "class": "video"])
+    }
+
+    /// Submits racing with one key and different args: one job, and every other submit refused
+    /// (a loser that waited on the winner's insert checks the winner's args too).
+    @Test func concurrentSubmitsOfOneKeyWithDifferentArgsMakeOneJobAndRefuseTheRest() async throws {
+        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for n in 0..<8 {
+                group.addTask {
+                    do {
+                        _ = try await queue.submit(JobSubmission(kind: .sleep, args: ["seconds": .int(Int64(n + 1))], idempotencyKey: "race"))
+                        return true
+                    } catch SubmitError.invalid(let message) where message.hasPrefix("idempotency_key: \"race\"") {
+                        return false
+                    }
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 1)
+        #expect(try await database.query("select count(*) as n from jobs")[0].int("n") == 1)
+    }
+
     @Test func submitRefusesInvalidJobsNamingTheField() async throws {
         await #expect { try await queue.submit(JobSubmission(kind: JobKind("video.nonsense"))) } throws: { error in
             "\(error)".contains("kind: unknown job kind")

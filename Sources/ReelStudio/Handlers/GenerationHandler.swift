@@ -108,7 +108,7 @@ struct GenerationHandler: JobHandler {
         return .object(result)
     }
 
-    private func makeRequest(job: ClaimedJob, generation: UUID) async throws -> GenerationRequest {
+    func makeRequest(job: ClaimedJob, generation: UUID) async throws -> GenerationRequest {
         let args = job.args
         var request = GenerationRequest(kind: kind, model: args["model"]?.stringValue, prompt: Self.prompt(kind, args),
                                         externalID: generation.lowercasedText)
@@ -120,14 +120,17 @@ struct GenerationHandler: JobHandler {
         if kind == .text, let scenes = args["scenes"]?.intValue {
             request.responseSchema = ["properties": ["scenes": ["minItems": .int(scenes), "maxItems": .int(scenes)]]]
         }
-        if let reference = try args.uuid("reference_asset_id") { request.referenceImages = [try await assetURL(reference, "reference_asset_id")] }
-        if let start = try args.uuid("start_asset_id") { request.startFrame = try await assetURL(start, "start_asset_id") }
-        if let end = try args.uuid("end_asset_id") { request.endFrame = try await assetURL(end, "end_asset_id") }
+        if let reference = try args.uuid("reference_asset_id") { request.referenceImages = [try await assetURL(reference, "reference_asset_id", of: job)] }
+        if let start = try args.uuid("start_asset_id") { request.startFrame = try await assetURL(start, "start_asset_id", of: job) }
+        if let end = try args.uuid("end_asset_id") { request.endFrame = try await assetURL(end, "end_asset_id", of: job) }
         return request
     }
 
-    private func assetURL(_ id: UUID, _ field: String) async throws -> URL {
-        guard let asset = try await store.asset(id: id) else { throw JobError.permanent("args.\(field): no asset \(id)") }
+    /// Where an asset named by the job's args is stored; only the job's own project's assets.
+    private func assetURL(_ id: UUID, _ field: String, of job: ClaimedJob) async throws -> URL {
+        guard let project = job.projectID, let asset = try await store.asset(id: id, project: project) else {
+            throw JobError.permanent("args.\(field): no asset \(id.lowercasedText) in the job's project")
+        }
         return try storage.url(forKey: asset.storageKey)
     }
 

@@ -88,12 +88,12 @@ struct RenderHandler: JobHandler {
     private func export(job: ClaimedJob, project: UUID, user: UUID, context: JobContext) async throws -> JSONValue {
         let timelineAsset: StudioStore.Asset?
         if let id = try job.args.uuid("timeline_asset_id") {
-            timelineAsset = try await store.asset(id: id)
+            timelineAsset = try await store.asset(id: id, project: project)
         } else {
             timelineAsset = try await store.asset(project: project, role: .timeline)
         }
         guard let timelineAsset else { throw JobError.permanent("no timeline for the project: run render.edit first") }
-        var timeline = try await load(timelineAsset)
+        var timeline = try await load(timelineAsset, project: project)
         if let format = job.args["format"]?.stringValue {
             guard let chosen = OutputFormat(rawValue: format) else { throw JobError.permanent("args.format: unknown format \(format)") }
             timeline.output.format = chosen
@@ -107,9 +107,11 @@ struct RenderHandler: JobHandler {
             notes.append(.string("rendered at \(allowance.maxHeight)p, the most the \(allowance.tier) tier exports (the timeline asks for \(timeline.output.height)p)"))
             timeline.output.resize(toHeight: allowance.maxHeight)
         }
+        // Only the project's own assets: a name that is not one of them is left unresolved, as
+        // a missing asset is, and no other project's file is read.
         var media: [String: URL] = [:]
         for name in timeline.assetNames {
-            guard let id = UUID(text: name), let asset = try await store.asset(id: id) else { continue }
+            guard let id = UUID(text: name), let asset = try await store.asset(id: id, project: project) else { continue }
             media[name] = try storage.url(forKey: asset.storageKey)
         }
 
@@ -235,21 +237,22 @@ struct RenderHandler: JobHandler {
 
     // MARK: Helpers
 
-    /// A stored timeline; version 1 (the minimal cut written before) is upgraded.
-    private func load(_ asset: StudioStore.Asset) async throws -> Timeline {
+    /// A stored timeline; version 1 (the minimal cut written before) is upgraded, from the
+    /// project's own assets.
+    private func load(_ asset: StudioStore.Asset, project: UUID) async throws -> Timeline {
         let data = try Data(contentsOf: try storage.url(forKey: asset.storageKey))
         let json = try JSONValue(parsing: data)
         guard json["version"]?.intValue == 1 else { return try Timeline(json: data) }
         var clips: [TimelineBuilder.Part] = []
         for (i, entry) in (json["video"]?.arrayValue ?? []).enumerated() {
-            guard let id = entry["asset_id"]?.stringValue.flatMap(UUID.init(uuidString:)), let clip = try await store.asset(id: id) else {
+            guard let id = entry["asset_id"]?.stringValue.flatMap(UUID.init(uuidString:)), let clip = try await store.asset(id: id, project: project) else {
                 throw TimelineInvalid(element: "video[\(i)]", "asset \(entry["asset_id"]?.stringValue ?? "null") is missing")
             }
             clips.append(try part(clip))
         }
         guard !clips.isEmpty else { throw TimelineInvalid(element: "video", "needs at least one clip") }
         func optional(_ key: String) async throws -> TimelineBuilder.Part? {
-            guard let id = json[key]?.stringValue.flatMap(UUID.init(uuidString:)), let asset = try await store.asset(id: id) else { return nil }
+            guard let id = json[key]?.stringValue.flatMap(UUID.init(uuidString:)), let asset = try await store.asset(id: id, project: project) else { return nil }
             return try part(asset)
         }
         let first = try storage.url(forKey: clips[0].storageKey)

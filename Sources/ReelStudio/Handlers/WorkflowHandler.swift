@@ -5,8 +5,9 @@ import ReelQueue
 /// `workflow.run`: drives a film from a brief through the eight steps, each step its own jobs.
 ///
 /// The handler is re-entrant and keeps no state of its own: each run reads the steps from
-/// `workflow_steps`, submits the next step's children (idempotently: their keys name the run and
-/// the step, so a crash between submit and bookkeeping submits nothing twice), and snoozes.
+/// `workflow_steps`, submits the next step's children (idempotently: their keys name the run,
+/// the step and its regeneration, so a crash between submit and bookkeeping submits nothing
+/// twice, while a step marked stale runs again as new jobs), and snoozes.
 /// A child that ends wakes it (a trigger sets the parent due), so steps follow each other at once.
 struct WorkflowHandler: JobHandler {
     let store: StudioStore
@@ -32,7 +33,7 @@ struct WorkflowHandler: JobHandler {
             let steps = try await store.steps(project: project)
             context.reportProgress(Double(steps.filter { $0.state == .completed }.count) / Double(max(steps.count, 1)))
             guard let current = steps.first(where: { $0.state != .completed }) else {
-                return .completed(try await summary(job: job, project: project))
+                return .completed(try await summary(job: job, project: project, steps: steps))
             }
             var logger = context.logger
             logger[metadataKey: "workflow_step"] = "\(current.step.rawValue)"
@@ -40,7 +41,7 @@ struct WorkflowHandler: JobHandler {
             case .failed:
                 throw JobError.permanent("workflow step \(current.step.rawValue) failed")
             case .pending, .stale:
-                let children = try await children(for: current.step, job: job, project: project, user: user)
+                let children = try await children(for: current, job: job, project: project, user: user)
                 if children.isEmpty {
                     try await store.setStep(project: project, step: current.step, state: .completed, jobCount: 0, jobsDone: 0)
                     continue
@@ -58,7 +59,7 @@ struct WorkflowHandler: JobHandler {
                 logger.info("Workflow step started", metadata: ["jobs": "\(children.count)"])
                 return .snooze(after: pollInterval, state: ["project_id": .string(project.lowercasedText)])
             case .running:
-                let summary = try await store.children(of: job.id, step: current.step)
+                let summary = try await store.children(of: job.id, step: current)
                 if let error = summary.firstError {
                     try await store.setStep(project: project, step: current.step, state: .failed, jobsDone: summary.completed, error: error)
                     throw JobError.permanent("workflow step \(current.step.rawValue) failed: \(error)")
@@ -77,12 +78,13 @@ struct WorkflowHandler: JobHandler {
     }
 
     /// The jobs of one step, built from what the earlier steps produced.
-    private func children(for step: WorkflowStep, job: ClaimedJob, project: UUID, user: UUID) async throws -> [JobSubmission] {
+    private func children(for row: StudioStore.StepRow, job: ClaimedJob, project: UUID, user: UUID) async throws -> [JobSubmission] {
+        let step = row.step
         var made: [JobSubmission] = []
         func child(_ kind: JobKind, _ args: JSONValue) {
             made.append(JobSubmission(
                 kind: kind, args: args, userID: user, projectID: project,
-                idempotencyKey: "wf:\(job.id.lowercasedText):\(step.rawValue):\(made.count)",
+                idempotencyKey: StudioStore.childKey(parent: job.id, step: row, index: made.count),
                 priority: job.priority, parentID: job.id))
         }
         let provider: JSONValue = job.args["provider"] ?? .null
@@ -138,8 +140,9 @@ struct WorkflowHandler: JobHandler {
         return made
     }
 
-    private func summary(job: ClaimedJob, project: UUID) async throws -> JSONValue {
-        let export = try await store.children(of: job.id, step: .export).results.first ?? .null
+    private func summary(job: ClaimedJob, project: UUID, steps: [StudioStore.StepRow]) async throws -> JSONValue {
+        let exportStep = steps.first { $0.step == .export } ?? StudioStore.StepRow(step: .export, state: .completed)
+        let export = try await store.children(of: job.id, step: exportStep).results.first ?? .null
         return [
             "project_id": .string(project.lowercasedText),
             "film_asset_id": export["asset_id"] ?? .null,
