@@ -28,7 +28,7 @@ import Testing
         }
     }
 
-    static let clipCount = 40
+    static let clipCount = 16
 
     @Test func theFullPathOpensEachClipOnlyWhileItPlays() throws {
         try TestMedia.withTemporaryDirectory { dir in
@@ -66,7 +66,9 @@ import Testing
 
     @Test func theSoundtrackOpensEachSoundOnlyWhileItSounds() throws {
         try TestMedia.withTemporaryDirectory { dir in
-            let clip = try RenderFixtures.clip(RenderFixtures.grey, seconds: 8, in: dir, name: "clip.mp4")
+            // A still under the sound: the picture is not what this test is about.
+            let clip = dir.appendingPathComponent("still.png")
+            try ImageIO.writePNG(RenderFixtures.grey, to: clip)
             let blip = try RenderFixtures.tone(frequency: 880, amplitude: 0.2, seconds: 0.1, in: dir, name: "blip.wav")
             // Sixty blips, one every 0.125 s, none overlapping the next.
             let effects = (0..<60).map { AudioClip(id: "b\($0)", asset: "blip", at: 0.125 * Double($0)) }
