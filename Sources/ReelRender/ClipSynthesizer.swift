@@ -6,7 +6,7 @@ import Foundation
 /// to full frame, so the first frame is the start picture and the last is the end picture.
 ///
 /// Clips carry a silent AAC stereo 48 kHz track of the same length and no B-frames, so clips made
-/// with the same options share codec parameters and `FilmAssembler` can join them by stream copy.
+/// with the same options share codec parameters and join by stream copy.
 public enum ClipSynthesizer {
     public struct Options: Sendable, Hashable {
         /// Output size; both must be even (yuv420p).

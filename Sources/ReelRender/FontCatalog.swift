@@ -22,15 +22,16 @@ public struct FontCatalog: Sendable {
         self.directory = directory
     }
 
-    /// The font file for a family name (or an absolute path to a `.ttf`/`.otf`), if it is installed.
+    /// The font file for a family name in `families`, if it is installed as a regular file.
+    ///
+    /// Only the catalog's names: a timeline never chooses a path. FreeType and drawtext open
+    /// whatever they are given, and a path could name a FIFO (which blocks the render forever),
+    /// a device, or a file the daemon may read but the timeline's author may not.
     public func path(for font: String) -> String? {
-        let path: String
-        if font.hasPrefix("/") {
-            guard font.hasSuffix(".ttf") || font.hasSuffix(".otf") else { return nil }
-            path = font
-        } else {
-            guard let file = Self.families[font] else { return nil }
-            path = (directory as NSString).appendingPathComponent(file)
+        guard let file = Self.families[font] else { return nil }
+        let path = (directory as NSString).appendingPathComponent(file)
+        guard let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType, type == .typeRegular else {
+            return nil
         }
         return FileManager.default.isReadableFile(atPath: path) ? path : nil
     }

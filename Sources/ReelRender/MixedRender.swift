@@ -100,7 +100,7 @@ struct MixedRender {
             return try file.addStream(copying: try input.bestStream(AVMEDIA_TYPE_VIDEO))
         }
         videoOut.pointee.time_base = frameBase
-        guard let trackHeaders = H264Bitstream.ParameterSets(extradata: FilmAssembler.extradata(videoOut.pointee.codecpar.pointee)) else {
+        guard let trackHeaders = H264Bitstream.ParameterSets(extradata: videoOut.pointee.codecpar.pointee.extradataBytes) else {
             throw FastPathMismatch(description: "video[\(reference)]: its headers cannot be read")
         }
         let audio = try OutputEncoders.audio(output, path: url.path, globalHeader: file.wantsGlobalHeader)
@@ -168,7 +168,7 @@ struct MixedRender {
         let input = try VideoClipReader.wrap(label) { () throws(MediaError) in try InputFile(url) }
         let stream = try VideoClipReader.wrap(label) { () throws(MediaError) in try input.bestStream(AVMEDIA_TYPE_VIDEO) }
         let parameters = stream.pointee.codecpar.pointee
-        let extradata = FilmAssembler.extradata(parameters)
+        let extradata = parameters.extradataBytes
         guard extradata.first == 1, let own = H264Bitstream.ParameterSets(extradata: extradata) else {
             return .failure(FastPathMismatch(description: "does not carry its headers as MP4 does (avcC)"))
         }

@@ -84,7 +84,7 @@ public enum PreviewProxy {
         let stream = try file.addStream(for: encoder)
         let queue = PacketQueue(timeBase: encoder.context.pointee.time_base)
         return Sound(queue: queue, stream: stream) {
-            let reader = try AudioClipReader(url: film, in: 0, length: nil, label: film.lastPathComponent)
+            let reader = AudioClipReader(url: film, in: 0, length: nil, label: film.lastPathComponent)
             let graph = try FilterGraph(name: "preview sound", threads: 1)
             let source = try graph.audioSource(label: "sound", sampleRate: AudioClipReader.sampleRate, channels: 2, format: AV_SAMPLE_FMT_FLT)
             let formatted = try graph.add("aformat", ["sample_fmts": "fltp"], inputs: [source.pad])

@@ -4,7 +4,7 @@ import ReelCore
 
 /// Mixes a timeline's sound in one libavfilter graph: the clips' own sound (crossfaded under
 /// the picture's transitions), voice lines, the music bed (faded, and ducked under the voice by a
-/// computed envelope through `amultiply`) and sound effects, placed with `adelay`, summed with
+/// computed envelope through `amultiply`) and sound effects, placed after their readers' leading silence, summed with
 /// `amix`, and padded or cut to exactly the film's length.
 ///
 /// Loudness takes two passes over the same graph: the first measures the mix's integrated
@@ -115,15 +115,13 @@ final class SoundtrackMixer {
         let film = layout.duration
         let rate = Double(Self.sampleRate)
 
-        func source(_ label: String, url: URL, in inPoint: Double, length: Double) throws(MediaError) -> FilterGraph.Pad {
-            let reader = try AudioClipReader(url: url, in: inPoint, length: length, label: label)
+        // Each sound's reader plays silence until the sound's place in the film (rather than
+        // `adelay`, which would ask every reader for its samples from the start, and so open every file at once).
+        func source(_ label: String, url: URL, in inPoint: Double, length: Double, at: Double) throws(MediaError) -> FilterGraph.Pad {
+            let reader = AudioClipReader(url: url, in: inPoint, length: length, delay: at, label: label)
             let source = try graph.audioSource(label: label, sampleRate: Self.sampleRate, channels: AudioClipReader.channels, format: AV_SAMPLE_FMT_FLT)
             feeds.append((source, reader))
             return source.pad
-        }
-        func delay(_ pad: FilterGraph.Pad, seconds: Double) throws(MediaError) -> FilterGraph.Pad {
-            let samples = Int((seconds * rate).rounded())
-            return samples > 0 ? try graph.add("adelay", ["delays": "\(samples)S", "all": "1"], inputs: [pad]) : pad
         }
         func gain(_ pad: FilterGraph.Pad, _ volume: Double) throws(MediaError) -> FilterGraph.Pad {
             volume == 1 ? pad : try graph.add("volume", ["volume": String(volume), "precision": "float"], inputs: [pad])
@@ -140,31 +138,30 @@ final class SoundtrackMixer {
         for (i, clip) in timeline.video.enumerated() where clip.volume > 0 && facts[clip.asset]?.hasAudio == true {
             guard let url = media[clip.asset] else { continue }
             let seconds = layout.seconds(layout.clipFrames[i])
-            var pad = try source("video[\(i)] \"\(clip.id)\" sound", url: url, in: clip.inPoint, length: seconds)
+            let start = layout.start(i)
+            var pad = try source("video[\(i)] \"\(clip.id)\" sound", url: url, in: clip.inPoint, length: seconds, at: start)
             pad = try gain(pad, clip.volume)
-            pad = try fade(pad, "in", start: 0, duration: layout.seconds(layout.incomingFrames(i)))
+            pad = try fade(pad, "in", start: start, duration: layout.seconds(layout.incomingFrames(i)))
             let outgoing = layout.seconds(layout.transitionFrames[i])
-            pad = try fade(pad, "out", start: seconds - outgoing, duration: outgoing)
-            mixed.append(try delay(pad, seconds: layout.start(i)))
+            pad = try fade(pad, "out", start: start + seconds - outgoing, duration: outgoing)
+            mixed.append(pad)
         }
         for (track, sounds) in [("audio.voice", timeline.audio.voice), ("audio.effects", timeline.audio.effects)] {
             for (i, sound) in sounds.enumerated() where sound.volume > 0 {
                 guard let url = media[sound.asset] else { continue }
                 let seconds = length(of: sound.asset, from: sound.inPoint, to: sound.outPoint, at: sound.at)
                 guard seconds > 0 else { continue }
-                var pad = try source("\(track)[\(i)] \"\(sound.id)\"", url: url, in: sound.inPoint, length: seconds)
-                pad = try gain(pad, sound.volume)
-                mixed.append(try delay(pad, seconds: sound.at))
+                let pad = try source("\(track)[\(i)] \"\(sound.id)\"", url: url, in: sound.inPoint, length: seconds, at: sound.at)
+                mixed.append(try gain(pad, sound.volume))
             }
         }
         if let music = timeline.audio.music, music.volume > 0, let url = media[music.asset] {
             let seconds = length(of: music.asset, from: music.inPoint, to: music.outPoint, at: music.at)
             if seconds > 0 {
-                var pad = try source("audio.music", url: url, in: music.inPoint, length: seconds)
+                var pad = try source("audio.music", url: url, in: music.inPoint, length: seconds, at: music.at)
                 pad = try gain(pad, music.volume)
-                pad = try fade(pad, "in", start: 0, duration: min(music.fadeIn, seconds))
-                pad = try fade(pad, "out", start: seconds - min(music.fadeOut, seconds), duration: min(music.fadeOut, seconds))
-                pad = try delay(pad, seconds: music.at)
+                pad = try fade(pad, "in", start: music.at, duration: min(music.fadeIn, seconds))
+                pad = try fade(pad, "out", start: music.at + seconds - min(music.fadeOut, seconds), duration: min(music.fadeOut, seconds))
                 if let envelope {
                     let feed = EnvelopeFeed(envelope: envelope, samples: Int(((music.at + seconds) * rate).rounded()))
                     let source = try graph.audioSource(label: "ducking envelope", sampleRate: Self.sampleRate, channels: 2, format: AV_SAMPLE_FMT_FLT)
@@ -235,7 +232,7 @@ final class SoundtrackMixer {
             let film = layout.duration
             let end = voice.outPoint ?? facts[voice.asset]?.durationSeconds ?? film
             let seconds = max(0, min(end - voice.inPoint, film - voice.at))
-            let reader = try AudioClipReader(url: url, in: voice.inPoint, length: seconds, label: "audio.voice[\(i)] \"\(voice.id)\"")
+            let reader = AudioClipReader(url: url, in: voice.inPoint, length: seconds, label: "audio.voice[\(i)] \"\(voice.id)\"")
             var position = Int((voice.at * Double(Self.sampleRate)).rounded())
             let gain = voice.volume * voice.volume
             while try reader.next(into: frame.pointer) {

@@ -55,26 +55,18 @@ struct StreamCopyCut {
         let layout = timeline.layout
         let rate = OutputEncoders.frameRate(timeline.output.fps)
         let frameBase = AVRational(num: rate.den, den: rate.num)
-        let inputs = try timeline.video.enumerated().map { i, clip throws -> (InputFile, UnsafeMutablePointer<AVStream>, UnsafeMutablePointer<AVStream>?) in
-            let label = "video[\(i)] \"\(clip.id)\""
-            return try VideoClipReader.wrap(label) { () throws(MediaError) in
-                let input = try InputFile(media[clip.asset]!)
-                let video = try input.bestStream(AVMEDIA_TYPE_VIDEO)
-                let audio = plan.copyAudio ? try input.bestStream(AVMEDIA_TYPE_AUDIO) : nil
-                return (input, video, audio)
-            }
-        }
-        try checkHeaders(inputs.map(\.1), kind: "video")
-        if plan.copyAudio { try checkHeaders(inputs.map { $0.2! }, kind: "sound") }
-
+        // The clips are checked one file at a time, and each is opened again when its packets
+        // are copied: a cut holds one input open however many clips it has.
+        try checkHeaders(copyAudio: plan.copyAudio)
         let file = try OutputFile(url)
-        let videoOut = try file.addStream(copying: inputs[0].1)
+        let first = try openClip(0, audio: plan.copyAudio)
+        let videoOut = try file.addStream(copying: first.video)
         videoOut.pointee.time_base = frameBase
         var sound: PacketQueue
         var loudness: Double?
         var audioOut: UnsafeMutablePointer<AVStream>
         if plan.copyAudio {
-            audioOut = try file.addStream(copying: inputs[0].2!)
+            audioOut = try file.addStream(copying: first.audio!)
             audioOut.pointee.time_base = AVRational(num: 1, den: Int32(SoundtrackMixer.sampleRate))
             try file.writeHeader(faststart: timeline.output.format == .mp4)
             sound = PacketQueue(timeBase: audioOut.pointee.time_base)
@@ -90,8 +82,11 @@ struct StreamCopyCut {
 
         let packet = Packet()
         var lastVideoDTS = Int64.min
+        // Copying is the rest of the work after the mix (half of it), or all of it.
+        let copyStart = plan.copyAudio ? 0.0 : 0.5
         for (i, clip) in timeline.video.enumerated() {
-            let (input, video, audio) = inputs[i]
+            control.progress(copyStart + (1 - copyStart) * Double(i) / Double(timeline.video.count))
+            let (input, video, audio) = try openClip(i, audio: plan.copyAudio)
             let label = "video[\(i)] \"\(clip.id)\""
             let videoBase = video.pointee.time_base
             let origin = InputFile.startTime(of: video)
@@ -161,16 +156,47 @@ struct StreamCopyCut {
         return (try MediaProbe.probe(url), loudness)
     }
 
-    /// Stream copy joins only streams a single decoder can play through: same codec, shape and headers.
-    private func checkHeaders(_ streams: [UnsafeMutablePointer<AVStream>], kind: String) throws {
-        let reference = streams[0].pointee.codecpar.pointee
-        let headers = FilmAssembler.extradata(reference)
-        for (i, stream) in streams.enumerated().dropFirst() {
-            let p = stream.pointee.codecpar.pointee
-            let same = p.codec_id == reference.codec_id && p.width == reference.width && p.height == reference.height
-                && p.format == reference.format && p.sample_rate == reference.sample_rate
-                && p.ch_layout.nb_channels == reference.ch_layout.nb_channels && FilmAssembler.extradata(p) == headers
-            if !same {
+    /// Clip `i`'s file, its video stream and (when `audio`) its sound stream.
+    private func openClip(_ i: Int, audio: Bool) throws -> (input: InputFile, video: UnsafeMutablePointer<AVStream>, audio: UnsafeMutablePointer<AVStream>?) {
+        let clip = timeline.video[i]
+        return try VideoClipReader.wrap("video[\(i)] \"\(clip.id)\"") { () throws(MediaError) in
+            let input = try InputFile(media[clip.asset]!)
+            let video = try input.bestStream(AVMEDIA_TYPE_VIDEO)
+            let sound = audio ? try input.bestStream(AVMEDIA_TYPE_AUDIO) : nil
+            return (input, video, sound)
+        }
+    }
+
+    /// What stream copy needs two streams to share: codec, shape and headers.
+    private struct StreamShape: Equatable {
+        var codec: AVCodecID
+        var width, height, format, sampleRate, channels: Int32
+        var headers: [UInt8]
+
+        init(_ p: AVCodecParameters) {
+            codec = p.codec_id
+            width = p.width
+            height = p.height
+            format = p.format
+            sampleRate = p.sample_rate
+            channels = p.ch_layout.nb_channels
+            headers = p.extradataBytes
+        }
+    }
+
+    /// Stream copy joins only streams a single decoder can play through: same codec, shape and
+    /// headers as the first clip's. Opens one clip's file at a time.
+    private func checkHeaders(copyAudio: Bool) throws {
+        var reference: (video: StreamShape, audio: StreamShape?)?
+        for i in timeline.video.indices {
+            let clip = try openClip(i, audio: copyAudio)
+            let shapes = (video: StreamShape(clip.video.pointee.codecpar.pointee), audio: clip.audio.map { StreamShape($0.pointee.codecpar.pointee) })
+            withExtendedLifetime(clip.input) {}
+            guard let reference else {
+                reference = shapes
+                continue
+            }
+            for (kind, same) in [("video", shapes.video == reference.video), ("sound", shapes.audio == reference.audio)] where !same {
                 throw FastPathMismatch(description: "video[\(i)] \"\(timeline.video[i].id)\": its \(kind) headers differ from the first clip's")
             }
         }

@@ -72,6 +72,11 @@ public struct TimelineRenderer: Sendable {
                     catalog[name] = TimelineAsset(unreadable: "libav cannot decode its picture (\(url.lastPathComponent))")
                     continue
                 }
+                if let video = probed.videoStream, let width = video.width, let height = video.height, width * height > MediaLimits.picturePixels {
+                    catalog[name] = TimelineAsset(
+                        unreadable: "its picture is \(width)x\(height), more than the \(MediaLimits.picturePixels) pixels (4096x4096) reeld decodes (\(url.lastPathComponent))")
+                    continue
+                }
                 facts[name] = probed
                 catalog[name] = TimelineAsset(
                     durationSeconds: probed.videoStream?.durationSeconds ?? probed.audioStream?.durationSeconds ?? probed.durationSeconds,

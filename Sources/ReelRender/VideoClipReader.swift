@@ -4,16 +4,24 @@ import Foundation
 /// Decodes the pictures of one span `[in, out)` of a video asset, in order, with timestamps
 /// rebased so the span starts at 0: what a clip feeds into the render graph.
 final class VideoClipReader {
-    let input: InputFile
-    let stream: UnsafeMutablePointer<AVStream>
+    let url: URL
     let timeBase: AVRational
     /// Names the clip in errors: `video[2] "s3"`.
     let label: String
-    /// Opened at the first frame and dropped at the end, so a timeline of many clips holds
-    /// decoders (and their threads and frame pools) only for the clips playing now.
-    private var decoder: Decoder?
+    let width: Int
+    let height: Int
+    let pixelFormat: AVPixelFormat
+    let sampleAspect: AVRational
+    let frameRate: AVRational
+    /// The file, opened at the first frame asked for and closed at the span's end (the picture's
+    /// shape is read when the reader is made, with the file closed again at once). A film's graph
+    /// makes a reader for every clip before it runs; this way it holds files, demuxers and
+    /// decoders (their threads and frame pools) only for the clips playing now, however many
+    /// clips the timeline has.
+    private var open: (input: InputFile, stream: UnsafeMutablePointer<AVStream>, decoder: Decoder?)?
+    private let streamIndex: Int
     private let threads: Int
-    private let startPTS: Int64
+    private var startPTS: Int64 = 0
     /// The span and half a frame, in seconds from the stream's start: compared as numbers, since
     /// a coarse time base (1/fps) cannot hold half a frame.
     private let inPoint: Double
@@ -28,37 +36,44 @@ final class VideoClipReader {
     private var done = false
 
     init(url: URL, in inPoint: Double, out outPoint: Double, threads: Int, label: String) throws(MediaError) {
+        self.url = url
         self.label = label
         let input = try Self.wrap(label) { () throws(MediaError) in try InputFile(url) }
         let stream = try Self.wrap(label) { () throws(MediaError) in try input.bestStream(AVMEDIA_TYPE_VIDEO) }
-        self.input = input
-        self.stream = stream
-        timeBase = stream.pointee.time_base
         let parameters = stream.pointee.codecpar.pointee
         guard parameters.format >= 0, parameters.width > 0, parameters.height > 0 else {
             throw MediaError(.probe, path: input.path, message: "\(label): libav cannot tell the picture's size or pixel format (damaged or unsupported file)")
         }
-        // Only this stream is demuxed into packets; the others are skipped at the container level.
-        input.readOnly(stream)
-        self.threads = threads
+        streamIndex = Int(stream.pointee.index)
+        timeBase = stream.pointee.time_base
+        width = Int(parameters.width)
+        height = Int(parameters.height)
+        pixelFormat = AVPixelFormat(parameters.format)
+        sampleAspect = parameters.sample_aspect_ratio
         let rate = Self.frameRate(of: stream)
+        frameRate = rate
+        self.threads = threads
         halfFrame = 0.5 * Double(rate.den) / Double(rate.num)
         frameTicks = max(1, av_rescale_q(1, AVRational(num: rate.den, den: rate.num), timeBase))
         self.inPoint = inPoint
         self.outPoint = outPoint
-        let origin = InputFile.startTime(of: stream)
-        let startPTS = origin + Int64((inPoint / av_q2d(timeBase)).rounded())
-        self.startPTS = startPTS
-        if inPoint > 0 {
-            try Self.wrap(label) { () throws(MediaError) in try input.seek(stream, to: startPTS) }
-        }
     }
 
-    var width: Int { Int(stream.pointee.codecpar.pointee.width) }
-    var height: Int { Int(stream.pointee.codecpar.pointee.height) }
-    var pixelFormat: AVPixelFormat { AVPixelFormat(stream.pointee.codecpar.pointee.format) }
-    var sampleAspect: AVRational { stream.pointee.codecpar.pointee.sample_aspect_ratio }
-    var frameRate: AVRational { Self.frameRate(of: stream) }
+    /// Opens the file (again) and seeks to the in point: at the first frame asked for.
+    private func opened() throws(MediaError) -> (input: InputFile, stream: UnsafeMutablePointer<AVStream>, decoder: Decoder?) {
+        if let open { return open }
+        let input = try InputFile(url)
+        guard streamIndex < input.streamCount else { throw MediaError(.probe, path: input.path, message: "the file changed while rendering") }
+        let stream = input.stream(streamIndex)
+        // Only this stream is demuxed into packets; the others are skipped at the container level.
+        input.readOnly(stream)
+        let origin = InputFile.startTime(of: stream)
+        startPTS = origin + Int64((inPoint / av_q2d(timeBase)).rounded())
+        if inPoint > 0 { try input.seek(stream, to: startPTS) }
+        let made = (input: input, stream: stream, decoder: Decoder?.none)
+        open = made
+        return made
+    }
 
     /// Moves the next picture of the span into `frame`; false once the span is over.
     func next(into frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> Bool {
@@ -66,7 +81,8 @@ final class VideoClipReader {
             try Self.wrap(label) { () throws(MediaError) in try decodeMore() }
         }
         guard !ready.isEmpty else {
-            decoder = nil
+            // The span is over: its file, demuxer and decoder go now, not when the render ends.
+            open = nil
             return false
         }
         let next = ready.removeFirst()
@@ -81,6 +97,7 @@ final class VideoClipReader {
             done = true
             return
         }
+        let (input, stream, _) = try opened()
         guard try input.readPacket(into: packet.pointer) else {
             endOfInput = true
             return
@@ -90,7 +107,12 @@ final class VideoClipReader {
     }
 
     private func decode(_ packet: UnsafeMutablePointer<AVPacket>?) throws(MediaError) {
-        if decoder == nil { decoder = try Decoder(stream: stream, path: input.path, threads: threads) }
+        let file = try opened()
+        var decoder = file.decoder
+        if decoder == nil {
+            decoder = try Decoder(stream: file.stream, path: file.input.path, threads: threads)
+            open?.decoder = decoder
+        }
         do {
             try decoder!.decode(packet) { decoded in
                 guard !done else { return }
@@ -113,7 +135,7 @@ final class VideoClipReader {
         } catch let error as MediaError {
             throw error
         } catch {
-            throw MediaError(.decode, path: input.path, message: "\(error)")
+            throw MediaError(.decode, path: url.path, message: "\(error)")
         }
     }
 

@@ -22,6 +22,8 @@ final class RenderPool: Sendable {
 
     /// Renders running now.
     var running: Int { state.withLock { $0.running } }
+    /// Renders waiting for a slot now.
+    var waiting: Int { state.withLock { $0.waiting.count } }
 
     /// Runs `body` in a render slot, waiting for one if all are taken; `body` gets the thread budget.
     func withSlot<T: Sendable>(_ body: (Int) async throws -> T) async throws -> T {

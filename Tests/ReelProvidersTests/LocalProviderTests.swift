@@ -185,3 +185,20 @@ struct LocalProviderFixture: ~Copyable {
         #expect(error?.message.contains("bad.png") == true)
     }
 }
+
+/// A picture larger than reeld decodes (4096 × 4096 pixels) is refused before any of it is made.
+@Suite struct LocalProviderPictureLimitTests {
+    @Test func anImageOverTheLimitIsRefusedBeforeItIsDrawn() async throws {
+        let f = try LocalProviderFixture()
+        // 8192 × 2100 is 17.2 MP: over 4096 × 4096 (16.8 MP), yet small enough to draw if it were allowed.
+        let request = GenerationRequest(kind: .image, prompt: "a wide sea", width: 8192, height: 2100, externalID: "g-huge")
+        let error = await #expect(throws: JobError.self) { try await f.provider.generate(request, context: f.context) }
+        #expect(error?.failureClass == .permanent)
+        #expect(error?.message.contains("8192x2100") == true)
+        let work = f.context.workDirectory.path
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: work))?.isEmpty ?? true, "an image was written")
+
+        let video = GenerationRequest(kind: .video, prompt: "a wide sea", width: 8192, height: 2100, externalID: "v-huge")
+        await #expect(throws: JobError.self) { try await f.provider.generate(video, context: f.context) }
+    }
+}

@@ -64,4 +64,20 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: url.path))
         }
     }
+
+    @Test func concurrentClipsFromManyThreads() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reelrender-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await withThrowingTaskGroup(of: MediaFacts.self) { group in
+            for i in 0..<4 {
+                group.addTask {
+                    try ClipSynthesizer.makeClip(
+                        from: TestMedia.warm, to: TestMedia.cool, options: .init(width: 160, height: 90, seconds: 0.5),
+                        writingTo: dir.appendingPathComponent("c\(i).mp4"))
+                }
+            }
+            for try await facts in group { #expect(facts.videoCodec == "h264") }
+        }
+    }
 }

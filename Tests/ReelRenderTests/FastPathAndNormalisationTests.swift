@@ -54,7 +54,7 @@ import Testing
             let film = dir.appendingPathComponent("film.mp4")
             let report = try TimelineRenderer().render(timeline, media: ["a": a, "music": music], to: film)
             #expect(report.method == .streamCopy)
-            let measured = try #require(try LoudnessMeter.integratedLoudness(of: film))
+            let measured = try #require(BS1770.integratedLoudness(try AudioFile.read(film)))
             #expect(abs(measured + 18) <= 1, "measured \(measured) LUFS")
         }
     }

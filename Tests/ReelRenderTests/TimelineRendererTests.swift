@@ -78,7 +78,19 @@ import Testing
         }
     }
 
-    @Test func integratedLoudnessMeetsTheTarget() throws {
+    @Test func theLoudnessMeterOfTheseTestsReadsReferenceSignalsRight() {
+        // EBU Tech 3341, case 1: a stereo 1 kHz sine at −23 dBFS reads −23 LUFS.
+        let reference = BS1770.integratedLoudness(BS1770.sine(frequency: 1000, amplitude: pow(10, -23.0 / 20), seconds: 20))
+        #expect(abs((reference ?? 0) + 23) < 0.1, "\(String(describing: reference))")
+        // BS.1770: a 0 dBFS 1 kHz sine in one channel reads −3.01 LUFS.
+        let one = BS1770.integratedLoudness(BS1770.sine(frequency: 1000, amplitude: 1, seconds: 5, right: false))
+        #expect(abs((one ?? 0) + 3.01) < 0.1, "\(String(describing: one))")
+        // Under the absolute gate: nothing.
+        #expect(BS1770.integratedLoudness(BS1770.sine(frequency: 1000, amplitude: pow(10, -80.0 / 20), seconds: 5)) == nil)
+        #expect(abs(BS1770.samplePeak(BS1770.sine(frequency: 1000, amplitude: 0.5, seconds: 1)) + 6.02) < 0.01)
+    }
+
+    @Test func integratedLoudnessMeetsTheTargetWithPeaksUnderMinusOneDBFS() throws {
         try TestMedia.withTemporaryDirectory { dir in
             let clip = try RenderFixtures.clip(RenderFixtures.grey, seconds: 4, in: dir, name: "clip.mp4")
             try AudioWriter.writeM4A(AudioSynthesizer.music(durationSeconds: 4, seed: 3), to: dir.appendingPathComponent("music.m4a"))
@@ -91,9 +103,14 @@ import Testing
                     output: RenderFixtures.output(loudness: target))
                 let film = dir.appendingPathComponent("film\(Int(-target)).mp4")
                 let report = try TimelineRenderer().render(timeline, media: media, to: film)
-                let measured = try #require(try LoudnessMeter.integratedLoudness(of: film))
+                // Measured here, on the decoded sound, not by the renderer's own meter.
+                let sound = try AudioFile.read(film)
+                let measured = try #require(BS1770.integratedLoudness(sound))
                 #expect(abs(measured - target) <= 1, "target \(target) LUFS, measured \(measured)")
                 #expect(abs((report.loudness ?? 0) - target) <= 1)
+                // The limiter holds peaks under −1 dBFS (AAC's decoder may overshoot by a hair).
+                let peak = BS1770.samplePeak(sound)
+                #expect(peak <= -0.9, "peak \(peak) dBFS")
             }
         }
     }
@@ -145,32 +162,33 @@ import Testing
         }
     }
 
-    @Test func cancelStopsWithinASecondAndLeavesNoFile() throws {
+    @Test func cancelStopsWithinAFrameAndLeavesNoFile() throws {
         try TestMedia.withTemporaryDirectory { dir in
             let clip = try RenderFixtures.clip(RenderFixtures.red, seconds: 2, in: dir, name: "clip.mp4")
-            // Long enough that it cannot finish before the cancel lands: the clip twenty times over.
+            // Far more frames than are rendered before the cancel: the clip twenty times over.
             let clips = (0..<20).map { TimelineClip(id: "s\($0)", asset: "clip", in: 0, out: 2, transition: $0 < 19 ? Transition(duration: 0.2) : nil) }
-            var output = RenderFixtures.output()
-            output.width = 640
-            output.height = 360
-            output.preset = "medium"
-            let timeline = Timeline(video: clips, output: output)
+            let timeline = Timeline(video: clips, output: RenderFixtures.output())
             let film = dir.appendingPathComponent("film.mp4")
-            let cancelledAt = Shared<ContinuousClock.Instant?>(nil)
-            let control = RenderControl()
-            let thread = Thread {
-                Thread.sleep(forTimeInterval: 0.5)
-                cancelledAt.value.withLock { $0 = .now }
-                control.cancel()
+            // Progress comes once a frame (interval zero): the tenth frame's report cancels, and
+            // every report after it is a frame rendered after the cancel.
+            let reports = Shared((count: 0, afterCancel: 0))
+            let box = Shared<RenderControl?>(nil)
+            let control = RenderControl(interval: .zero) { _ in
+                let cancelNow = reports.value.withLock { r -> Bool in
+                    r.count += 1
+                    if r.count > 10 { r.afterCancel += 1 }
+                    return r.count == 10
+                }
+                if cancelNow { box.value.withLock { $0 }?.cancel() }
             }
-            thread.start()
+            box.value.withLock { $0 = control }
             let error = #expect(throws: RenderCancelled.self) {
                 try TimelineRenderer().render(timeline, media: ["clip": clip], to: film, control: control)
             }
             #expect(error != nil)
-            let stopped = ContinuousClock.now
-            let started = try #require(cancelledAt.value.withLock { $0 })
-            #expect(stopped - started < .seconds(1), "took \(stopped - started) to stop")
+            let seen = reports.value.withLock { $0 }
+            #expect(seen.count >= 10)
+            #expect(seen.afterCancel <= 1, "\(seen.afterCancel) frames rendered after the cancel")
             #expect(!FileManager.default.fileExists(atPath: film.path))
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["clip.mp4"])
         }
@@ -271,4 +289,32 @@ import Testing
 final class Shared<Value: Sendable>: Sendable {
     let value: Mutex<Value>
     init(_ initial: Value) { value = Mutex(initial) }
+}
+
+/// Overlays name a font family from the catalog; a path, even to a real font, is refused.
+@Suite struct OverlayFontTests {
+    @Test func aFontPathIsRefusedEvenWhereAFontIs() throws {
+        let real = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+        #expect(FileManager.default.isReadableFile(atPath: real))
+        #expect(FontCatalog.standard.path(for: real) == nil)
+        try TestMedia.withTemporaryDirectory { dir in
+            let clip = try RenderFixtures.clip(RenderFixtures.red, seconds: 1, in: dir, name: "clip.mp4")
+            let timeline = Timeline(
+                video: [TimelineClip(id: "s1", asset: "clip", in: 0, out: 1)],
+                overlays: [TextOverlay(id: "title", text: "Hi", font: real, start: 0, end: 1)], output: RenderFixtures.output())
+            let film = dir.appendingPathComponent("f.mp4")
+            let error = #expect(throws: TimelineInvalid.self) { try TimelineRenderer().render(timeline, media: ["clip": clip], to: film) }
+            #expect(error?.problems.first?.element == #"overlays[0] "title""#)
+            #expect(!FileManager.default.fileExists(atPath: film.path))
+        }
+    }
+
+    @Test func aCatalogFontThatIsNotARegularFileIsNotInstalled() throws {
+        try TestMedia.withTemporaryDirectory { dir in
+            // A FIFO where the font file should be: opening it would block until a writer came.
+            let fifo = dir.appendingPathComponent("DejaVuSans.ttf").path
+            #expect(mkfifo(fifo, 0o644) == 0)
+            #expect(FontCatalog(directory: dir.path).path(for: "DejaVu Sans") == nil)
+        }
+    }
 }

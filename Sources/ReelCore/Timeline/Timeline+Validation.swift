@@ -16,6 +16,9 @@ extension Timeline {
         // Frames are counted from these numbers: a NaN or a huge value is refused before that.
         let numbers = numberProblems()
         if !numbers.isEmpty { return numbers }
+        // A timeline too big to render is refused on its counts alone, before each element is looked at.
+        let limits = limitProblems()
+        if !limits.isEmpty { return limits }
         if version != Self.currentVersion { fail("version", "must be \(Self.currentVersion), not \(version)") }
         checkOutput(fail)
         guard output.fps > 0 else { return found }
@@ -55,6 +58,9 @@ extension Timeline {
         }
 
         let film = layout.duration
+        if film > MediaLimits.filmSeconds {
+            fail("video", "the film lasts \(formatNumber(film)) s, longer than the \(formatNumber(MediaLimits.filmSeconds)) s (4 h) a render may make")
+        }
         for (i, overlay) in overlays.enumerated() {
             let element = "overlays[\(i)] \"\(overlay.id)\""
             checkID(overlay.id, element: element, seen: &ids, fail)
@@ -111,12 +117,35 @@ extension Timeline {
         return found
     }
 
+    /// The counts past `MediaLimits`: what makes a timeline too big to render, whatever its
+    /// elements hold. Cheap (it looks at counts only), so callers check it before loading anything
+    /// a timeline names.
+    public func limitProblems() -> [TimelineProblem] {
+        var found: [TimelineProblem] = []
+        if video.count > MediaLimits.clips {
+            found.append(TimelineProblem(element: "video", message: "has \(video.count) clips, more than the \(MediaLimits.clips) a render may take"))
+        }
+        if overlays.count > MediaLimits.overlays {
+            found.append(TimelineProblem(element: "overlays", message: "has \(overlays.count) overlays, more than the \(MediaLimits.overlays) a render may take"))
+        }
+        let sounds = audio.voice.count + audio.effects.count
+        if sounds > MediaLimits.sounds {
+            found.append(TimelineProblem(
+                element: "audio", message: "has \(sounds) voice lines and effects, more than the \(MediaLimits.sounds) a render may take"))
+        }
+        return found
+    }
+
     private enum Needs { case video, audio }
 
     private func checkOutput(_ fail: (String, String) -> Void) {
         let o = output
         if o.width % 2 != 0 || o.height % 2 != 0 || !(16...7680).contains(o.width) || !(16...4320).contains(o.height) {
             fail("output", "size \(o.width)x\(o.height) must be even, 16–7680 wide and 16–4320 high")
+        }
+        let pixels = o.width.multipliedReportingOverflow(by: o.height)
+        if o.width > 0, o.height > 0, pixels.overflow || pixels.partialValue > MediaLimits.outputPixels {
+            fail("output", "size \(o.width)x\(o.height) is more than the \(MediaLimits.outputPixels) pixels a frame (4096x2160) a render may make")
         }
         if !(1...120).contains(o.fps) { fail("output.fps", "must be 1–120, not \(formatNumber(o.fps))") }
         if let q = o.quality, !o.format.qualityRange.contains(q) {

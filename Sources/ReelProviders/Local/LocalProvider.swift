@@ -63,6 +63,7 @@ public struct LocalProvider: Provider {
 
     public func generate(_ request: GenerationRequest, context: GenerationContext) async throws -> GenerationOutcome {
         try prepare(context.workDirectory)
+        try checkPictureSize(request)
         switch request.kind {
         case .text:
             return .finished(storyboard(for: request))
@@ -93,6 +94,19 @@ public struct LocalProvider: Provider {
 
     static func seed(_ request: GenerationRequest) -> UInt64 {
         SeededRandom.hash(request.prompt) ^ (request.seed ?? 0)
+    }
+
+    /// Refuses a picture larger than `MediaLimits.picturePixels` before any of it is drawn: a
+    /// 16384 × 16384 image would be 805 MB of RGB, held by every worker making one.
+    func checkPictureSize(_ request: GenerationRequest) throws {
+        guard request.kind == .image || request.kind == .video else { return }
+        let width = request.width ?? configuration.defaultWidth, height = request.height ?? configuration.defaultHeight
+        let pixels = width.multipliedReportingOverflow(by: height)
+        if pixels.overflow || pixels.partialValue > MediaLimits.picturePixels {
+            throw JobError.permanent(
+                "local provider: \(width)x\(height) is more than the \(MediaLimits.picturePixels) pixels (4096x4096) a picture may have",
+                detail: ["width": .int(Int64(width)), "height": .int(Int64(height))])
+        }
     }
 
     private func prepare(_ directory: URL) throws {

@@ -94,6 +94,9 @@ struct RenderHandler: JobHandler {
         }
         guard let timelineAsset else { throw JobError.permanent("no timeline for the project: run render.edit first") }
         var timeline = try await load(timelineAsset, project: project)
+        // A timeline too big to render is refused on its counts, before any asset is looked up or opened.
+        let limits = timeline.limitProblems()
+        if !limits.isEmpty { throw TimelineInvalid(limits) }
         if let format = job.args["format"]?.stringValue {
             guard let chosen = OutputFormat(rawValue: format) else { throw JobError.permanent("args.format: unknown format \(format)") }
             timeline.output.format = chosen
