@@ -82,8 +82,10 @@ final class CurlTransfer {
         set(CURLOPT_SSL_VERIFYPEER, 1)
         set(CURLOPT_SSL_VERIFYHOST, 2)
         set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
-        // Wait for a multiplexed HTTP/2 connection rather than open another.
-        set(CURLOPT_PIPEWAIT, 1)
+        // Over TLS, wait for a connection being set up to say (by ALPN, in its handshake) whether
+        // it multiplexes HTTP/2, rather than open another. Over plain http (loopback) that is
+        // only known from the first response, and waiting for it would serialise requests.
+        set(CURLOPT_PIPEWAIT, url.scheme == "https" ? 1 : 0)
         set(CURLOPT_TCP_KEEPALIVE, 1)
         set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(options.connectTimeout))
         let left = options.totalTimeout - (ContinuousClock.now - started)
