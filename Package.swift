@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers point one way: a module may import the ones listed before it, never one after.
-// C libraries stay behind their wrapper module (CPostgres → ReelDB, CCurl → ReelHTTP (a later issue),
+// C libraries stay behind their wrapper module (CPostgres → ReelDB, CCurl → ReelHTTP,
 // CFFmpeg and CFreeType → ReelRender, CSystemd → ReelSystemd).
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -60,6 +60,18 @@ let package = Package(
         // libav: probe, synthesise, encode, mux, render. Before ReelProviders because the
         // offline `local` provider makes its media with it.
         .target(name: "ReelRender", dependencies: ["ReelCore", "ReelBlocking", "CFFmpeg", "CFreeType"], swiftSettings: strict),
+        // libcurl: async requests and streamed downloads with limits, for the provider adapters.
+        .target(
+            name: "ReelHTTP",
+            dependencies: [
+                "ReelCore", "CCurl", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // A small HTTP/1.1 server on loopback sockets for ReelHTTP's tests and `reeld bench
+        // providers` (which starts its own); under Tests/ because nothing in production serves through it.
+        .target(name: "ReelLoopbackHTTP", path: "Tests/ReelLoopbackHTTP", swiftSettings: strict),
         .target(name: "ReelProviders", dependencies: ["ReelCore", "ReelBlocking", "ReelRender", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(
             name: "ReelStorage",
@@ -105,7 +117,7 @@ let package = Package(
         .target(
             name: "ReelBench",
             dependencies: [
-                "ReelCore", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelRender", "ReelConfig", "ReelDaemon",
+                "ReelCore", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelRender", "ReelConfig", "ReelDaemon", "ReelHTTP", "ReelLoopbackHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -148,6 +160,14 @@ let package = Package(
         .testTarget(name: "ReelRenderTests", dependencies: ["ReelRender", "ReelBlocking"], swiftSettings: strict),
         .testTarget(name: "ReelFileRenderTests", dependencies: ["ReelFileRender"], swiftSettings: strict),
         .testTarget(name: "ReelBlockingTests", dependencies: ["ReelBlocking"], swiftSettings: strict),
+        .testTarget(
+            name: "ReelHTTPTests",
+            dependencies: [
+                "ReelHTTP", "ReelLoopbackHTTP", "ReelCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender"], swiftSettings: strict),
         .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake"], swiftSettings: strict),
         .testTarget(name: "ReelConfigTests", dependencies: ["ReelConfig", "ReelCore", "ReelQueue"], swiftSettings: strict),

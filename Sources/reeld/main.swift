@@ -153,7 +153,7 @@ extension Reeld {
     }
 
     struct Bench: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Benchmarks that print figures.", subcommands: [Queue.self, Render.self])
+        static let configuration = CommandConfiguration(abstract: "Benchmarks that print figures.", subcommands: [Queue.self, Render.self, Providers.self])
 
         struct Render: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
@@ -176,6 +176,32 @@ extension Reeld {
                 // The timed renders run in children of this very executable, so each peak RSS is the render's own.
                 let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
                 try RenderBenchmark(directory: directory, runs: runs, threads: threads, executable: executable).run()
+            }
+        }
+
+        struct Providers: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "The HTTP client for provider APIs against a local server: overhead per call, many pending requests, a large download against the curl command.")
+            @Option(help: "Sequential calls timed for the overhead figure.") var calls: Int = 5000
+            @Option(help: "Requests held pending at once.") var pending: Int = 1000
+            @Option(help: "Size of the download, in MiB.") var downloadMib: Int = 1024
+            @Option(help: "Downloads of each kind, alternated; medians are printed.") var runs: Int = 3
+            @Option(help: "Directory the downloads are written to (and removed from).") var directory: String = NSTemporaryDirectory()
+            @Flag(help: .hidden) var serve = false
+
+            func validate() throws {
+                guard calls > 0, pending > 0, downloadMib > 0, runs > 0 else { throw ValidationError("--calls, --pending, --download-mib and --runs must be positive") }
+            }
+
+            func run() async throws {
+                if serve { return try ProviderBenchmark.serve() }
+                let logger = bootstrapLogging(level: .warning, backend: .stderr)
+                // The server runs in a child of this very executable, so RSS figures are the client's alone.
+                let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+                try await ProviderBenchmark(
+                    calls: calls, pending: pending, downloadBytes: Int64(downloadMib) << 20, runs: runs,
+                    directory: URL(fileURLWithPath: directory).appendingPathComponent("reeld-bench-providers-\(getpid())"), executable: executable
+                ).run(logger: logger)
             }
         }
 
