@@ -8,6 +8,7 @@ import Foundation
 /// - `REELD_CHAOS_JOBS`: how many jobs are submitted, in waves (default 2,400).
 /// - `REELD_CHAOS_EVENTS`: how many times a node is killed (SIGKILL) or stopped (SIGTERM) and
 ///   started again, half before and half after the database's restart (default 8).
+/// - `REELD_CHAOS_KEEP`: keeps the run's directory (nodes' logs, the database and its log).
 struct ChaosPlan: CustomStringConvertible {
     var seed: UInt64
     var jobs: Int

@@ -14,10 +14,10 @@ struct ChaosWorkload {
     private(set) var submitted = 0
 
     /// The tables beyond what `ReeldProcess.Settings` writes: a sleep costs credits, and the
-    /// tiers' limits bind a little (a leaked running count would hold a lane back for good)
-    /// without slowing the run.
+    /// tiers' and the local provider's limits bind a little (a leaked running count would hold
+    /// a lane or the provider back for good) without slowing the run.
     static let limitsConfig: String = {
-        var text = "[costs.\"system.sleep\"]\nestimate = 3\n"
+        var text = "[costs.\"system.sleep\"]\nestimate = 3\n[providers.limits.local]\nconcurrent = 6\n"
         for (tier, concurrent) in [("free", 4), ("pro", 8), ("enterprise", 16)] {
             let classes = ["text_image", "video", "audio", "render"]
             text += "[tiers.\(tier)]\n"
@@ -69,13 +69,25 @@ struct ChaosWorkload {
                 submitted += 1
                 jobs.append(job(number: submitted, pace: pace, rng: &rng))
             }
+            // Each submit locks its job's lane (the insert trigger) until the statement commits:
+            // in lane key order, as every statement that holds several lanes takes them, or it
+            // deadlocks with a node starting, which locks every lane (reeld.apply_settings).
+            jobs.sort { Self.laneKey($0) < Self.laneKey($1) }
             created += try await database.query(Self.submitSQL, [JSONValue.array(jobs)])[0].int("created")
             left -= chunk
         }
         return created
     }
 
-    /// $1 `[{kind, args, user_id, project_id, key}]`. Up to 20 attempts: no job should fail for
+    /// A job's lane as `reeld.lanes` orders its key (uuid order is the order of its lowercase
+    /// text; the classes differ in their first letter); system jobs have none and come first.
+    static func laneKey(_ job: JSONValue) -> String {
+        guard let user = job["user_id"]?.stringValue else { return "" }
+        let jobClass = job["kind"]?.stringValue == "image.generate" ? "text_image" : job["args"]?["class"]?.stringValue ?? "none"
+        return user + " " + jobClass
+    }
+
+    /// $1 `[{kind, args, user_id, project_id, key}]`, submitted in the array's order. Up to 20 attempts: no job should fail for
     /// being rescued too often, so every job ends completed unless it was cancelled.
     static let submitSQL = """
         select count(*) filter (where (s.r).created)::int as created from (
