@@ -22,6 +22,8 @@ struct ChaosFigures {
     var lockedJobRescued = false
     var lockOwnerCompletionsWhileLocked = 0
     var lockOwnerLapsedLeases = 0
+    /// The test's own submits and cancels that PostgreSQL aborted for a deadlock (run again).
+    var clientDeadlocks = 0
     var drain = 0.0
     var total = 0.0
 
@@ -36,6 +38,7 @@ struct ChaosFigures {
                 + "; first completion \(firstCompletionAfterRestart.map(format) ?? "-") s",
             "chaos: row locked \(format(lockHeld)) s (lease \(plan.leaseSeconds) s): its owner completed \(lockOwnerCompletionsWhileLocked) other jobs meanwhile, "
                 + "\(lockOwnerLapsedLeases) of its other leases lapsed, the locked job \(lockedJobRescued ? "was" : "was not") rescued",
+            "chaos: \(clientDeadlocks) of the test's submits and cancels aborted for a deadlock and run again",
             "chaos: \(format(total)) s in all, \(format(drain)) s to finish the last jobs after the chaos",
         ]
     }

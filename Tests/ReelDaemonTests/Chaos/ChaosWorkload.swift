@@ -12,6 +12,8 @@ struct ChaosWorkload {
     /// Users by tier, each with a project for its images.
     let users: [(id: UUID, project: UUID)]
     private(set) var submitted = 0
+    /// Statements of this client that PostgreSQL aborted for a deadlock, and that it ran again.
+    var deadlocks = 0
 
     /// The tables beyond what `ReeldProcess.Settings` writes: a sleep costs credits, and the
     /// tiers' and the local provider's limits bind a little (a leaked running count would hold
@@ -73,10 +75,26 @@ struct ChaosWorkload {
             // in lane key order, as every statement that holds several lanes takes them, or it
             // deadlocks with a node starting, which locks every lane (reeld.apply_settings).
             jobs.sort { Self.laneKey($0) < Self.laneKey($1) }
-            created += try await database.query(Self.submitSQL, [JSONValue.array(jobs)])[0].int("created")
+            created += try await Self.retryingDeadlocks(&deadlocks) {
+                try await database.query(Self.submitSQL, [JSONValue.array(jobs)])[0].int("created")
+            }
             left -= chunk
         }
         return created
+    }
+
+    /// Runs `body` again when PostgreSQL aborts it for a deadlock (40P01), as a client should.
+    /// A batch of submits holds its lanes until it commits, in key order; a rescue that makes
+    /// several users' jobs claimable at once locks their lanes in the order of its jobs (the
+    /// lane_due trigger), so the two can close a cycle, and either may be the one aborted.
+    static func retryingDeadlocks<T>(_ deadlocks: inout Int, _ body: () async throws -> T) async throws -> T {
+        while true {
+            do {
+                return try await body()
+            } catch let error as DatabaseError where error.sqlState == "40P01" && deadlocks < 50 {
+                deadlocks += 1
+            }
+        }
     }
 
     /// A job's lane as `reeld.lanes` orders its key (uuid order is the order of its lowercase
