@@ -518,14 +518,17 @@ public struct JobQueue: Sendable {
 
     /// $1 jobs. They are locked in id order (`target`), so that two batches that overlap cannot
     /// deadlock. Running jobs are only flagged; they end (and release their reserve) when their
-    /// worker acknowledges the cancel.
+    /// worker acknowledges the cancel. The new state is decided from the updated row's own state,
+    /// never from `target`'s: when the lock waited for a job's end (a completion, a rescue), the
+    /// two were seen to differ, and the row got the state read after the wait on top of the
+    /// lease read before it (refused by the lease constraint, 23514).
     static let cancelSQL = """
-        with target as (select id, state from public.jobs where id = any($1::uuid[]) order by id for update),
+        with target as (select id from public.jobs where id = any($1::uuid[]) order by id for update),
         changed as (
             update public.jobs j
-            set state = case when t.state in ('available', 'retryable', 'waiting') then 'cancelled' else t.state end,
-                cancel_requested = (t.state = 'running') or j.cancel_requested,
-                finished_at = case when t.state in ('available', 'retryable', 'waiting') then now() else j.finished_at end
+            set state = case when j.state in ('available', 'retryable', 'waiting') then 'cancelled' else j.state end,
+                cancel_requested = (j.state = 'running') or j.cancel_requested,
+                finished_at = case when j.state in ('available', 'retryable', 'waiting') then now() else j.finished_at end
             from target t
             where j.id = t.id
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
