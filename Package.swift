@@ -33,6 +33,8 @@ let package = Package(
         ),
         // FreeType, to measure overlay text as libavfilter's drawtext lays it out; behind ReelRender too.
         .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
+        // fsetxattr, which Swift's Glibc module does not export (glibc itself, no library to link).
+        .systemLibrary(name: "CXattr"),
 
         .target(name: "ReelCore", swiftSettings: strict),
         // The release number and the build's commit, for `reeld --version` and `reelctl --version`.
@@ -80,7 +82,7 @@ let package = Package(
         ),
         .target(
             name: "ReelIntake",
-            dependencies: ["ReelCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ReelCore", "CXattr", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(name: "ReelSystemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
@@ -169,7 +171,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender"], swiftSettings: strict),
-        .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake"], swiftSettings: strict),
+        .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake", "ReelTestSupport"], swiftSettings: strict),
         .testTarget(name: "ReelConfigTests", dependencies: ["ReelConfig", "ReelCore", "ReelQueue"], swiftSettings: strict),
         .testTarget(
             name: "ReelStudioTests",

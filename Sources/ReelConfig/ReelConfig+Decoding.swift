@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ReelCore
 import ReelQueue
@@ -63,14 +64,36 @@ extension ReelConfig {
         t = try root.table("intake")
         intake.spoolDirectory = try t.path("spool_dir", default: intake.spoolDirectory, environment: environment)
         intake.maxFileBytes = try t.int("max_file_bytes", default: intake.maxFileBytes, in: 1...(1 << 30))
-        if let uids = try t.array("allowed_uids") {
-            intake.allowedUIDs = try uids.map { (value: ConfigValue) throws(ConfigError) -> UInt32 in
+        if t.entry("allowed_uids") != nil {
+            throw t.error(
+                "allowed_uids",
+                "was replaced by [intake.submitters]: any_user_uids for owners that may submit for any user, [intake.submitters.users] for the rest"
+            )
+        }
+        var submitters = try t.table("submitters")
+        if let uids = try submitters.array("any_user_uids") {
+            intake.submitters.anyUserUIDs = try uids.map { (value: ConfigValue) throws(ConfigError) -> UInt32 in
                 guard case .int(let i) = value, let uid = UInt32(exactly: i) else {
-                    throw t.error("allowed_uids", "expected user ids (integers from 0 to \(UInt32.max)), found \(value.quoted)")
+                    throw submitters.error("any_user_uids", "expected user ids (integers from 0 to \(UInt32.max)), found \(value.quoted)")
                 }
                 return uid
             }
         }
+        var users = try submitters.table("users")
+        for key in users.keys {
+            guard let uid = UInt32(key), String(uid) == key else {
+                throw users.error(key, "expected a uid (an integer from 0 to \(UInt32.max)) as the key, found \"\(key)\"")
+            }
+            let ids = try users.array(key) ?? []
+            intake.submitters.users[uid] = try ids.map { (value: ConfigValue) throws(ConfigError) -> UUID in
+                guard case .string(let text) = value, let id = UUID(text: text) else {
+                    throw users.error(key, "expected user UUIDs, found \(value.quoted)")
+                }
+                return id
+            }
+        }
+        try users.finish()
+        try submitters.finish()
         intake.rescanInterval = try t.seconds("rescan_seconds", default: intake.rescanInterval, in: 1...maxSeconds)
         try t.finish()
 

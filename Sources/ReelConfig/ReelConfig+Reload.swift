@@ -51,7 +51,7 @@ extension ReelConfig {
         compare("queue.archive", \.queue.archive)
         compare("intake.spool_dir", \.intake.spoolDirectory)
         compare("intake.max_file_bytes", \.intake.maxFileBytes)
-        compare("intake.allowed_uids", \.intake.allowedUIDs)
+        compare("intake.submitters", \.intake.submitters)
         compare("intake.rescan_seconds", \.intake.rescanInterval)
         compare("storage.root", \.storage.root)
         compare("providers.default", \.providers.defaultProvider)

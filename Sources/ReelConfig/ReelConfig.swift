@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Logging
 import ReelCore
@@ -160,21 +161,35 @@ public struct ReelConfig: Sendable, Hashable {
         public var spoolDirectory: String
         /// Larger job files are rejected unread.
         public var maxFileBytes: Int
-        /// Owners whose job files are accepted; empty accepts any owner.
-        public var allowedUIDs: [UInt32]
+        /// Who may submit job files for which users.
+        public var submitters: Submitters
         /// Full rescan interval, in case an inotify event was lost.
         public var rescanInterval: Duration
 
         public init(
             spoolDirectory: String = "/var/spool/reeld",
             maxFileBytes: Int = 1_048_576,
-            allowedUIDs: [UInt32] = [],
+            submitters: Submitters = Submitters(),
             rescanInterval: Duration = .seconds(30)
         ) {
             self.spoolDirectory = spoolDirectory
             self.maxFileBytes = maxFileBytes
-            self.allowedUIDs = allowedUIDs
+            self.submitters = submitters
             self.rescanInterval = rescanInterval
+        }
+
+        /// `[intake.submitters]`: a job file acts with its owner's rights. Root and the uid reeld
+        /// runs as may always act for anyone; every other owner needs a line here.
+        public struct Submitters: Sendable, Hashable {
+            /// `any_user_uids`: owners whose files may name any user, or none.
+            public var anyUserUIDs: [UInt32]
+            /// `[intake.submitters.users]`: owner uid → the only users its files may name.
+            public var users: [UInt32: [UUID]]
+
+            public init(anyUserUIDs: [UInt32] = [], users: [UInt32: [UUID]] = [:]) {
+                self.anyUserUIDs = anyUserUIDs
+                self.users = users
+            }
         }
     }
 

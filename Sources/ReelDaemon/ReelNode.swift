@@ -100,7 +100,10 @@ public struct ReelNode: Sendable {
         if withSpool {
             let spool = SpoolConfiguration(
                 root: config.intake.spoolDirectory, maxFileBytes: config.intake.maxFileBytes,
-                allowedOwnerUIDs: Set(config.intake.allowedUIDs), rescanInterval: config.intake.rescanInterval)
+                submitters: SpoolSubmitters(
+                    anyUserUIDs: Set(config.intake.submitters.anyUserUIDs),
+                    usersByUID: config.intake.submitters.users.mapValues { Set($0) }),
+                rescanInterval: config.intake.rescanInterval)
             let watcher = SpoolWatcher(configuration: spool, submitter: SpoolSubmitter(queue: queue), logger: logger)
             services.append(.init(service: SpoolService(watcher: watcher, readiness: intake)))
         } else {

@@ -4,12 +4,20 @@ import ReelCore
 /// `Action` (stat, read, submit, move) and reports the result back as the next event.
 ///
 /// ```
-/// named ─start→ inspecting ─inspected(ok)→ reading ─read(valid)→ submitting ─submitted→ accepting ─moved→ finished(.accepted)
+/// named ─start→ inspecting ─inspected(ok)→ reading ─read(valid, permitted)→ submitting ─submitted→ accepting ─moved→ finished(.accepted)
 ///   │              │                          │                    │  └─submitRejected→ rejecting ─moved→ finished(.rejected)
-///   │              ├─inspected(bad)→ rejecting└─read(invalid)→ rejecting
+///   │              ├─inspected(bad)/unreadable→ rejecting └─read(invalid or not permitted)→ rejecting
 ///   │              └─vanished/failed→ finished(.vanished/.deferred)   └─submitFailed→ finished(.deferred)
-///   └─(bad name)→ finished(.ignored)
+///   └─(bad name)→ finished(.ignored)              accepting/rejecting ─replaced→ finished(.deferred)
 /// ```
+///
+/// Who may submit: the file's owner (from `fstat` of the opened file) must be listed in
+/// `SpoolSubmitters`, and the job may name only the users that owner may act for. A file with
+/// a second name, or that others may write, is refused: its content may not be its owner's.
+///
+/// Identity: the file read is the file moved. The move compares the inode it moves with the
+/// inode that was checked and read; a file its owner replaced meanwhile is not filed under
+/// another file's outcome but handled on its own.
 ///
 /// Crash safety: the file stays in `new/` until the final move, and the move is the last step.
 /// A crash anywhere before it leaves the file in `new/`, so nothing is lost; the next scan
@@ -33,27 +41,42 @@ struct SpoolFileLifecycle: Sendable {
             case unknown = "an unknown file type"
         }
 
+        /// Which file this is: to recognise a file already linked into its destination by a
+        /// crashed move, and a file replaced under the same name since it was read.
+        struct Identity: Sendable, Hashable {
+            var device: UInt64
+            var inode: UInt64
+        }
+
         var type: FileType
         var size: Int64
         var ownerUID: UInt32
-        /// Identity, to recognise a file already linked into its destination by a crashed move.
         var device: UInt64 = 0
         var inode: UInt64 = 0
+        /// Permission bits (`st_mode & 0o7777`).
+        var mode: UInt32 = 0o644
+        /// Names of the file outside reeld's own `accepted/` and `rejected/` (where a crashed
+        /// move may have left a second name).
+        var linkCount: UInt64 = 1
+
+        var identity: Identity { Identity(device: device, inode: inode) }
     }
 
     struct Limits: Sendable, Hashable {
         var maxFileBytes: Int
-        /// Empty accepts any owner.
-        var allowedOwnerUIDs: Set<UInt32>
+        /// Who may submit for whom, with root and reeld's own uid already trusted.
+        var submitters: SpoolSubmitters
+        /// The uid reeld reads files as, for the message of a file it may not read.
+        var serviceUID: UInt32 = 0
     }
 
     enum State: Sendable, Hashable {
         case named([UInt8])
         case inspecting(SpoolFileName)
-        case reading(SpoolFileName)
-        case submitting(SpoolFileName)
-        case accepting(SpoolFileName, SubmitReceipt)
-        case rejecting(SpoolFileName, [IntakeProblem])
+        case reading(SpoolFileName, Facts)
+        case submitting(SpoolFileName, Facts)
+        case accepting(SpoolFileName, SubmitReceipt, Facts)
+        case rejecting(SpoolFileName, [IntakeProblem], Facts)
         case finished(SpoolOutcome)
     }
 
@@ -63,9 +86,11 @@ struct SpoolFileLifecycle: Sendable {
         /// Read at most `limit + 1` bytes, so a file that grew past the limit is noticed.
         case read(SpoolFileName, limit: Int)
         case submit(JobSubmission)
-        case moveToAccepted(SpoolFileName)
-        /// Write the reason durably, then move the file beside it.
-        case moveToRejected(SpoolFileName, [IntakeProblem])
+        /// Move the file, if it is still the one with `Facts.identity`.
+        case moveToAccepted(SpoolFileName, Facts)
+        /// Write the reason durably (readable by the file's owner), then move the file beside it,
+        /// if it is still the one with `Facts.identity`.
+        case moveToRejected(SpoolFileName, [IntakeProblem], Facts)
         case finish(SpoolOutcome)
 
         var isFinish: Bool {
@@ -97,52 +122,90 @@ struct SpoolFileLifecycle: Sendable {
     mutating func inspected(_ facts: Facts) -> Action {
         guard case .inspecting(let name) = state else { invalid("inspected") }
         var problems: [IntakeProblem] = []
+        if let refusal = limits.submitters.refusal(ofOwner: facts.ownerUID) { problems.append(refusal) }
         if facts.type != .regular {
             problems.append(IntakeProblem(path: "$", expected: "a regular file", got: facts.type.rawValue))
-        } else if facts.size > Int64(limits.maxFileBytes) {
-            problems.append(oversized(facts.size))
+        } else {
+            if facts.size > Int64(limits.maxFileBytes) { problems.append(oversized(facts.size)) }
+            // A file others may write holds what anyone with that access wrote, and a second
+            // name may be a link to someone else's file: either way its owner is not its author.
+            if facts.mode & 0o022 != 0 {
+                problems.append(IntakeProblem(
+                    path: "$", expected: "a file only its owner may write", got: "mode \(Self.octal(facts.mode)) (writable by group or others)"))
+            }
+            if facts.linkCount > 1 {
+                problems.append(IntakeProblem(
+                    path: "$", expected: "a file with one name (written in tmp/, renamed into new/)",
+                    got: "a file with \(facts.linkCount) hard links"))
+            }
         }
-        if !limits.allowedOwnerUIDs.isEmpty, !limits.allowedOwnerUIDs.contains(facts.ownerUID) {
-            let allowed = limits.allowedOwnerUIDs.sorted().map(String.init).joined(separator: ", ")
-            problems.append(IntakeProblem(path: "$", expected: "a file owned by uid \(allowed)", got: "owner uid \(facts.ownerUID)"))
-        }
-        if !problems.isEmpty { return reject(name, problems) }
-        state = .reading(name)
+        if !problems.isEmpty { return reject(name, problems, facts) }
+        state = .reading(name, facts)
         return .read(name, limit: limits.maxFileBytes)
     }
 
+    /// reeld may not open the file (its mode leaves reeld out): refused, since waiting will not
+    /// change that, with what to do about it.
+    mutating func unreadable(_ facts: Facts) -> Action {
+        guard case .inspecting(let name) = state else { invalid("unreadable") }
+        var problems: [IntakeProblem] = []
+        if let refusal = limits.submitters.refusal(ofOwner: facts.ownerUID) { problems.append(refusal) }
+        problems.append(IntakeProblem(
+            path: "$", expected: "a file reeld (uid \(limits.serviceUID)) may read, e.g. mode 0640 with the spool's group",
+            got: "permission denied (mode \(Self.octal(facts.mode)), owner uid \(facts.ownerUID))"))
+        return reject(name, problems, facts)
+    }
+
     mutating func read(_ bytes: [UInt8]) -> Action {
-        guard case .reading(let name) = state else { invalid("read") }
-        if bytes.count > limits.maxFileBytes { return reject(name, [oversized(Int64(bytes.count), atLeast: true)]) }
+        guard case .reading(let name, let facts) = state else { invalid("read") }
+        if bytes.count > limits.maxFileBytes { return reject(name, [oversized(Int64(bytes.count), atLeast: true)], facts) }
+        let job: JobSubmission
         do {
-            let job = try decoder.decode(bytes)
-            state = .submitting(name)
-            return .submit(job)
+            job = try decoder.decode(bytes)
         } catch {
-            return reject(name, error.problems)
+            return reject(name, error.problems, facts)
         }
+        if let refusal = limits.submitters.refusal(of: job, ownerUID: facts.ownerUID) { return reject(name, [refusal], facts) }
+        state = .submitting(name, facts)
+        return .submit(job)
     }
 
     mutating func submitted(_ receipt: SubmitReceipt) -> Action {
-        guard case .submitting(let name) = state else { invalid("submitted") }
-        state = .accepting(name, receipt)
-        return .moveToAccepted(name)
+        guard case .submitting(let name, let facts) = state else { invalid("submitted") }
+        state = .accepting(name, receipt, facts)
+        return .moveToAccepted(name, facts)
     }
 
     mutating func submitRejected(_ rejection: SubmitRejection) -> Action {
-        guard case .submitting(let name) = state else { invalid("submitRejected") }
-        return reject(name, [IntakeProblem(path: rejection.path, expected: "a job the queue accepts", got: rejection.message)])
+        guard case .submitting(let name, let facts) = state else { invalid("submitRejected") }
+        return reject(name, [IntakeProblem(path: rejection.path, expected: "a job the queue accepts", got: rejection.message)], facts)
     }
 
     /// The file was moved to `accepted/` or `rejected/` under `storedAs`.
     mutating func moved(storedAs: String) -> Action {
         switch state {
-        case .accepting(let name, let receipt):
+        case .accepting(let name, let receipt, _):
             return finish(.accepted(file: name.value, receipt: receipt, storedAs: storedAs))
-        case .rejecting(let name, let problems):
+        case .rejecting(let name, let problems, _):
             return finish(.rejected(file: name.value, problems: problems, storedAs: storedAs))
         default:
             invalid("moved")
+        }
+    }
+
+    /// The name in `new/` holds another file than the one read (its owner replaced it): nothing
+    /// was moved. The other file stays in `new/` and is handled on its own; a job submitted from
+    /// what was read stays queued.
+    mutating func replaced() -> Action {
+        switch state {
+        case .accepting(let name, let receipt, _):
+            return finish(.deferred(
+                file: name.value,
+                reason: "replaced by another file after it was read; job \(receipt.jobID.lowercasedText) was queued from what was read, the new file is handled on its own"))
+        case .rejecting(let name, _, _):
+            return finish(.deferred(file: name.value, reason: "replaced by another file after it was read; the new file is handled on its own"))
+        default:
+            invalid("replaced")
         }
     }
 
@@ -162,14 +225,30 @@ struct SpoolFileLifecycle: Sendable {
     private var currentName: String {
         switch state {
         case .named(let bytes): SpoolFileName.display(bytes)
-        case .inspecting(let n), .reading(let n), .submitting(let n), .accepting(let n, _), .rejecting(let n, _): n.value
+        case .inspecting(let n), .reading(let n, _), .submitting(let n, _), .accepting(let n, _, _), .rejecting(let n, _, _): n.value
         case .finished(let outcome): outcome.file
         }
     }
 
-    private mutating func reject(_ name: SpoolFileName, _ problems: [IntakeProblem]) -> Action {
-        state = .rejecting(name, problems)
-        return .moveToRejected(name, problems)
+    /// Problems listed in one reason at the most: a file of unknown arguments would otherwise
+    /// get a reason many times its own size.
+    static let maxReportedProblems = 100
+
+    private mutating func reject(_ name: SpoolFileName, _ found: [IntakeProblem], _ facts: Facts) -> Action {
+        var problems = found
+        if problems.count > Self.maxReportedProblems {
+            let more = problems.count - (Self.maxReportedProblems - 1)
+            problems = Array(problems.prefix(Self.maxReportedProblems - 1)) + [IntakeProblem(
+                path: "$", expected: "at most \(Self.maxReportedProblems) problems listed", got: "\(more) more",
+                message: "$: \(more) more problems not listed")]
+        }
+        state = .rejecting(name, problems, facts)
+        return .moveToRejected(name, problems, facts)
+    }
+
+    static func octal(_ mode: UInt32) -> String {
+        let digits = String(mode & 0o7777, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     private mutating func finish(_ outcome: SpoolOutcome) -> Action {

@@ -10,6 +10,7 @@ public struct SpoolIOError: Error, Sendable, Hashable, CustomStringConvertible {
     var isNotFound: Bool { code == ENOENT }
     var isAlreadyThere: Bool { code == EEXIST }
     var isSymlink: Bool { code == ELOOP }
+    var isPermissionDenied: Bool { code == EACCES }
 
     /// Every suffixed name in the destination is taken.
     static func noFreeName(in path: String) -> SpoolIOError {

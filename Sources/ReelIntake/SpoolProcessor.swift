@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 import ReelCore
 
@@ -66,8 +67,12 @@ public struct SpoolProcessor: Sendable {
     func process(name bytes: [UInt8]) async -> (outcome: SpoolOutcome, queueFailed: Bool) {
         var logger = self.logger
         logger[metadataKey: "spool.file"] = "\(SpoolFileName.display(bytes))"
+        let service = geteuid()
         var machine = SpoolFileLifecycle(
-            name: bytes, limits: .init(maxFileBytes: configuration.maxFileBytes, allowedOwnerUIDs: configuration.allowedOwnerUIDs))
+            name: bytes,
+            limits: .init(
+                maxFileBytes: configuration.maxFileBytes, submitters: configuration.submitters.trusting([0, service]),
+                serviceUID: service))
         var action = machine.start()
         var openFile: SpoolOpenFile?
         var queueFailed = false
@@ -101,11 +106,11 @@ public struct SpoolProcessor: Sendable {
                     action = machine.failed("submit failed, will retry on the next scan: \(error)")
                 }
 
-            case .moveToAccepted(let name):
-                action = step(&machine) { () throws(SpoolIOError) in try moveToAccepted(name) }
+            case .moveToAccepted(let name, let facts):
+                action = step(&machine) { () throws(SpoolIOError) in try moveToAccepted(name, facts) }
 
-            case .moveToRejected(let name, let problems):
-                action = step(&machine) { () throws(SpoolIOError) in try moveToRejected(name, problems) }
+            case .moveToRejected(let name, let problems, let facts):
+                action = step(&machine) { () throws(SpoolIOError) in try moveToRejected(name, problems, facts) }
 
             case .finish(let outcome):
                 log(outcome, logger: logger)
@@ -129,9 +134,13 @@ public struct SpoolProcessor: Sendable {
             } catch where error.isSymlink {
                 // Replaced by a symlink since the look above.
                 return machine.inspected(.init(type: .symlink, size: 0, ownerUID: linkFacts.ownerUID))
+            } catch where error.isPermissionDenied {
+                // Not readable by reeld: no later scan will change that.
+                return machine.unreadable(linkFacts)
             }
             // Decide on the open file itself: what is read is what was checked.
-            let facts = try file.facts()
+            var facts = try file.facts()
+            if facts.linkCount > 1, try isCrashedMove(name, facts.identity) { facts.linkCount -= 1 }
             openFile = file
             return machine.inspected(facts)
         } catch where error.isNotFound {
@@ -141,11 +150,24 @@ public struct SpoolProcessor: Sendable {
         }
     }
 
+    /// Whether the second name of the file `name` is reeld's own, left in `accepted/` or
+    /// `rejected/` by a move a crash interrupted: under the first free name the move would have
+    /// taken, the same inode.
+    private func isCrashedMove(_ name: SpoolFileName, _ identity: SpoolFileLifecycle.Facts.Identity) throws(SpoolIOError) -> Bool {
+        for destination in [layout.accepted, layout.rejected] {
+            for candidate in SpoolLayout.candidates(for: name.value) {
+                guard try destination.exists(candidate) else { break }
+                if try destination.facts(of: candidate).identity == identity { return true }
+            }
+        }
+        return false
+    }
+
     private func step(
-        _ machine: inout SpoolFileLifecycle, _ move: () throws(SpoolIOError) -> String
+        _ machine: inout SpoolFileLifecycle, _ move: () throws(SpoolIOError) -> String?
     ) -> SpoolFileLifecycle.Action {
         do {
-            let storedAs = try move()
+            guard let storedAs = try move() else { return machine.replaced() }
             checkpoint(.moved)
             return machine.moved(storedAs: storedAs)
         } catch where error.isNotFound {
@@ -155,25 +177,36 @@ public struct SpoolProcessor: Sendable {
         }
     }
 
-    private func moveToAccepted(_ name: SpoolFileName) throws(SpoolIOError) -> String {
+    /// - Returns: the name in `accepted/`, or nil if `name` is no longer the file read.
+    private func moveToAccepted(_ name: SpoolFileName, _ facts: SpoolFileLifecycle.Facts) throws(SpoolIOError) -> String? {
         for candidate in SpoolLayout.candidates(for: name.value) {
-            if try layout.new.move(name.value, to: layout.accepted, as: candidate, afterLink: { checkpoint(.linked) }) { return candidate }
+            switch try layout.new.move(name.value, to: layout.accepted, as: candidate, expecting: facts.identity, afterLink: { checkpoint(.linked) }) {
+            case .moved: return candidate
+            case .replaced: return nil
+            case .taken: continue
+            }
         }
         throw SpoolIOError.noFreeName(in: layout.accepted.path + "/" + name.value)
     }
 
     /// The reason is written (durably) before the file is moved, so a rejected file is never
     /// without its `.error.json`; a reason whose file never arrived is rewritten, not left behind.
-    private func moveToRejected(_ name: SpoolFileName, _ problems: [IntakeProblem]) throws(SpoolIOError) -> String {
+    /// - Returns: the name in `rejected/`, or nil if `name` is no longer the file judged.
+    private func moveToRejected(
+        _ name: SpoolFileName, _ problems: [IntakeProblem], _ facts: SpoolFileLifecycle.Facts
+    ) throws(SpoolIOError) -> String? {
         let rejected = layout.rejected
         let report = RejectionReport(file: name.value, rejectedAt: now(), errors: problems).jsonBytes
         for candidate in SpoolLayout.candidates(for: name.value) {
             let reason = candidate + ".error.json"
             if try rejected.exists(candidate) {
                 // Taken, unless it is this very file from a move a crash interrupted (then its reason is there).
-                if try rejected.exists(reason),
-                   try layout.new.move(name.value, to: rejected, as: candidate, afterLink: { checkpoint(.linked) }) {
-                    return candidate
+                if try rejected.exists(reason) {
+                    switch try layout.new.move(name.value, to: rejected, as: candidate, expecting: facts.identity, afterLink: { checkpoint(.linked) }) {
+                    case .moved: return candidate
+                    case .replaced: return nil
+                    case .taken: break
+                    }
                 }
                 continue
             }
@@ -183,10 +216,18 @@ public struct SpoolProcessor: Sendable {
                 // so the reason is replaced; skipping to the next name would orphan it.
                 try rejected.unlink(reason)
             }
-            guard try rejected.writeDurably(report, as: reason, via: layout.tmp) else { continue }
+            guard try rejected.writeDurably(report, as: reason, via: layout.tmp, readableBy: facts.ownerUID) else { continue }
             checkpoint(.reasonWritten)
-            if try layout.new.move(name.value, to: rejected, as: candidate, afterLink: { checkpoint(.linked) }) { return candidate }
-            try? rejected.unlink(reason)
+            switch try layout.new.move(name.value, to: rejected, as: candidate, expecting: facts.identity, afterLink: { checkpoint(.linked) }) {
+            case .moved:
+                return candidate
+            case .replaced:
+                // The reason is about a file that is no longer there.
+                try? rejected.unlink(reason)
+                return nil
+            case .taken:
+                try? rejected.unlink(reason)
+            }
         }
         throw SpoolIOError.noFreeName(in: rejected.path + "/" + name.value)
     }

@@ -49,7 +49,8 @@ import Testing
             archive = true
             [intake]
             spool_dir = "/srv/spool"
-            allowed_uids = [1000]
+            [intake.submitters]
+            any_user_uids = [1000]
             [storage]
             root = "/srv/storage"
             [providers.local]
@@ -64,7 +65,7 @@ import Testing
         let keys = running.restartOnlyChanges(in: new)
         #expect(keys == [
             "node.name", "database.url", "database.pool_size", "queue.workers", "queue.lease_seconds", "queue.archive",
-            "intake.spool_dir", "intake.allowed_uids", "storage.root", "providers.local.video_delay_ms", "render.workers",
+            "intake.spool_dir", "intake.submitters", "storage.root", "providers.local.video_delay_ms", "render.workers",
             "log.backend",
         ])
         // Only the tier applies; everything named above stays as the node runs it.

@@ -50,8 +50,10 @@ import Testing
             lease_seconds = 60
             heartbeat_seconds = 20
             archive = true
-            [intake]
-            allowed_uids = [1000, 1001]
+            [intake.submitters]
+            any_user_uids = [1000, 1001]
+            [intake.submitters.users]
+            1002 = ["2f1c9a7e-5b1e-4c7a-9d2e-0b8e6f1a3c44"]
             [providers.local]
             video_delay_ms = 0
             [render]
@@ -71,7 +73,8 @@ import Testing
         #expect(config.queue.claimers == 2)
         #expect(config.queue.lease == .seconds(60))
         #expect(config.queue.archive)
-        #expect(config.intake.allowedUIDs == [1000, 1001])
+        #expect(config.intake.submitters.anyUserUIDs == [1000, 1001])
+        #expect(config.intake.submitters.users == [1002: [UUID(uuidString: "2f1c9a7e-5b1e-4c7a-9d2e-0b8e6f1a3c44")!]])
         #expect(config.providers.local.videoDelay == .zero)
         #expect(config.render.workers == 3)
         #expect(config.render.threadsPerRender == 4)
@@ -157,8 +160,13 @@ import Testing
         #expect(configError("[queue]\narchive = 1")?.message == "expected true or false, found an integer")
         #expect(configError("[queue]\nworkers = 8.0")?.message == "expected an integer, found a float")
         #expect(configError("queue = 1")?.message == "expected a table, found an integer")
-        #expect(configError("[intake]\nallowed_uids = [-1]")?.key == "intake.allowed_uids")
-        #expect(configError("[intake]\nallowed_uids = [\"root\"]")?.message == "expected user ids (integers from 0 to 4294967295), found \"root\"")
+        #expect(configError("[intake.submitters]\nany_user_uids = [-1]")?.key == "intake.submitters.any_user_uids")
+        #expect(configError("[intake.submitters]\nany_user_uids = [\"root\"]")?.message == "expected user ids (integers from 0 to 4294967295), found \"root\"")
+        #expect(configError("[intake.submitters.users]\nroot = []")?.key == "intake.submitters.users.root")
+        #expect(configError("[intake.submitters.users]\n1000 = [\"alice\"]")?.message == "expected user UUIDs, found \"alice\"")
+        #expect(configError("[intake.submitters]\nallowed = 1")?.key == "intake.submitters.allowed")
+        // The key it replaces says where to go instead of only being unknown.
+        #expect(configError("[intake]\nallowed_uids = [1000]")?.message.contains("[intake.submitters]") == true)
     }
 
     @Test func outOfRangeValuesAreRejected() {

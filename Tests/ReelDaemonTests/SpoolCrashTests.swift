@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ReelCore
 import ReelDB
 import ReelIntake
 import ReelTestSupport
@@ -245,4 +246,167 @@ extension ProcessTests.SpoolCrashTests {
         let keys = try await jobKeys(database)
         #expect(keys == expectedKeys, "jobs by key differ from one per key\n\(story)")
     }
+}
+
+// MARK: - Files reeld may not read
+
+extension ProcessTests.SpoolCrashTests {
+    /// The uid the driver runs as in these tests: not root, so file permissions apply to it.
+    static let serviceUID: UInt32 = 65534
+
+    /// A file whose mode leaves reeld out (a submitter's umask 077) is rejected at once with the
+    /// reason, instead of being left in `new/` and retried at every scan, forever.
+    @Test func aFileReeldMayNotReadIsRejectedWithItsReason() async throws {
+        let directory = try TemporaryDirectory(prefix: "reeld-spool-unreadable")
+        defer { directory.remove() }
+        let url = try TestDatabase.makeDatabase()
+        let spool = try Spool(directory.appending("spool"))
+        for sub in ["", "/tmp", "/new"] {
+            #expect(chown(spool.root.path + sub, Self.serviceUID, Self.serviceUID) == 0)
+        }
+        let name = "1764000000.M1P1.private.json"
+        try spool.drop(name, #"{"kind": "system.noop", "idempotency_key": "private"}"#)
+        // Written by root with umask 077: root may submit for anyone, but reeld may not read it.
+        #expect(chmod(spool.root.path + "/new/" + name, 0o600) == 0)
+
+        let driver = try ChildProcess(
+            executable: URL(fileURLWithPath: "/usr/bin/setpriv"),
+            arguments: [
+                "--reuid=\(Self.serviceUID)", "--regid=\(Self.serviceUID)", "--clear-groups", "--",
+                try BuiltProducts.executable("SpoolCrashDriver").path, "--database-url", url, "--spool", spool.root.path,
+            ],
+            outputDirectory: directory.url, label: "unprivileged")
+        defer { driver.killAndReap() }
+        #expect(try await driver.waitForExit(timeout: .seconds(30)) == .exited(0), "\(driver.stderrTail())")
+
+        #expect(driver.standardOutput == "rejected \(name) stored_as=\(name)\n", "\(driver.standardOutput)")
+        #expect(spool.names("new").isEmpty, "\(spool.listing)")
+        #expect(spool.names("rejected") == [name, name + ".error.json"], "\(spool.listing)")
+        let reason = spool.contents("rejected", name + ".error.json") ?? ""
+        #expect(reason.contains("permission denied") && reason.contains("uid \(Self.serviceUID)"), "\(reason)")
+    }
+}
+
+// MARK: - Hostile files into a running node
+
+extension ProcessTests.SpoolCrashTests {
+    /// The raw names in one of the spool's directories (some test names are not UTF-8).
+    func rawNames(_ spool: Spool, _ directory: String) -> [[UInt8]] {
+        guard let dir = opendir(spool.root.path + "/" + directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [[UInt8]] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if name != [0x2E] && name != [0x2E, 0x2E] { names.append(name) }
+        }
+        return names
+    }
+
+    /// Writes `file` into `tmp/` and renames it into `new/` (FIFOs, symlinks and directories the same way).
+    func deliver(_ file: HostileJobFiles.File, into spool: Spool) throws {
+        func path(_ directory: String) -> [CChar] {
+            let bytes: [UInt8] = Array((spool.root.path + "/" + directory + "/").utf8) + file.name + [0]
+            return bytes.map { CChar(bitPattern: $0) }
+        }
+        let tmp = path("tmp"), new = path("new")
+        switch file.contents {
+        case .bytes(let bytes):
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            guard fd >= 0 else { throw ChildProcess.Failure("create \(String(decoding: file.name, as: UTF8.self)): errno \(errno)") }
+            defer { close(fd) }
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+                guard written > 0 else { throw ChildProcess.Failure("write: errno \(errno)") }
+                offset += written
+            }
+        case .sparse(let size):
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            guard fd >= 0, ftruncate(fd, off_t(size)) == 0 else { throw ChildProcess.Failure("sparse file: errno \(errno)") }
+            close(fd)
+        case .fifo:
+            guard mkfifo(tmp, 0o644) == 0 else { throw ChildProcess.Failure("mkfifo: errno \(errno)") }
+        case .symlink(let target):
+            guard symlink(target, tmp) == 0 else { throw ChildProcess.Failure("symlink: errno \(errno)") }
+        case .directory:
+            guard mkdir(tmp, 0o755) == 0 else { throw ChildProcess.Failure("mkdir: errno \(errno)") }
+        }
+        guard rename(tmp, new) == 0 else { throw ChildProcess.Failure("rename into new/: errno \(errno)") }
+    }
+
+    /// A few hundred hostile files (a few thousand with `REELD_FUZZ_FILES`; `scripts/fuzz-intake`)
+    /// dropped into a running `reeld run`: it never crashes, every file with a job file's name
+    /// ends in `accepted/` or in `rejected/` beside a reason, the rest is left alone, and the
+    /// node stops cleanly afterwards.
+    @Test func hostileFilesAreEachAcceptedOrRejectedWithAReasonAndNodeSurvives() async throws {
+        let directory = try TemporaryDirectory(prefix: "reeld-spool-hostile")
+        defer { directory.remove() }
+        let url = try TestDatabase.makeDatabase()
+        let database = Database(configuration: .init(url: url, maxConnections: 1), logger: TestDatabase.logger)
+        defer { database.close() }
+        var settings = ReeldProcess.Settings(nodeName: "hostile", databaseURL: url, directory: directory.appending("node"))
+        // Jobs are queued, not run: the test is about intake, and running them would compete for the CPU.
+        settings.workers = 1
+        let spool = try Spool(settings.spoolDirectory)
+        let count = HostileJobFiles.count("REELD_FUZZ_FILES", default: 300)
+        let seed = HostileJobFiles.seedFromEnvironment()
+        var generator = HostileJobFiles(seed: seed)
+        let files = (0..<count).map { generator.file($0) }
+
+        let node = try ReeldProcess(settings, label: "hostile")
+        defer { node.process.killAndReap() }
+        try await node.waitUntilReady()
+        let started = ContinuousClock.now
+        for file in files { try deliver(file, into: spool) }
+        let ignored = Set(files.filter { $0.intent == .ignored }.map(\.name))
+        try await Poll.until(
+            "reeld to take every job file out of new/", timeout: .seconds(60 + count / 20),
+            context: { "seed \(seed)\n\(node.process.stderrTail())" }
+        ) {
+            if let ended = node.process.termination { throw ChildProcess.Failure("reeld ended (\(ended)), seed \(seed)\n\(node.process.stderrTail())") }
+            return Set(rawNames(spool, "new")).isSubset(of: ignored)
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(node.process.termination == nil, "seed \(seed)")
+
+        // Every job file is in accepted/ or rejected/ with a reason; names that are not job
+        // files are where they were.
+        let accepted = Set(rawNames(spool, "accepted"))
+        let reasonSuffix = Array(".error.json".utf8)
+        let rejected = Set(rawNames(spool, "rejected").filter { !$0.ends(with: reasonSuffix) })
+        let left = Set(rawNames(spool, "new"))
+        var outcomes: [String: Int] = [:]
+        for file in files {
+            let name = String(decoding: file.name, as: UTF8.self)
+            switch file.intent {
+            case .ignored:
+                #expect(left.contains(file.name), "seed \(seed): ignored name \(name) was touched")
+                outcomes["ignored", default: 0] += 1
+            case .accepted:
+                #expect(accepted.contains(file.name), "seed \(seed): valid job \(name) not accepted; \(spool.contents("rejected", name + ".error.json") ?? "")")
+                outcomes["accepted", default: 0] += 1
+            case .handled:
+                let inAccepted = accepted.contains(file.name), inRejected = rejected.contains(file.name)
+                #expect(inAccepted != inRejected, "seed \(seed): \(name) accepted: \(inAccepted), rejected: \(inRejected)")
+                if inRejected {
+                    let report = spool.contents("rejected", name + ".error.json").flatMap { try? JSONValue(parsing: Array($0.utf8)) }
+                    #expect(report?["errors"]?.arrayValue?.isEmpty == false, "seed \(seed): \(name) rejected without a reason")
+                }
+                outcomes[inAccepted ? "accepted" : "rejected", default: 0] += 1
+            }
+        }
+        #expect(accepted.count + rejected.count + ignored.count == files.count, "seed \(seed): \(spool.listing)")
+        let jobs = try await database.query("select count(*) as n from public.jobs")
+        let queued = try jobs.first?.int("n") ?? -1
+
+        node.process.send(SIGTERM)
+        #expect(try await node.process.waitForExit(timeout: .seconds(20)) == .exited(0), "\(node.process.stderrTail())")
+        let report = "hostile spool run: seed \(seed), \(files.count) files in \(elapsed), outcomes \(outcomes.sorted { $0.key < $1.key }), jobs queued \(queued)"
+        print(report)
+        try? Data((report + "\n").utf8).write(to: URL(fileURLWithPath: NSTemporaryDirectory() + "reeld-fuzz-intake-last.txt"))
+    }
+}
+
+extension Array where Element == UInt8 {
+    fileprivate func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
 }

@@ -12,14 +12,28 @@ import Testing
         try SpoolProcessor(configuration: configuration ?? spool.configuration(), submitter: submitter, logger: logger)
     }
 
-    @Test func createsTheSpoolDirectoriesWithMode0750() throws {
+    @Test func createsTheSpoolDirectoriesWithMode0750AndResultsWithoutGroupRead() throws {
         let spool = TemporarySpool()
         defer { spool.remove() }
         _ = try processor(spool, FakeSubmitter())
-        for directory in ["", "/tmp", "/new", "/accepted", "/rejected"] {
+        for (directory, mode) in [("", 0o750), ("/tmp", 0o750), ("/new", 0o750), ("/accepted", 0o710), ("/rejected", 0o710)] {
             var st = stat()
             #expect(stat(spool.root + directory, &st) == 0)
-            #expect(st.st_mode & 0o777 == 0o750 & ~currentUmask())
+            #expect(st.st_mode & 0o777 == mode_t(mode) & ~currentUmask(), "\(directory)")
+        }
+    }
+
+    @Test func resultDirectoriesMadeListableElsewhereAreClosedAtStart() throws {
+        let spool = TemporarySpool()
+        defer { spool.remove() }
+        for directory in ["", "/accepted", "/rejected"] {
+            #expect(mkdir(spool.root + directory, 0o777) == 0 && chmod(spool.root + directory, 0o2775) == 0)
+        }
+        _ = try processor(spool, FakeSubmitter())
+        for directory in ["/accepted", "/rejected"] {
+            var st = stat()
+            #expect(stat(spool.root + directory, &st) == 0)
+            #expect(st.st_mode & 0o7777 == 0o2710, "\(directory)")
         }
     }
 
@@ -154,24 +168,26 @@ import Testing
         #expect(spool.names(in: "new").isEmpty)
     }
 
-    @Test func fileOfAnOwnerNotAllowedIsRejected() async throws {
+    @Test func fileOfAnOwnerNotListedIsRejectedUnread() async throws {
         let spool = TemporarySpool()
         defer { spool.remove() }
         let submitter = FakeSubmitter()
-        let intake = try processor(spool, submitter, spool.configuration(allowedOwnerUIDs: [getuid() &+ 1]))
+        let intake = try processor(spool, submitter)
         spool.drop("o.json", #"{"kind": "system.noop"}"#)
+        #expect(chown(spool.path("new", "o.json"), 990, 990) == 0)
 
         await intake.scan()
 
         #expect(submitter.submissions.isEmpty)
-        #expect(spool.rejectionReport(for: "o.json")?.errors.first?.got == "owner uid \(getuid())")
+        #expect(spool.rejectionReport(for: "o.json")?.errors.first?.got == "owner uid 990")
     }
 
-    @Test func fileOfAnAllowedOwnerIsAccepted() async throws {
+    @Test func fileOfAListedOwnerIsAccepted() async throws {
         let spool = TemporarySpool()
         defer { spool.remove() }
-        let intake = try processor(spool, FakeSubmitter(), spool.configuration(allowedOwnerUIDs: [getuid()]))
+        let intake = try processor(spool, FakeSubmitter(), spool.configuration(submitters: SpoolSubmitters(anyUserUIDs: [990])))
         spool.drop("o.json", #"{"kind": "system.noop"}"#)
+        #expect(chown(spool.path("new", "o.json"), 990, 990) == 0)
         await intake.scan()
         #expect(spool.names(in: "accepted") == ["o.json"])
     }

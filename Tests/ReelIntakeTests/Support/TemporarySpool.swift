@@ -13,9 +13,9 @@ struct TemporarySpool {
     }
 
     func configuration(
-        maxFileBytes: Int = 1 << 20, allowedOwnerUIDs: Set<UInt32> = [], rescanInterval: Duration = .seconds(3600)
+        maxFileBytes: Int = 1 << 20, submitters: SpoolSubmitters = SpoolSubmitters(), rescanInterval: Duration = .seconds(3600)
     ) -> SpoolConfiguration {
-        SpoolConfiguration(root: root, maxFileBytes: maxFileBytes, allowedOwnerUIDs: allowedOwnerUIDs, rescanInterval: rescanInterval)
+        SpoolConfiguration(root: root, maxFileBytes: maxFileBytes, submitters: submitters, rescanInterval: rescanInterval)
     }
 
     func path(_ directory: String, _ name: String) -> String { root + "/" + directory + "/" + name }
