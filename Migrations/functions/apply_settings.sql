@@ -1,11 +1,12 @@
--- reeld.apply_settings: writes a node's configuration of tiers, provider limits, and costs
--- (JSON built by QueueSettings.json), then brings every lane's limits and
+-- reeld.apply_settings: writes a node's configuration of tiers, provider limits, costs and
+-- kinds' deadlines (JSON built by QueueSettings.json), then brings every lane's limits and
 -- every limited provider's running count up to date. Idempotent; callable again on reload; rows
 -- that do not change are not written.
 --
 -- Lock order (docs/fair-share.md, "Lock order"): a transaction advisory lock (nodes take turns;
 -- the fair claim holds it shared, so no claim is in flight while settings change), then tiers
--- and tier limits, then every lane in key order, then providers and costs by primary key. Lanes before providers, as in every statement: a claim holds the lanes it serves and
+-- and tier limits, then every lane in key order, then providers and costs by primary key, then
+-- job kinds. Lanes before providers, as in every statement: a claim holds the lanes it serves and
 -- then waits for its providers' rows, so a node that held a provider's row while it waited for
 -- a lane would deadlock with it (40P01 at start or reload).
 create or replace function reeld.apply_settings(p_settings jsonb) returns void
@@ -74,5 +75,14 @@ begin
     on conflict (kind, model) do update set estimate = excluded.estimate, per_unit = excluded.per_unit
     where (c.estimate, c.per_unit) is distinct from (excluded.estimate, excluded.per_unit);
 
+    -- Deadlines of the kinds named (null: none); a kind not named keeps its own.
+    update reeld.job_kinds k
+    set waiting_deadline = make_interval(secs => (d.value ->> 'waiting_seconds')::double precision),
+        throttled_deadline = make_interval(secs => (d.value ->> 'throttled_seconds')::double precision)
+    from jsonb_each(coalesce(p_settings -> 'deadlines', '{}')) d
+    where k.kind = d.key
+      and (k.waiting_deadline, k.throttled_deadline) is distinct from
+          (make_interval(secs => (d.value ->> 'waiting_seconds')::double precision),
+           make_interval(secs => (d.value ->> 'throttled_seconds')::double precision));
 end
 $$;
