@@ -153,7 +153,10 @@ let package = Package(
         .testTarget(name: "ReelConfigTests", dependencies: ["ReelConfig", "ReelCore", "ReelQueue"], swiftSettings: strict),
         .testTarget(
             name: "ReelStudioTests",
-            dependencies: ["ReelStudio", "ReelCore", "ReelDB", "ReelRender", "ReelTestSupport"],
+            dependencies: [
+                "ReelStudio", "ReelCore", "ReelDB", "ReelRender", "ReelTestSupport", "ReelQueue", "ReelProviders", "ReelStorage",
+                "ReelBlocking",
+            ],
             swiftSettings: strict
         ),
         .testTarget(
