@@ -356,6 +356,34 @@ import Testing
         #expect(try await claim().count == 1, "four run: room for one")
     }
 
+    /// A limit set while a claim is in flight counts the jobs that claim starts: the settings
+    /// wait for the claim to commit (it holds the settings' lock shared, and its lanes), and
+    /// then count what runs, so the claim's jobs, started while the provider was unlimited,
+    /// count against the new limit and their ends do not become room.
+    @Test func aLimitSetWhileAClaimIsInFlightCountsItsJobs() async throws {
+        try await apply()
+        let u = try await user(.pro)
+        try await backlog(u, 2, .video, provider: "kling")
+        let claimed = Flag()
+        let now = clock.now()
+        async let holder: Bool = database.withConnection { conn in
+            try conn.query("begin")
+            #expect(try conn.query("select * from reeld.claim('n1', 2, $1::timestamptz, 30)", [now]).count == 2)
+            claimed.value.store(true, ordering: .releasing)
+            let waited = try Self.waitForALockWaiter(conn)
+            try conn.query("commit")
+            return waited
+        }
+        try await Poll.until("the claim to be in flight", timeout: .seconds(30), interval: .milliseconds(5)) {
+            claimed.value.load(ordering: .acquiring)
+        }
+        try await apply(providers: ["kling": .init(concurrent: 1)])
+        #expect(try await holder, "applying the settings waited for the claim")
+        #expect(try await running(user: u) == 2)
+        try await backlog(u, 1, .video, provider: "kling")
+        #expect(try await claim().isEmpty, "both running jobs count against the new limit")
+    }
+
     @Test func aProviderRateLimitHoldsAcrossUsers() async throws {
         try await apply(providers: ["eleven": .init(perMinute: 3)])
         for _ in 0..<4 {
