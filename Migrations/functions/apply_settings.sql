@@ -1,10 +1,12 @@
--- reeld.apply_settings: writes a node's configuration of tiers, provider limits and costs (JSON
--- built by JobQueue.applySettings), then brings every lane's limits up to date. Idempotent;
--- callable again on reload; rows that do not change are not written.
+-- reeld.apply_settings: writes a node's configuration of tiers, provider limits, costs and
+-- kinds' deadlines (JSON built by QueueSettings.json), then brings every lane's limits and
+-- every limited provider's running count up to date. Idempotent; callable again on reload; rows
+-- that do not change are not written.
 --
--- Lock order (docs/fair-share.md, "Lock order"): a transaction advisory lock (nodes take turns),
--- then tiers and tier limits, then every lane in key order, then providers and costs by primary
--- key. Lanes before providers, as in every statement: a claim holds the lanes it serves and
+-- Lock order (docs/fair-share.md, "Lock order"): a transaction advisory lock (nodes take turns;
+-- the fair claim holds it shared, so no claim is in flight while settings change), then tiers
+-- and tier limits, then every lane in key order, then providers and costs by primary key, then
+-- job kinds. Lanes before providers, as in every statement: a claim holds the lanes it serves and
 -- then waits for its providers' rows, so a node that held a provider's row while it waited for
 -- a lane would deadlock with it (40P01 at start or reload).
 create or replace function reeld.apply_settings(p_settings jsonb) returns void
@@ -49,6 +51,21 @@ begin
     insert into reeld.providers as p (name, is_default) values (p_settings ->> 'default_provider', true)
     on conflict (name) do update set is_default = true where not p.is_default;
 
+    -- A limited provider's running count (started - ended) made exact: started is raised only
+    -- while a provider is limited, ended by every run's end, so a limit set or changed after
+    -- unlimited runs would otherwise count their ends as room, and jobs still running from
+    -- then not at all. No claim is in flight (the advisory lock), and ended and the running
+    -- jobs are read in this statement's one snapshot, where every end shows in both or
+    -- neither: from here on started - ended is what runs. Running jobs are few
+    -- (jobs_lease_idx); only counts that are off are written.
+    update reeld.providers p set started = c.started
+    from (select l.name,
+                 coalesce((select e.ended from reeld.provider_ends e where e.name = l.name), 0)
+                 + (select count(*) from public.jobs j
+                    where j.state = 'running' and j.provider = l.name and j.user_id is not null) as started
+          from reeld.providers l where l.max_running is not null or l.per_minute is not null) c
+    where p.name = c.name and p.started <> c.started;
+
     delete from reeld.costs c
     where not exists (select from jsonb_array_elements(p_settings -> 'costs') e
                       where e ->> 'kind' = c.kind and coalesce(e ->> 'model', '') = c.model);
@@ -57,5 +74,15 @@ begin
     from jsonb_array_elements(p_settings -> 'costs') e
     on conflict (kind, model) do update set estimate = excluded.estimate, per_unit = excluded.per_unit
     where (c.estimate, c.per_unit) is distinct from (excluded.estimate, excluded.per_unit);
+
+    -- Deadlines of the kinds named (null: none); a kind not named keeps its own.
+    update reeld.job_kinds k
+    set waiting_deadline = make_interval(secs => (d.value ->> 'waiting_seconds')::double precision),
+        throttled_deadline = make_interval(secs => (d.value ->> 'throttled_seconds')::double precision)
+    from jsonb_each(coalesce(p_settings -> 'deadlines', '{}')) d
+    where k.kind = d.key
+      and (k.waiting_deadline, k.throttled_deadline) is distinct from
+          (make_interval(secs => (d.value ->> 'waiting_seconds')::double precision),
+           make_interval(secs => (d.value ->> 'throttled_seconds')::double precision));
 end
 $$;

@@ -186,6 +186,23 @@ extension ReelConfig {
         costs = Self.sorted(costs)
         try t.finish()
 
+        t = try root.table("deadlines")
+        for key in t.keys {
+            let kind = JobKind(key)
+            guard JobKind.all.contains(kind) else {
+                throw t.error(key, "unknown job kind; known: " + JobKind.all.map(\.rawValue).joined(separator: ", "))
+            }
+            var table = try t.table(key)
+            let standard = deadlines[kind] ?? .none
+            deadlines[kind] = QueueSettings.Deadline(
+                waiting: try table.limit("waiting_seconds", default: standard.waiting.map(Self.wholeSeconds), in: 1...maxSeconds)
+                    .map { .seconds($0) },
+                throttled: try table.limit("throttled_seconds", default: standard.throttled.map(Self.wholeSeconds), in: 1...maxSeconds)
+                    .map { .seconds($0) })
+            try table.finish()
+        }
+        try t.finish()
+
         t = try root.table("render")
         render.workers = try t.int("workers", default: render.workers, in: 1...256)
         render.threadsPerRender = try t.int("threads_per_render", default: render.threadsPerRender, in: 1...256)
@@ -198,6 +215,8 @@ extension ReelConfig {
         log.backend = try t.choice("backend", default: log.backend, among: Log.Backend.allCases)
         try t.finish()
     }
+
+    private static func wholeSeconds(_ duration: Duration) -> Int { Int(duration.components.seconds) }
 
     /// `per_unit = { video_seconds = 10 }`: credits per unit a generation reports.
     private static func prices(_ table: inout ConfigTable, default value: [String: Double]) throws(ConfigError) -> [String: Double] {

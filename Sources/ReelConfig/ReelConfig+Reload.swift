@@ -1,6 +1,6 @@
 extension ReelConfig {
     /// The configuration a running node moves to when it reloads `new`: the parts that apply
-    /// live — `[tiers.*]`, `[providers.limits.*]`, `[costs.*]` and `[log] level` — from `new`,
+    /// live — `[tiers.*]`, `[providers.limits.*]`, `[costs.*]`, `[deadlines.*]` and `[log] level` — from `new`,
     /// everything else as this node runs it, until a restart.
     ///
     /// `providers.default` stays too: the node's handlers chose their provider at start, and
@@ -9,6 +9,7 @@ extension ReelConfig {
         var next = self
         next.tiers = new.tiers
         next.costs = new.costs
+        next.deadlines = new.deadlines
         next.providers.limits = new.providers.limits
         next.log.level = new.log.level
         return next
@@ -20,6 +21,7 @@ extension ReelConfig {
         if tiers != new.tiers { keys.append("tiers") }
         if providers.limits != new.providers.limits { keys.append("providers.limits") }
         if costs != new.costs { keys.append("costs") }
+        if deadlines != new.deadlines { keys.append("deadlines") }
         if log.level != new.log.level { keys.append("log.level") }
         return keys
     }

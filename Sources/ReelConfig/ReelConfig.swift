@@ -21,6 +21,8 @@ public struct ReelConfig: Sendable, Hashable {
     public var tiers: [Tier: QueueSettings.TierSettings]
     /// `[costs."KIND"]`: what each kind costs, in credits; sorted by kind, then model.
     public var costs: [QueueSettings.Cost]
+    /// `[deadlines."KIND"]`: how long a job may wait or be throttled before it fails.
+    public var deadlines: [JobKind: QueueSettings.Deadline]
 
     public init(
         node: Node = Node(),
@@ -32,7 +34,8 @@ public struct ReelConfig: Sendable, Hashable {
         render: Render = Render(),
         log: Log = Log(),
         tiers: [Tier: QueueSettings.TierSettings] = QueueSettings.defaultTiers,
-        costs: [QueueSettings.Cost] = ReelConfig.sorted(QueueSettings.defaultCosts)
+        costs: [QueueSettings.Cost] = ReelConfig.sorted(QueueSettings.defaultCosts),
+        deadlines: [JobKind: QueueSettings.Deadline] = QueueSettings.defaultDeadlines
     ) {
         self.node = node
         self.database = database
@@ -44,11 +47,13 @@ public struct ReelConfig: Sendable, Hashable {
         self.log = log
         self.tiers = tiers
         self.costs = costs
+        self.deadlines = deadlines
     }
 
     /// What the engine enforces from this configuration, written to the database at start.
     public var queueSettings: QueueSettings {
-        QueueSettings(tiers: tiers, providerLimits: providers.limits, defaultProvider: providers.defaultProvider, costs: costs)
+        QueueSettings(tiers: tiers, providerLimits: providers.limits, defaultProvider: providers.defaultProvider, costs: costs,
+                      deadlines: deadlines)
     }
 
     /// Costs in the order the config keeps them: by kind, then model (a kind's default first).

@@ -14,6 +14,9 @@ public protocol Provider: Sendable {
     /// find a task that was submitted before a crash, so a generation is paid for once.
     func generate(_ request: GenerationRequest, context: GenerationContext) async throws -> GenerationOutcome
 
-    /// Asks about a task that `generate` returned as pending.
+    /// Asks about a task that `generate` returned as pending. The engine also polls a task it
+    /// recorded before a crash or a hand-back, instead of calling `generate` again: an adapter
+    /// whose provider can look tasks up polls it; one that no longer knows the task and can
+    /// start the work again at no cost (`local`) does so; any other throws.
     func poll(_ task: ProviderTask, request: GenerationRequest, context: GenerationContext) async throws -> GenerationOutcome
 }

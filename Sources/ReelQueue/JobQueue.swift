@@ -260,7 +260,9 @@ public struct JobQueue: Sendable {
     /// Records a failed attempt: retryable after `delay`, or failed when the error is permanent
     /// or the attempts are used up (its reserved credits are then released). A throttled job
     /// goes back without spending the attempt, and throttles its provider on every node until
-    /// the error's Retry-After, or `throttleBackoff` after the provider's consecutive 429s. A job
+    /// the error's Retry-After, or `throttleBackoff` after the provider's consecutive 429s;
+    /// once its attempts have been throttled without a break for longer than its kind's
+    /// throttled deadline (`reeld.job_kinds`), it fails instead, naming the deadline. A job
     /// whose cancel was requested while it ran ends cancelled instead (its reserve released):
     /// the cancel wins over a retry. Returns the new state, or nil if the attempt no longer held
     /// the lease.
@@ -282,6 +284,15 @@ public struct JobQueue: Sendable {
     /// waits for providers' rows. So the lane's row is locked first (`lane`), before the throttle.
     static let failSQL = """
         with target as (select provider, user_id, job_class from public.jobs where id = $2::uuid and lease_token = $1::uuid),
+        deadline as materialized (
+            -- A throttled attempt past its kind's throttled deadline (job_kinds_pkey), counted from
+            -- the first of an unbroken run of throttled attempts: null or false otherwise.
+            select coalesce(j.throttled_since, coalesce($6::timestamptz, now())) as since, k.throttled_deadline,
+                   $4 = 'throttled' and coalesce($6::timestamptz, now())
+                       >= coalesce(j.throttled_since, coalesce($6::timestamptz, now())) + k.throttled_deadline as past
+            from public.jobs j join reeld.job_kinds k on k.kind = j.kind
+            where j.id = $2::uuid and j.lease_token = $1::uuid
+        ),
         lane as (
             select from reeld.lanes l, target t
             where $4 = 'throttled' and t.provider is not null and t.user_id is not null
@@ -298,17 +309,27 @@ public struct JobQueue: Sendable {
             update public.jobs j
             set state = case
                     when cancel_requested then 'cancelled'
+                    when d.past then 'failed'
                     when $4::text = 'throttled' then 'retryable'
                     when $4 = 'permanent' or attempt >= max_attempts then 'failed'
                     else 'retryable' end::public.job_state,
-                attempt = case when $4 = 'throttled' and not cancel_requested then greatest(attempt - 1, 0) else attempt end,
+                attempt = case when $4 = 'throttled' and not cancel_requested and not coalesce(d.past, false)
+                               then greatest(attempt - 1, 0) else attempt end,
                 run_at = greatest(coalesce($6::timestamptz, now()) + make_interval(secs => $5::double precision),
                                   (select until from throttle)),
-                finished_at = case when cancel_requested or ($4 <> 'throttled' and ($4 = 'permanent' or attempt >= max_attempts))
+                finished_at = case when cancel_requested or d.past or ($4 <> 'throttled' and ($4 = 'permanent' or attempt >= max_attempts))
                                    then now() end,
-                errors = errors || jsonb_build_array(jsonb_build_object(
-                    'attempt', attempt, 'at', now(), 'class', $4::text, 'error', $3::text, 'detail', $7::jsonb)),
+                errors = errors || jsonb_build_array(case
+                    when d.past and not cancel_requested then jsonb_build_object(
+                        'attempt', attempt, 'at', now(), 'class', 'deadline',
+                        'error', format('throttled deadline passed: a %s job may be held back by its provider''s 429s %s without a break, and this one has been since %s',
+                                        j.kind, d.throttled_deadline, d.since),
+                        'detail', jsonb_build_object('deadline', 'throttled', 'seconds', extract(epoch from d.throttled_deadline),
+                                                     'since', d.since, 'last_error', $3::text, 'last_detail', $7::jsonb))
+                    else jsonb_build_object('attempt', attempt, 'at', now(), 'class', $4::text, 'error', $3::text, 'detail', $7::jsonb) end),
+                throttled_since = case when $4 = 'throttled' then d.since end,
                 lease_owner = null, lease_token = null, lease_expires_at = null
+            from deadline d
             where id = $2::uuid and lease_token = $1::uuid
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
                       j.user_id, j.credits_reserved, j.credits_used,
@@ -347,7 +368,9 @@ public struct JobQueue: Sendable {
     /// Parks a running job while a provider works. Spends no attempt: the next claim keeps it.
     /// If a child ended while the job ran (`wake_requested`), it is due at once instead. A job
     /// whose cancel was requested while it ran ends cancelled instead (its reserve released).
-    /// Returns false if the attempt no longer held the lease.
+    /// A job that has waited longer than its kind's waiting deadline (`reeld.job_kinds`,
+    /// counted from its first snooze) fails instead, naming the deadline, and releases its
+    /// reserve. Returns false if the attempt no longer held the lease.
     @discardableResult
     public func snooze(_ lease: JobLease, for delay: Duration, state: JSONValue?) async throws -> Bool {
         let rows = try await database.query(Self.snoozeSQL, [lease.token, lease.job, delay.seconds, clock.now(), state ?? .null])
@@ -355,14 +378,32 @@ public struct JobQueue: Sendable {
     }
 
     /// $1 lease token, $2 job, $3 delay in seconds, $4 now (nil: the database's), $5 snooze state.
+    /// `deadline` reads the job (by primary key, with its lease guard) and its kind's waiting
+    /// deadline (job_kinds_pkey); `past` is null when the kind has none.
     static let snoozeSQL = """
-        with changed as (
+        with deadline as materialized (
+            select coalesce(j.waiting_since, coalesce($4::timestamptz, now())) as since, k.waiting_deadline,
+                   coalesce($4::timestamptz, now()) >= coalesce(j.waiting_since, coalesce($4::timestamptz, now())) + k.waiting_deadline as past
+            from public.jobs j join reeld.job_kinds k on k.kind = j.kind
+            where j.id = $2::uuid and j.lease_token = $1::uuid
+        ), changed as (
             update public.jobs j
-            set state = case when cancel_requested then 'cancelled' else 'waiting' end::public.job_state,
+            set state = case when cancel_requested then 'cancelled'
+                             when d.past then 'failed'
+                             else 'waiting' end::public.job_state,
                 run_at = case when wake_requested then coalesce($4::timestamptz, now())
                               else coalesce($4::timestamptz, now()) + make_interval(secs => $3::double precision) end,
-                finished_at = case when cancel_requested then now() end,
+                finished_at = case when cancel_requested or d.past then now() end,
+                errors = case when d.past and not cancel_requested then errors || jsonb_build_array(jsonb_build_object(
+                                  'attempt', attempt, 'at', now(), 'class', 'deadline',
+                                  'error', format('waiting deadline passed: a %s job may wait %s in all, and this one has waited since %s',
+                                                  j.kind, d.waiting_deadline, d.since),
+                                  'detail', jsonb_build_object('deadline', 'waiting', 'seconds', extract(epoch from d.waiting_deadline),
+                                                               'since', d.since)))
+                              else errors end,
+                waiting_since = d.since, throttled_since = null,
                 wake_requested = false, snooze_state = $5::jsonb, lease_owner = null, lease_token = null, lease_expires_at = null
+            from deadline d
             where id = $2::uuid and lease_token = $1::uuid
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
                       j.user_id, j.credits_reserved,
@@ -373,7 +414,7 @@ public struct JobQueue: Sendable {
         ), settled as (
             select reeld.settle_credits(m.moves) as n
             from (select array_agg((c.id, c.user_id, c.credits_reserved, null)::reeld.credit_settlement) as moves
-                  from changed c where c.credits_reserved > 0 and c.state = 'cancelled') m
+                  from changed c where c.credits_reserved > 0 and c.state in ('failed', 'cancelled')) m
             where m.moves is not null
         ), run_ends as materialized (
             -- Only users' jobs are counted; system jobs are unlimited (the plain claim).
@@ -558,7 +599,7 @@ public struct JobQueue: Sendable {
         with changed as (
             update public.jobs j
             set state = 'available', run_at = now(), finished_at = null, cancel_requested = false,
-                max_attempts = greatest(max_attempts, attempt + 1)
+                max_attempts = greatest(max_attempts, attempt + 1), waiting_since = null, throttled_since = null
             where id = $1::uuid and state in ('failed', 'cancelled')
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at
         ), published as (

@@ -54,20 +54,52 @@ public struct QueueSettings: Sendable, Hashable {
         }
     }
 
+    /// How long a job of one kind may go on without spending attempts before it fails: waiting
+    /// (snoozed, from its first snooze) and throttled (its attempts answered with 429s without a
+    /// break). Nil is no deadline.
+    public struct Deadline: Sendable, Hashable {
+        public var waiting: Duration?
+        public var throttled: Duration?
+
+        public init(waiting: Duration? = nil, throttled: Duration? = nil) {
+            self.waiting = waiting
+            self.throttled = throttled
+        }
+
+        public static let none = Deadline()
+    }
+
     public var tiers: [Tier: TierSettings]
     /// By provider name; a provider not named is unlimited.
     public var providerLimits: [String: Limit]
     /// The provider of jobs whose kind calls one and whose args name none.
     public var defaultProvider: String
     public var costs: [Cost]
+    /// By kind; a kind not named keeps the deadlines the database has for it.
+    public var deadlines: [JobKind: Deadline]
 
     public init(tiers: [Tier: TierSettings] = QueueSettings.defaultTiers, providerLimits: [String: Limit] = [:],
-                defaultProvider: String = "local", costs: [Cost] = QueueSettings.defaultCosts) {
+                defaultProvider: String = "local", costs: [Cost] = QueueSettings.defaultCosts,
+                deadlines: [JobKind: Deadline] = QueueSettings.defaultDeadlines) {
         self.tiers = tiers
         self.providerLimits = providerLimits
         self.defaultProvider = defaultProvider
         self.costs = costs
+        self.deadlines = deadlines
     }
+
+    /// The deadlines `config/reeld.toml` documents: hours for video, an hour for the other
+    /// generations; none for workflow runs (each of their children has its own), renders and
+    /// system jobs, which do not wait on providers.
+    public static let defaultDeadlines: [JobKind: Deadline] = {
+        let hour = Duration.seconds(3600)
+        var deadlines = Dictionary(uniqueKeysWithValues: JobKind.all.map { ($0, Deadline.none) })
+        deadlines[.video] = Deadline(waiting: hour * 6, throttled: hour * 2)
+        for kind in [JobKind.storyboard, .image, .speech, .music, .soundEffect] {
+            deadlines[kind] = Deadline(waiting: hour, throttled: hour)
+        }
+        return deadlines
+    }()
 
     /// The tiers `config/reeld.toml` documents.
     public static let defaultTiers: [Tier: TierSettings] = [
@@ -115,6 +147,12 @@ public struct QueueSettings: Sendable, Hashable {
             "tiers": .object(tiers),
             "provider_limits": .object(providerLimits.mapValues(limit)),
             "default_provider": .string(defaultProvider),
+            "deadlines": .object(Dictionary(uniqueKeysWithValues: deadlines.map { kind, deadline in
+                (kind.rawValue, [
+                    "waiting_seconds": deadline.waiting.map { .double($0.seconds) } ?? .null,
+                    "throttled_seconds": deadline.throttled.map { .double($0.seconds) } ?? .null,
+                ] as JSONValue)
+            })),
             "costs": .array(costs.map { cost in
                 [
                     "kind": .string(cost.kind.rawValue), "model": .string(cost.model ?? ""),

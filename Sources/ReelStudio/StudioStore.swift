@@ -39,6 +39,8 @@ struct StudioStore: Sendable {
         var id: UUID
         var state: GenerationState
         var output: JSONValue?
+        /// The provider's task, recorded once the provider accepted the work (`submitted`).
+        var providerTaskID: String?
     }
 
     // MARK: Projects and scenes
@@ -174,18 +176,19 @@ struct StudioStore: Sendable {
                 insert into public.generations (user_id, project_id, scene_id, job_id, kind, provider, model, prompt, params)
                 values ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8, $9::jsonb)
                 on conflict (job_id) do nothing
-                returning id, state, output
+                returning id, state, output, provider_task_id
             )
-            select id, state, output from made
+            select id, state, output, provider_task_id from made
             union all
-            select id, state, output from public.generations where job_id = $4::uuid
+            select id, state, output, provider_task_id from public.generations where job_id = $4::uuid
             limit 1
             """, [user, project, scene, job, kind, provider, model, prompt, params])[0]
         let stateText = try row.string("state")
         guard let state = GenerationState(rawValue: stateText) else {
             throw JobError.permanent("generation \(try row.uuid("id")) is in an unknown state \(stateText)")
         }
-        return Generation(id: try row.uuid("id"), state: state, output: try row.optionalJSON("output"))
+        return Generation(id: try row.uuid("id"), state: state, output: try row.optionalJSON("output"),
+                          providerTaskID: try row.optionalString("provider_task_id"))
     }
 
     func markSubmitted(generation: UUID, taskID: String) async throws {

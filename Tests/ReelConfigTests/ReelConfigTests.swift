@@ -241,3 +241,26 @@ import Testing
         }
     }
 }
+
+extension ReelConfigTests {
+    @Test func readsDeadlinesPerKind() throws {
+        let config = try ReelConfig.parse(
+            """
+            [deadlines."video.generate"]
+            waiting_seconds = 600
+            [deadlines."workflow.run"]
+            waiting_seconds = 86400
+            throttled_seconds = "unlimited"
+            [deadlines."audio.speech"]
+            waiting_seconds = "unlimited"
+            """)
+        #expect(config.deadlines[.video] == .init(waiting: .seconds(600), throttled: .seconds(7200)), "an unset key keeps its default")
+        #expect(config.deadlines[.workflowRun] == .init(waiting: .seconds(86_400), throttled: nil))
+        #expect(config.deadlines[.speech] == .init(waiting: nil, throttled: .seconds(3600)))
+        #expect(config.deadlines[.image] == QueueSettings.defaultDeadlines[.image], "other kinds keep their defaults")
+        #expect(config.queueSettings.deadlines == config.deadlines)
+        #expect(configError("[deadlines.\"video.generat\"]\nwaiting_seconds = 1")?.message.hasPrefix("unknown job kind") == true)
+        #expect(configError("[deadlines.\"video.generate\"]\nwaiting_seconds = 0")?.key == "deadlines.video.generate.waiting_seconds")
+        #expect(configError("[deadlines.\"video.generate\"]\nwaiting = 1")?.key == "deadlines.video.generate.waiting")
+    }
+}

@@ -145,13 +145,17 @@ struct LocalProviderFixture: ~Copyable {
         #expect(facts.width == 256 && facts.height == 144)
     }
 
-    @Test func unknownVideoTaskIsPermanentError() async throws {
+    /// A task the provider has no record of (its tasks directory was emptied) starts again:
+    /// the local clip costs nothing, so the job goes on instead of failing.
+    @Test func anUnknownVideoTaskStartsAgain() async throws {
         let f = try LocalProviderFixture()
         let request = GenerationRequest(kind: .video, prompt: "x", externalID: "nope")
-        let error = await #expect(throws: JobError.self) {
-            try await f.provider.poll(ProviderTask(provider: "local", id: "video-missing"), request: request, context: f.context)
-        }
-        #expect(error?.failureClass == .permanent)
+        let outcome = try await f.provider.poll(ProviderTask(provider: "local", id: "video-missing"), request: request, context: f.context)
+        guard case .pending(let task, _) = outcome else { Issue.record("an unknown task starts again, pending"); return }
+        #expect(task.id == "video-nope")
+        f.clock.advance(2)
+        let result = try f.finished(try await f.provider.poll(task, request: request, context: f.context))
+        #expect(result.files.count == 1)
     }
 
     @Test func audioKindsAreAACOfExpectedLength() async throws {

@@ -290,6 +290,100 @@ import Testing
         #expect(try await claim().isEmpty)
     }
 
+    /// A lane whose due jobs all wait for a full provider gets nothing from its turn: it must
+    /// not hold back the lanes behind it. Here the kling lane was served before the render lane
+    /// (so it comes first in the round robin) and its depth alone could fill the batch; the
+    /// render job is claimed all the same, in the very next claim.
+    @Test func aLaneWaitingForAFullProviderDoesNotHoldBackTheLanesBehindIt() async throws {
+        try await apply(providers: ["kling": .init(concurrent: 1)])
+        let a = try await user(.enterprise)
+        let b = try await user(.enterprise)
+        try await backlog(a, 20, .video, provider: "kling")
+        #expect(try await claim(limit: 8).count == 1, "kling takes one at a time")
+        // B is served once, after A's lane.
+        try await submit(b, .render)
+        let first = try await claim(limit: 8)
+        #expect(first.map(\.userID) == [b])
+        try await queue.complete(first.map { ($0.lease, [:]) })
+        #expect(try await claim(limit: 8).isEmpty, "kling is full and B has nothing due")
+
+        let job = try await submit(b, .render)
+        #expect(try await claim(limit: 8).map(\.id) == [job])
+        #expect(try await database.query("select count(*) as n from jobs where provider = 'kling' and state = 'running'")[0].int("n") == 1)
+    }
+
+    /// Lanes that got nothing go on to the back: with more lanes waiting for a full provider
+    /// than a claim looks at, the job of another class behind them is still reached.
+    @Test func manyLanesWaitingForAFullProviderDoNotStarveAnotherClass() async throws {
+        try await apply(providers: ["kling": .init(concurrent: 1)])
+        // More than the eight lanes a claim of one looks at.
+        for _ in 0..<10 { try await backlog(try await user(.pro), 20, .video, provider: "kling") }
+        #expect(try await claim(limit: 1).count == 1)
+        let other = try await user(.pro)
+        try await backlog(other, 1, .audio)
+        try await database.query("update reeld.lanes set served_at = clock_timestamp() where user_id = $1::uuid", [other])
+        var claimed: [ClaimedJob] = []
+        for _ in 0..<4 where claimed.isEmpty { claimed = try await claim(limit: 1) }
+        #expect(claimed.map(\.userID) == [other])
+    }
+
+    /// The running count of a provider must be exact whenever its limit is set or changed:
+    /// runs that ended while it was unlimited must not become room, and jobs still running from
+    /// then must count against it.
+    @Test func aProviderLimitSetLaterCountsExactlyWhatRuns() async throws {
+        try await apply()
+        let u = try await user(.enterprise)
+        try await backlog(u, 10, .video, provider: "kling")
+        let unlimited = try await claim(limit: 10)
+        #expect(unlimited.count == 10)
+        try await queue.complete(unlimited.prefix(8).map { ($0.lease, [:]) })
+
+        try await apply(providers: ["kling": .init(concurrent: 4)])
+        try await backlog(u, 10, .video, provider: "kling")
+        #expect(try await claim().count == 2, "two run already: room for two more")
+        try await apply(providers: ["kling": .init(concurrent: 6)])
+        #expect(try await claim().count == 2)
+        #expect(try await claim().isEmpty)
+
+        // Lifted, used, and set again: the count follows.
+        try await apply()
+        let more = try await claim(limit: 3)
+        #expect(more.count == 3)
+        let running = try await database.query("select id from jobs where provider = 'kling' and state = 'running'").map { try $0.uuid("id") }
+        #expect(running.count == 9)
+        for id in running.prefix(5) { try await queue.complete([(queue.lease(of: id), [:])]) }
+        try await apply(providers: ["kling": .init(concurrent: 5)])
+        #expect(try await claim().count == 1, "four run: room for one")
+    }
+
+    /// A limit set while a claim is in flight counts the jobs that claim starts: the settings
+    /// wait for the claim to commit (it holds the settings' lock shared, and its lanes), and
+    /// then count what runs, so the claim's jobs, started while the provider was unlimited,
+    /// count against the new limit and their ends do not become room.
+    @Test func aLimitSetWhileAClaimIsInFlightCountsItsJobs() async throws {
+        try await apply()
+        let u = try await user(.pro)
+        try await backlog(u, 2, .video, provider: "kling")
+        let claimed = Flag()
+        let now = clock.now()
+        async let holder: Bool = database.withConnection { conn in
+            try conn.query("begin")
+            #expect(try conn.query("select * from reeld.claim('n1', 2, $1::timestamptz, 30)", [now]).count == 2)
+            claimed.value.store(true, ordering: .releasing)
+            let waited = try Self.waitForALockWaiter(conn)
+            try conn.query("commit")
+            return waited
+        }
+        try await Poll.until("the claim to be in flight", timeout: .seconds(30), interval: .milliseconds(5)) {
+            claimed.value.load(ordering: .acquiring)
+        }
+        try await apply(providers: ["kling": .init(concurrent: 1)])
+        #expect(try await holder, "applying the settings waited for the claim")
+        #expect(try await running(user: u) == 2)
+        try await backlog(u, 1, .video, provider: "kling")
+        #expect(try await claim().isEmpty, "both running jobs count against the new limit")
+    }
+
     @Test func aProviderRateLimitHoldsAcrossUsers() async throws {
         try await apply(providers: ["eleven": .init(perMinute: 3)])
         for _ in 0..<4 {

@@ -14,7 +14,9 @@ extension LocalProvider {
 
     func pollVideo(_ task: ProviderTask, request: GenerationRequest, workDirectory: URL) async throws -> GenerationOutcome {
         guard let record = try LocalVideoTask.load(id: task.id, from: tasksDirectory) else {
-            throw JobError.permanent("local provider has no video task \(task.id)", detail: ["task": .string(task.id)])
+            // A task this provider no longer knows (its tasks directory was emptied or moved):
+            // the local clip costs nothing, so it starts again rather than failing the job.
+            return try submitVideo(request)
         }
         let now = configuration.now()
         if now < record.dueAt {

@@ -9,7 +9,8 @@ import ReelRender
 ///
 /// Video is asynchronous like the real providers: `generate` records a task in
 /// `tasksDirectory` (keyed by the request's external id, so a repeated `generate` finds the same
-/// task) and `poll` makes the clip once the task is due.
+/// task) and `poll` makes the clip once the task is due. Asked about a task it has no record
+/// of, it starts the task again: its work costs nothing, so starting over is always safe.
 public struct LocalProvider: Provider {
     public struct Configuration: Sendable {
         /// How long a video task stays pending before `poll` makes the clip.

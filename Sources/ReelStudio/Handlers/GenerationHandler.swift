@@ -9,8 +9,10 @@ import ReelStorage
 /// Runs every provider-backed kind (storyboard, image, video, speech, music, effects).
 ///
 /// A generation is paid for once: its row (whose id is the external id providers see) exists
-/// before the provider is called; a pending task is kept in the job's snooze state and polled,
-/// never submitted again; a generation already completed before a crash returns its output.
+/// before the provider is called; a pending task is kept in the job's snooze state and on the
+/// generation row, and polled, never submitted again, also by an attempt that follows a crash
+/// or a hand-back before the snooze was recorded; a generation already completed before a
+/// crash returns its output.
 struct GenerationHandler: JobHandler {
     let kind: GenerationKind
     let store: StudioStore
@@ -43,7 +45,10 @@ struct GenerationHandler: JobHandler {
 
         let outcome: GenerationOutcome
         do {
-            if let taskID = job.snoozeState?["task_id"]?.stringValue {
+            if let taskID = Self.recordedTask(snoozeState: job.snoozeState, generation: generation) {
+                if job.snoozeState?["task_id"] == nil {
+                    context.logger.info("Polling the provider task recorded before this attempt", metadata: ["task": "\(taskID)"])
+                }
                 outcome = try await provider.poll(ProviderTask(provider: provider.name, id: taskID), request: request, context: generationContext)
             } else {
                 outcome = try await provider.generate(request, context: generationContext)
@@ -63,6 +68,14 @@ struct GenerationHandler: JobHandler {
             return .completed(try await finish(result, job: job, user: user, project: project, scene: scene, role: role,
                                                generation: generation.id, provider: provider.name))
         }
+    }
+
+    /// The provider task this generation already has: the one the job snoozed on, else the one
+    /// recorded on the generation when the provider accepted the work (an attempt that crashed
+    /// or was handed back before its snooze was committed leaves no snooze state).
+    static func recordedTask(snoozeState: JSONValue?, generation: StudioStore.Generation) -> String? {
+        if let taskID = snoozeState?["task_id"]?.stringValue { return taskID }
+        return generation.state == .submitted ? generation.providerTaskID : nil
     }
 
     /// Stores the files, then records assets, the generation, its usage and what it cost in one
