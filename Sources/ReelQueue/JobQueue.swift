@@ -494,7 +494,13 @@ public struct JobQueue: Sendable {
     /// $1 jobs, $2 their lease tokens (pairwise). A job whose cancel was requested ends cancelled
     /// and releases its reserve.
     static let releaseSQL = """
-        with changed as (
+        with lanes_locked as materialized (
+            -- The jobs' lanes in key order before any job, as the rescue does.
+            select 1 from reeld.lanes l
+            where (l.user_id, l.job_class) in (select user_id, job_class from public.jobs where id = any($1::uuid[]) and user_id is not null)
+            order by l.user_id, l.job_class
+            for update of l
+        ), changed as (
             update public.jobs j
             set state = case when cancel_requested then 'cancelled'
                              when snooze_state is not null then 'waiting'
@@ -504,6 +510,7 @@ public struct JobQueue: Sendable {
                 run_at = now(), lease_owner = null, lease_token = null, lease_expires_at = null
             from unnest($1::uuid[], $2::uuid[]) as r(id, token)
             where j.id = any($1::uuid[]) and j.id = r.id and j.lease_token = r.token
+              and (select count(*) from lanes_locked) >= 0
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
                       j.user_id, j.credits_reserved, j.credits_used,
                       j.user_id as run_user, j.job_class as run_class, j.provider as run_provider
@@ -621,7 +628,17 @@ public struct JobQueue: Sendable {
 
     /// $1 now (nil: the database's).
     static let rescueSQL = """
-        with changed as (
+        with lanes_locked as materialized (
+            -- The lanes of the jobs it returns, in key order, before any job: a job made due
+            -- locks its lane (jobs_lane_due), and taking them in the jobs' order could hold a
+            -- later lane while waiting for an earlier one, crosswise with a client (40P01).
+            select 1 from reeld.lanes l
+            where (l.user_id, l.job_class) in (
+                select user_id, job_class from public.jobs
+                where state = 'running' and lease_expires_at < coalesce($1::timestamptz, now()) and user_id is not null)
+            order by l.user_id, l.job_class
+            for update of l
+        ), changed as (
             update public.jobs j
             set state = case when cancel_requested then 'cancelled'
                              when attempt >= max_attempts then 'failed'
@@ -633,6 +650,7 @@ public struct JobQueue: Sendable {
                     'error', 'lease expired: node ' || lease_owner || ' stopped heartbeating')),
                 lease_owner = null, lease_token = null, lease_expires_at = null
             where state = 'running' and lease_expires_at < coalesce($1::timestamptz, now())
+              and (select count(*) from lanes_locked) >= 0
             returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at,
                       j.user_id, j.credits_reserved, j.credits_used,
                       j.user_id as run_user, j.job_class as run_class, j.provider as run_provider

@@ -485,6 +485,49 @@ import Testing
         #expect(try ended.int("provider") == 2)
     }
 
+    /// A rescue that returns several users' jobs locks their lanes in key order, before any job,
+    /// as a client submitting in (user, class) order does: otherwise it would hold a later lane
+    /// (through the job that made it due) while it waits for an earlier one, crosswise with such
+    /// a client (40P01).
+    @Test func aRescueLocksTheLanesOfItsJobsInKeyOrder() async throws {
+        try await apply()
+        let ids = [try await user(.pro), try await user(.pro)].sorted { $0.uuidString.lowercased() < $1.uuidString.lowercased() }
+        let (first, second) = (ids[0], ids[1])
+        // The later lane's job expires first, so a rescue that took lanes in its jobs' order
+        // would lock the later lane first.
+        try await submit(second)
+        #expect(try await claim().count == 1)
+        clock.advance(by: .seconds(1))
+        try await submit(first)
+        #expect(try await claim().count == 1)
+        clock.advance(by: .seconds(60))
+        let laneHeld = Flag()
+        async let holder: (waited: Bool, laterLaneFree: Bool) = database.withConnection { conn in
+            try conn.query("begin")
+            try conn.query("select from reeld.lanes where user_id = $1::uuid and job_class = 'video' for update", [first])
+            laneHeld.value.store(true, ordering: .releasing)
+            let waited = try Self.waitForALockWaiter(conn)
+            // The rescue waits for the earlier lane: it must not hold the later one yet.
+            let laterLaneFree: Bool
+            do {
+                try conn.query("select from reeld.lanes where user_id = $1::uuid and job_class = 'video' for update nowait", [second])
+                laterLaneFree = true
+            } catch let error as DatabaseError where error.sqlState == "55P03" {
+                laterLaneFree = false
+            }
+            try conn.query("rollback")
+            return (waited, laterLaneFree)
+        }
+        try await Poll.until("the earlier lane to be held", timeout: .seconds(30), interval: .milliseconds(5)) {
+            laneHeld.value.load(ordering: .acquiring)
+        }
+        async let rescued = queue.rescueExpired()
+        let seen = try await holder
+        #expect(seen.waited, "the rescue waited for the earlier lane")
+        #expect(seen.laterLaneFree, "the rescue locked the later lane before the earlier one")
+        #expect(try await rescued.count == 2)
+    }
+
     /// Waits, on `conn`, until at least `count` other backends of this database wait for a
     /// lock, `done` holds, or `timeout` passes; false unless the waiters came.
     static func waitForLockWaiters(_ conn: PostgresConnection, count: Int, timeout: Double, done: () -> Bool = { false }) throws -> Bool {
