@@ -25,7 +25,9 @@ struct KindArguments: Sendable {
     var allRules: [ArgumentRule] { rules + Self.commonRules }
 
     private static let text = ArgumentRule.ValueType.string(length: 1...Int.max)
-    private static let dimension = ArgumentRule.ValueType.integer(1...16384)
+    /// A side of a picture: at most 4096, so that width × height stays within
+    /// `MediaLimits.picturePixels` (4096 × 4096), the largest picture the renderer takes.
+    private static let dimension = ArgumentRule.ValueType.integer(1...4096)
     private static let audioDuration = ArgumentRule.ValueType.number(0...3600)
     private static let jobClass = ArgumentRule.ValueType.oneOf(JobClass.allCases.map(\.rawValue))
 

@@ -32,6 +32,15 @@ import Testing
         #expect(job.maxAttempts == 5)
     }
 
+    /// A picture larger than the renderer takes (4096 × 4096) is refused at intake, naming the
+    /// field, rather than queued to fail later (or to hold hundreds of megabytes per frame).
+    @Test func anImageLargerThanThePictureLimitIsRefusedAtIntake() throws {
+        let project = UUID()
+        let refused = problems(#"{"kind": "image.generate", "project_id": "\#(project)", "args": {"prompt": "a lighthouse", "width": 8192, "height": 2048}}"#)
+        #expect(refused.map(\.path) == ["$.args.width"], "\(refused)")
+        #expect(problems(#"{"kind": "image.generate", "project_id": "\#(project)", "args": {"prompt": "a lighthouse", "width": 4096, "height": 4096}}"#).isEmpty)
+    }
+
     @Test func onlyKindIsRequiredAndDefaultsApply() throws {
         let job = try decoder.decode(Array(#"{"kind": "system.noop"}"#.utf8))
         #expect(job.args == [:])
