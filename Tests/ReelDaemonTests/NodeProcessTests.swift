@@ -275,7 +275,7 @@ extension ProcessTests.NodeProcessTests {
         let directory = try TemporaryDirectory(prefix: "reeld-ready")
         defer { directory.remove() }
         let url = try TestDatabase.makeDatabase()
-        let socket = try NotifySocket(exportToEnvironment: false)
+        let socket = try NotifySocket()
         // The shipped intervals (no job runs, so heartbeats never go out; the rescuer wakes every
         // 15 s, the claim loop's fallback poll every 5 s) and a rescan too slow to find a file.
         var settings = ReeldProcess.Settings(nodeName: "ready", databaseURL: url, directory: directory.appending("ready"))
