@@ -66,6 +66,56 @@ import Testing
         try local.check(url: url)
     }
 
+    /// An index on `jobs` is built with `create index concurrently` in a file marked
+    /// `-- reeld: no-transaction`: while the build waits for a transaction that writes to jobs,
+    /// other inserts into jobs go on. (A plain `create index` would queue every insert and
+    /// claim behind its lock request; inside a transaction PostgreSQL refuses `concurrently`.)
+    @Test func aNoTransactionMigrationBuildsAnIndexOnJobsWhileInsertsGoOn() async throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        try migrator.migrate(url: url)
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent("migrations")
+        try FileManager.default.copyItem(at: TestDatabase.migrationsDirectory, to: copy)
+        let next = try #require(try migrator.migrations().last).version + 1
+        let name = String(format: "%04d_jobs_test_index.sql", next)
+        try Self.write("""
+            -- reeld: no-transaction
+            -- Built without locking jobs for writes.
+            create index concurrently if not exists jobs_test_kind_idx on public.jobs (kind, created_at);
+            """, copy, name)
+        let local = Migrator(directory: copy, logger: TestDatabase.logger, lockTimeout: .seconds(30))
+        #expect(try local.migrations().last?.runsOutsideTransaction == true)
+        #expect(try local.migrations().first?.runsOutsideTransaction == false)
+
+        // A writer in an open transaction: the index build waits for it to end.
+        let writer = try PostgresConnection(url: url)
+        try writer.execute("begin; insert into public.jobs (kind, max_attempts) values ('system.noop', 3)")
+        let observer = try PostgresConnection(url: url)
+        try await withThrowingTaskGroup(of: Migrator.Report.self) { group in
+            group.addTask { try await Task.detachedBlocking { try local.migrate(url: url) } }
+            try await Poll.until("the index build to wait for the open writer", timeout: .seconds(20)) {
+                try observer.query("""
+                    select count(*) as n from pg_stat_activity
+                    where datname = current_database() and wait_event_type = 'Lock' and query like '%jobs_test_kind_idx%'
+                    """)[0].int("n") == 1
+            }
+            // Meanwhile another insert into jobs goes through at once.
+            let inserter = try PostgresConnection(url: url)
+            try inserter.execute("set statement_timeout = '5s'")
+            try inserter.execute("insert into public.jobs (kind, max_attempts) values ('system.noop', 3)")
+            try writer.execute("commit")
+            let report = try #require(try await group.next())
+            #expect(report.applied == [name])
+        }
+        let index = try observer.query("""
+            select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = 'jobs_test_kind_idx'
+            """)
+        #expect(try index.first?.bool("valid") == true)
+        #expect(try observer.query("select count(*) as n from public.jobs")[0].int("n") == 2)
+        try local.check(url: url)
+    }
+
     @Test func checkRefusesPendingMigrations() throws {
         let url = try TestDatabase.makeEmptyDatabase()
         #expect(throws: MigrationError.self) { try migrator.check(url: url) }
