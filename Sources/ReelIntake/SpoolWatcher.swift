@@ -1,5 +1,5 @@
-import ReelCore
 import Logging
+import ReelCore
 
 /// The spool intake as a long-running service: watches `new/` with inotify, scans it in full at
 /// start, every `rescanInterval` and after an inotify queue overflow, and hands each file to a
