@@ -1,6 +1,7 @@
 import Foundation
 import ReelDB
 import ReelTestSupport
+import Synchronization
 import Testing
 
 @Suite struct MigratorTests {
@@ -92,22 +93,24 @@ import Testing
         let writer = try PostgresConnection(url: url)
         try writer.execute("begin; insert into public.jobs (kind, max_attempts) values ('system.noop', 3)")
         let observer = try PostgresConnection(url: url)
-        try await withThrowingTaskGroup(of: Migrator.Report.self) { group in
-            group.addTask { try await Task.detachedBlocking { try local.migrate(url: url) } }
-            try await Poll.until("the index build to wait for the open writer", timeout: .seconds(20)) {
-                try observer.query("""
-                    select count(*) as n from pg_stat_activity
-                    where datname = current_database() and wait_event_type = 'Lock' and query like '%jobs_test_kind_idx%'
-                    """)[0].int("n") == 1
-            }
-            // Meanwhile another insert into jobs goes through at once.
-            let inserter = try PostgresConnection(url: url)
-            try inserter.execute("set statement_timeout = '5s'")
-            try inserter.execute("insert into public.jobs (kind, max_attempts) values ('system.noop', 3)")
-            try writer.execute("commit")
-            let report = try #require(try await group.next())
-            #expect(report.applied == [name])
+        // Read by the wait below, so that a migration that fails at once says why.
+        let outcome = MigrationOutcome()
+        Thread { outcome.set(Result { try local.migrate(url: url) }) }.start()
+        try await Poll.until("the index build to wait for the open writer", timeout: .seconds(60)) {
+            if case .failure(let error)? = outcome.value { throw error }
+            return try observer.query("""
+                select count(*) as n from pg_stat_activity
+                where datname = current_database() and wait_event_type = 'Lock' and query like '%jobs_test_kind_idx%'
+                """)[0].int("n") == 1
         }
+        // Meanwhile another insert into jobs goes through at once.
+        let inserter = try PostgresConnection(url: url)
+        try inserter.execute("set statement_timeout = '5s'")
+        try inserter.execute("insert into public.jobs (kind, max_attempts) values ('system.noop', 3)")
+        try writer.execute("commit")
+        try await Poll.until("the migration to end", timeout: .seconds(60)) { outcome.value != nil }
+        let report = try #require(try outcome.value?.get())
+        #expect(report.applied == [name])
         let index = try observer.query("""
             select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = 'jobs_test_kind_idx'
             """)
@@ -271,4 +274,11 @@ extension Task where Failure == any Error, Success: Sendable {
             Thread { continuation.resume(with: Result { try body() }) }.start()
         }
     }
+}
+
+/// How a migration run on a thread of its own ended, for the test that waits on it to read.
+final class MigrationOutcome: Sendable {
+    private let stored = Mutex<Result<Migrator.Report, any Error>?>(nil)
+    var value: Result<Migrator.Report, any Error>? { stored.withLock { $0 } }
+    func set(_ result: Result<Migrator.Report, any Error>) { stored.withLock { $0 = result } }
 }

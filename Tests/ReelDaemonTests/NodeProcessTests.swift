@@ -193,6 +193,8 @@ extension ProcessTests.NodeProcessTests {
             #expect(row.state == "completed", "still \(row.state) long after it should have finished\n\(owner.process.stderrTail())")
             #expect(row.attempt == 1 && row.errors.isEmpty)
             #expect(looks >= 5)
+            // The event reaches the listener after the row commits: wait for it before counting.
+            try await Poll.until("the completed event", timeout: .seconds(10)) { events.states(of: id).contains("completed") }
             #expect(events.states(of: id).filter { $0 == "completed" }.count == 1)
             #expect(!owner.process.standardError.contains("Lost leases") && !other.process.standardError.contains("Rescued jobs"))
 
