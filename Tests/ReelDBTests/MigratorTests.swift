@@ -98,9 +98,11 @@ import Testing
         Thread { outcome.set(Result { try local.migrate(url: url) }) }.start()
         try await Poll.until("the index build to wait for the open writer", timeout: .seconds(60)) {
             if case .failure(let error)? = outcome.value { throw error }
+            // PostgreSQL's own report of the build: its first wait is for the transactions
+            // that write to jobs (the open writer).
             return try observer.query("""
-                select count(*) as n from pg_stat_activity
-                where datname = current_database() and wait_event_type = 'Lock' and query like '%jobs_test_kind_idx%'
+                select count(*) as n from pg_stat_progress_create_index
+                where datname = current_database() and relid = 'public.jobs'::regclass and phase like 'waiting for%'
                 """)[0].int("n") == 1
         }
         // Meanwhile another insert into jobs goes through at once.
