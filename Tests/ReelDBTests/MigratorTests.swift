@@ -85,7 +85,9 @@ import Testing
             -- Built without locking jobs for writes.
             create index concurrently if not exists jobs_test_kind_idx on public.jobs (kind, created_at);
             """, copy, name)
-        let local = Migrator(directory: copy, logger: TestDatabase.logger, lockTimeout: .seconds(30))
+        // Generous: under a full, parallel test run the build may wait behind other work on jobs
+        // (autovacuum) before it reaches the writer.
+        let local = Migrator(directory: copy, logger: TestDatabase.logger, lockTimeout: .seconds(120))
         #expect(try local.migrations().last?.runsOutsideTransaction == true)
         #expect(try local.migrations().first?.runsOutsideTransaction == false)
 
@@ -96,8 +98,14 @@ import Testing
         // Read by the wait below, so that a migration that fails at once says why.
         let outcome = MigrationOutcome()
         Thread { outcome.set(Result { try local.migrate(url: url) }) }.start()
-        try await Poll.until("the index build to wait for the open writer", timeout: .seconds(60)) {
-            if case .failure(let error)? = outcome.value { throw error }
+        let diagnosis = {
+            ((try? observer.query("""
+                select pid, backend_type, state, wait_event_type, wait_event, left(query, 80) as q from pg_stat_activity
+                where datname = current_database()
+                """).map { row in (try? row.string("q")) ?? "" }) ?? []).joined(separator: " | ")
+        }
+        try await Poll.until("the index build to wait for the open writer", timeout: .seconds(120), context: diagnosis) {
+            if case .failure(let error)? = outcome.value { throw ChildProcess.Failure("\(error); activity: \(diagnosis())") }
             // PostgreSQL's own report of the build: its first wait is for the transactions
             // that write to jobs (the open writer).
             return try observer.query("""
