@@ -6,7 +6,8 @@ import Logging
 /// The directory holds two kinds of file:
 ///
 /// - `NNNN_name.sql`: tables, types, indexes, grants and data changes, applied once each, in
-///   order, each in its own transaction, and recorded with its SHA-256 in
+///   order, each in its own transaction (or none, for `create index concurrently`: see
+///   `Migration.runsOutsideTransaction`), and recorded with its SHA-256 in
 ///   `reeld.schema_migrations`. An applied file must never change: one that was edited stops
 ///   the migrator (and `reeld run`), because the database no longer matches what it says.
 /// - `functions/NAME.sql`: functions, triggers and views, written to be run again
@@ -21,7 +22,8 @@ import Logging
 /// Both steps run under one advisory lock, so several nodes migrating at once apply each file
 /// exactly once; the others wait, then find nothing to do.
 ///
-/// Mixed versions. Only `migrate` (`reeld migrate`) writes; `check`, which `reeld run` calls
+/// Mixed versions. Only `migrate` (`reeld migrate`) writes, and NOTIFYs `reeld_schema` when it
+/// changed anything, so that running nodes of an older reeld stop claiming (`SchemaVersion`); `check`, which `reeld run` calls
 /// before it starts, refuses to run against functions other than the ones this binary ships,
 /// and says which side is behind. A version that a later one replaced stays recorded, marked
 /// superseded, so a binary whose file matches a superseded version knows it is older than the
@@ -41,6 +43,24 @@ public struct Migrator: Sendable {
         public var version: Int
         public var name: String
         public var sql: String
+
+        /// Whether the file runs outside a transaction: its header (the comment lines it starts
+        /// with) holds the line `-- reeld: no-transaction`. For `create index concurrently` on a
+        /// busy table such as `jobs`, which PostgreSQL refuses inside a transaction, and which,
+        /// unlike a plain `create index`, lets inserts and claims go on while the index builds.
+        /// Such a file holds one statement (PostgreSQL runs the statements of one string as
+        /// one transaction), and one that fails half-way leaves an invalid index behind:
+        /// its file should say `if not exists` and the operator drops the invalid index before
+        /// migrating again.
+        public var runsOutsideTransaction: Bool {
+            for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+                let text = line.trimmingCharacters(in: .whitespaces)
+                if text.isEmpty { continue }
+                guard text.hasPrefix("--") else { return false }
+                if text.lowercased().replacingOccurrences(of: " ", with: "") == "--reeld:no-transaction" { return true }
+            }
+            return false
+        }
     }
 
     /// One file of `functions/`, named by its file name (`claim_fair.sql`).
@@ -147,14 +167,35 @@ public struct Migrator: Sendable {
         if let problem = comparison.newerDatabase { throw problem }
 
         var report = Report(applied: [], alreadyApplied: applied.count)
+        // Running nodes of this version or an older one learn that the schema changed under them
+        // (SchemaVersion): told at the end, or on the way out when a later file failed.
+        var changed = false
+        defer { if changed { _ = try? conn.execute("select pg_notify('\(SchemaVersion.channel)', '')") } }
         for migration in files where applied[migration.version] == nil {
+            let record = {
+                _ = try conn.query(
+                    "insert into reeld.schema_migrations (version, name, checksum) values ($1::int, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'))",
+                    [migration.version, migration.name, migration.sql])
+            }
+            if migration.runsOutsideTransaction {
+                do {
+                    try conn.execute(migration.sql)
+                    changed = true
+                    try record()
+                } catch {
+                    let hint = "\(error)".contains("transaction block") ? " (a no-transaction migration holds one statement)" : ""
+                    throw MigrationError("\(migration.name): \(error)\(hint)")
+                }
+                logger.info("Applied migration", metadata: ["migration": "\(migration.name)", "transaction": "none"])
+                report.applied.append(migration.name)
+                continue
+            }
             try conn.execute("begin")
             do {
                 try conn.execute(migration.sql)
-                try conn.query(
-                    "insert into reeld.schema_migrations (version, name, checksum) values ($1::int, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'))",
-                    [migration.version, migration.name, migration.sql])
+                try record()
                 try conn.execute("commit")
+                changed = true
             } catch {
                 _ = try? conn.execute("rollback")
                 throw MigrationError("\(migration.name): \(error)")
@@ -176,6 +217,7 @@ public struct Migrator: Sendable {
                 try conn.query("insert into reeld.schema_functions (name, checksum) values ($1, $2)", [file.name, checksum])
             }
             try conn.execute("commit")
+            changed = true
         } catch {
             _ = try? conn.execute("rollback")
             throw MigrationError("\(current): \(error)")
@@ -189,7 +231,9 @@ public struct Migrator: Sendable {
 
     /// Checks that the database has exactly the migrations and function files on disk; `reeld run`
     /// calls this before READY so that a node never works against a schema it does not know.
-    public func check(url: String) throws {
+    /// Returns that schema, for the node to notice later when a newer reeld migrates past it.
+    @discardableResult
+    public func check(url: String) throws -> SchemaVersion {
         let files = try migrations()
         let functions = try functionFiles()
         let conn = try PostgresConnection(url: url, logger: logger)
@@ -200,12 +244,16 @@ public struct Migrator: Sendable {
         try verify(files: files, applied: applied, conn)
         let hasFunctions = try conn.query("select to_regclass('reeld.schema_functions') is not null as present")[0].bool("present")
         let recorded = hasFunctions ? try recordedFunctions(conn) : []
-        let comparison = try FunctionComparison(shipped: functions.map { ($0.name, try Self.checksum($0.sql, conn)) }, recorded: recorded)
+        let shipped = try functions.map { (name: $0.name, checksum: try Self.checksum($0.sql, conn)) }
+        let comparison = FunctionComparison(shipped: shipped, recorded: recorded)
         if let problem = comparison.newerDatabase { throw problem }
         let pending = files.filter { applied[$0.version] == nil }.map(\.name) + comparison.pending.map { "functions/\($0)" }
         if !pending.isEmpty {
             throw MigrationError("pending migrations \(pending.joined(separator: ", ")): run `reeld migrate`")
         }
+        return SchemaVersion(
+            migrations: Set(files.map(\.version)),
+            functions: Dictionary(shipped.map { ($0.name, $0.checksum) }, uniquingKeysWith: { $1 }))
     }
 
     /// A database made by the migrations before the baseline records them in schema_migrations

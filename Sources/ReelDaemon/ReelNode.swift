@@ -21,12 +21,15 @@ public struct ReelNode: Sendable {
     public let worker: QueueWorker
     let logger: Logger
     let withSpool: Bool
+    /// systemd's notify socket and watchdog, as this process was started with them.
+    let notifier: SystemdNotifier
 
     /// Builds a node from configuration; `reeld run` checks the schema against its migrations first.
-    public init(config: ReelConfig, logger: Logger, withSpool: Bool = true) throws {
+    public init(config: ReelConfig, logger: Logger, withSpool: Bool = true, notifier: SystemdNotifier = SystemdNotifier()) throws {
         self.config = config
         self.logger = logger
         self.withSpool = withSpool
+        self.notifier = notifier
         guard !config.database.url.isEmpty else {
             throw ConfigurationProblem("database.url (or url_file) is not set")
         }
@@ -40,8 +43,16 @@ public struct ReelNode: Sendable {
                 claimers: config.queue.claimers,
                 lease: config.queue.lease, heartbeatInterval: config.queue.heartbeatInterval,
                 pollInterval: config.queue.pollInterval, shutdownGrace: config.queue.shutdownGrace,
-                backoff: Backoff(base: config.queue.backoffBase, cap: config.queue.backoffCap)),
+                backoff: Backoff(base: config.queue.backoffBase, cap: config.queue.backoffCap),
+                livenessInterval: Self.livenessInterval(watchdog: notifier.watchdogInterval)),
             listenURL: config.database.url, logger: logger)
+    }
+
+    /// How often the claim loop and the spool come round at least, idle or not: well within the
+    /// watchdog's interval, whose pings depend on them (three passes per interval, so that one
+    /// slow claim does not cost a ping); every 10 s without a watchdog.
+    static func livenessInterval(watchdog: Duration?) -> Duration {
+        min(watchdog.map { $0 / 3 } ?? .seconds(10), .seconds(10))
     }
 
     /// Every kind this node runs, with its handler; the enabled providers come from the configuration.
@@ -65,6 +76,10 @@ public struct ReelNode: Sendable {
         ).registry()
     }
 
+    /// Between two looks at the schema when no NOTIFY came (one may be lost while the
+    /// listening connection is away).
+    static let schemaCheckInterval = Duration.seconds(60)
+
     /// Writes this node's tiers, provider limits and costs into the database, where every
     /// node's claim and `reeld.submit_job()` enforce them. `run()` does it first; a reload
     /// writes the reloaded ones the same way.
@@ -77,9 +92,11 @@ public struct ReelNode: Sendable {
     ///
     /// With `reload`, SIGHUP reads the configuration file again and applies what can change
     /// live (see ``ConfigReloader``); without it SIGHUP keeps its default action.
-    public func run(reload: ConfigReload? = nil) async throws {
+    ///
+    /// With `schema` (what `Migrator.check` found at start), the node watches for a newer
+    /// reeld migrating the database and stops claiming when one has (``SchemaWatch``).
+    public func run(reload: ConfigReload? = nil, schema: SchemaVersion? = nil) async throws {
         try await applySettings()
-        let notifier = SystemdNotifier()
         let intake = Readiness()
         let announced = Readiness()
         let housekeeper = QueueHousekeeper(
@@ -88,6 +105,9 @@ public struct ReelNode: Sendable {
                 rescueInterval: config.queue.rescueInterval, pruneInterval: config.queue.pruneInterval,
                 retention: config.queue.retention, archive: config.queue.archive),
             logger: logger)
+        var heartbeats = worker.claimerHeartbeats.enumerated().map { (name: "claimer \($0.offset)", heartbeat: $0.element) }
+        let spoolHeartbeat = LoopHeartbeat(every: worker.configuration.livenessInterval)
+        if withSpool { heartbeats.append((name: "spool", heartbeat: spoolHeartbeat)) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // First, so that it stops last: its connections close after every service that uses them.
             .init(service: database),
@@ -95,8 +115,14 @@ public struct ReelNode: Sendable {
             // while the worker drains.
             .init(service: housekeeper),
             .init(service: worker),
-            .init(service: SystemdStatusService(notifier: notifier, worker: worker, intake: intake, announced: announced, logger: logger)),
+            .init(service: SystemdStatusService(
+                notifier: notifier, worker: worker, intake: intake, announced: announced, heartbeats: heartbeats, logger: logger)),
         ]
+        if let schema {
+            services.append(.init(service: SchemaWatch(
+                known: schema, database: database, listenURL: config.database.url, worker: worker,
+                notifier: notifier, interval: Self.schemaCheckInterval, logger: logger)))
+        }
         if withSpool {
             let spool = SpoolConfiguration(
                 root: config.intake.spoolDirectory, maxFileBytes: config.intake.maxFileBytes,
@@ -105,7 +131,7 @@ public struct ReelNode: Sendable {
                     usersByUID: config.intake.submitters.users.mapValues { Set($0) }),
                 rescanInterval: config.intake.rescanInterval)
             let watcher = SpoolWatcher(configuration: spool, submitter: SpoolSubmitter(queue: queue), logger: logger)
-            services.append(.init(service: SpoolService(watcher: watcher, readiness: intake)))
+            services.append(.init(service: SpoolService(watcher: watcher, readiness: intake, heartbeat: spoolHeartbeat)))
         } else {
             intake.markReady()
         }

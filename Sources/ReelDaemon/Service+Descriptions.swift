@@ -13,3 +13,7 @@ extension SpoolService: CustomStringConvertible {
 extension SystemdStatusService: CustomStringConvertible {
     var description: String { "SystemdStatusService" }
 }
+
+extension SchemaWatch: CustomStringConvertible {
+    var description: String { "SchemaWatch" }
+}

@@ -1,4 +1,5 @@
 import Logging
+import ReelCore
 import ReelIntake
 import ServiceLifecycle
 
@@ -8,8 +9,12 @@ struct SpoolService: Service {
     let watcher: SpoolWatcher
     /// Told once the watch is in place.
     let readiness: Readiness
+    /// Beaten by the loop that submits the spool's files; the watchdog checks it.
+    let heartbeat: LoopHeartbeat
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { try await watcher.run(onListening: { readiness.markReady() }) }
+        try await cancelWhenGracefulShutdown {
+            try await watcher.run(onListening: { readiness.markReady() }, heartbeat: heartbeat)
+        }
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
 import Logging
+import ReelCore
 import ReelQueue
 import ReelSystemd
 import ServiceLifecycle
 
 /// Tells systemd READY once the node works, keeps STATUS= current with live counts, pings the
-/// watchdog while the worker's loops are alive, and says STOPPING on shutdown.
+/// watchdog while the loops that do the work make progress, and says STOPPING on shutdown.
 struct SystemdStatusService: Service {
     let notifier: SystemdNotifier
     let worker: QueueWorker
@@ -14,6 +15,8 @@ struct SystemdStatusService: Service {
     let intake: Readiness
     /// Raised once READY=1 has gone out; reloads wait for it.
     let announced: Readiness
+    /// The loops the watchdog vouches for: the claim loop and, with intake, the spool's.
+    let heartbeats: [(name: String, heartbeat: LoopHeartbeat)]
     let logger: Logger
 
     func run() async throws {
@@ -31,18 +34,37 @@ struct SystemdStatusService: Service {
         // new jobs for up to `interval` after SIGTERM while this loop slept.
         await withGracefulShutdownHandler {
             await cancelWhenGracefulShutdown {
+                var stuck: Set<String> = []
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
                     if Task.isCancelled { return }
-                    let stats = worker.stats
-                    try? notifier.notify([
-                        .watchdog,
-                        .status("running \(stats.running), completed \(stats.completed), failed \(stats.failed)"),
-                    ])
+                    var states: [NotifyState] = [.status(Self.statusLine(worker))]
+                    if let limit = notifier.watchdogInterval {
+                        // A loop that has not come round within the watchdog's interval is stuck
+                        // (a claim or a submit that never returns): no ping, and systemd restarts
+                        // the node once the interval runs out.
+                        let late = Set(heartbeats.filter { $0.heartbeat.age >= limit }.map(\.name))
+                        if late.isEmpty {
+                            states.insert(.watchdog, at: 0)
+                            if !stuck.isEmpty { logger.notice("The loops make progress again; watchdog pings resume") }
+                        } else if late != stuck {
+                            logger.error("A loop makes no progress; watchdog pings withheld", metadata: ["loops": "\(late.sorted())"])
+                        }
+                        stuck = late
+                    }
+                    try? notifier.notify(states)
                 }
             }
         } onGracefulShutdown: {
             try? notifier.stopping(status: "draining")
         }
+    }
+
+    /// The one-line STATUS=: live counts, and why the node no longer claims when it does not.
+    static func statusLine(_ worker: QueueWorker) -> String {
+        let stats = worker.stats
+        let counts = "running \(stats.running), completed \(stats.completed), failed \(stats.failed)"
+        guard let reason = worker.claimsStopped else { return counts }
+        return "\(reason): stopped claiming; \(counts)"
     }
 }

@@ -32,6 +32,9 @@ final class SpoolEventSource: Sendable {
     private let wakeWriteFD: Int32
     private let path: String
     private let rescanInterval: Duration
+    /// Wake the consumer at least this often even when nothing arrives, so that its heartbeat
+    /// shows it alive (`SpoolWatcher`); nil: only when there is work.
+    private let tick: Duration?
     private let logger: Logger
     private let state = Mutex(State())
     private let continuation: AsyncStream<Void>.Continuation
@@ -41,7 +44,7 @@ final class SpoolEventSource: Sendable {
 
     /// Sets up the watch; nothing is read until `start()`. A full rescan is queued first, so
     /// files that arrived before the watch existed are handled too.
-    init(watching directory: SpoolDirectory, rescanInterval: Duration, logger: Logger) throws(SpoolIOError) {
+    init(watching directory: SpoolDirectory, rescanInterval: Duration, tick: Duration? = nil, logger: Logger) throws(SpoolIOError) {
         let path = directory.path
         let inotifyFD = try SpoolIOError.check("inotify_init1", path) { inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK)) }
         var pipeFDs: [Int32] = [-1, -1]
@@ -58,6 +61,7 @@ final class SpoolEventSource: Sendable {
         self.wakeWriteFD = pipeFDs[1]
         self.path = path
         self.rescanInterval = rescanInterval
+        self.tick = tick
         self.logger = logger
         (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         state.withLock { $0.work.requestRescan() }
@@ -132,6 +136,7 @@ final class SpoolEventSource: Sendable {
     private func watch() {
         let clock = ContinuousClock()
         var nextRescan = clock.now.advanced(by: rescanInterval)
+        var nextTick = tick.map { clock.now.advanced(by: $0) }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var failure: SpoolIOError?
 
@@ -140,7 +145,8 @@ final class SpoolEventSource: Sendable {
                 pollfd(fd: inotifyFD, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
             ]
-            let ready = poll(&fds, nfds_t(fds.count), Self.milliseconds(until: nextRescan, clock: clock))
+            let wakeAt = nextTick.map { min($0, nextRescan) } ?? nextRescan
+            let ready = poll(&fds, nfds_t(fds.count), Self.milliseconds(until: wakeAt, clock: clock))
             if ready == -1 {
                 if errno == EINTR { continue }
                 failure = SpoolIOError(operation: "poll", path: path, code: errno)
@@ -176,11 +182,19 @@ final class SpoolEventSource: Sendable {
                 rescan = true
                 nextRescan = clock.now.advanced(by: rescanInterval)
             }
+            var ticked = false
+            if let due = nextTick, let tick, clock.now >= due {
+                ticked = true
+                nextTick = clock.now.advanced(by: tick)
+            }
             if rescan || !names.isEmpty {
                 state.withLock { state in
                     if rescan { state.work.requestRescan() }
                     for name in names { state.work.fileArrived(name) }
                 }
+                continuation.yield(())
+            } else if ticked {
+                // No work: a wake-up all the same, for the consumer to show it is not stuck.
                 continuation.yield(())
             }
             if watchGone {

@@ -32,9 +32,17 @@ extension QueueWorker {
     /// One chain of claims: takes free slots, claims into them, hands the jobs over.
     func claimer(_ index: Int, handOver: AsyncStream<[(job: ClaimedJob, box: ProgressBox)]>.Continuation) async {
         var failures = 0
+        let liveness = configuration.livenessInterval
+        let heartbeat = claimerHeartbeats[index]
         while !isStopping {
+            heartbeat.beat()
+            if state.withLock({ $0.claimsStopped != nil }) {
+                // Still alive (the watchdog keeps being pinged): only the claims have stopped.
+                await workAvailable.wait(timeout: liveness)
+                continue
+            }
             guard case .claim(let gatherFirst) = state.withLock({ $0.slots.nextStep(forClaimer: index) }) else {
-                await slotFreed.wait(timeout: configuration.pollInterval)
+                await slotFreed.wait(timeout: min(configuration.pollInterval, liveness))
                 continue
             }
             if gatherFirst {
@@ -50,7 +58,7 @@ extension QueueWorker {
                 state.withLock { $0.slots.claimFailed(limit: limit) }
                 failures += 1
                 logger.error("Claim failed", metadata: ["error": "\(error)", "failures": "\(failures)"])
-                await workAvailable.wait(timeout: Self.claimRetry.delay(afterAttempt: failures), clock: queue.clock)
+                await workAvailable.wait(timeout: min(Self.claimRetry.delay(afterAttempt: failures), liveness), clock: queue.clock)
                 continue
             }
             // Each job's box is made here, under the lock that registers it, and handed over with it.
@@ -62,7 +70,7 @@ extension QueueWorker {
                 return started
             }
             if started.isEmpty {
-                await workAvailable.wait(timeout: await idleWait())
+                await workAvailable.wait(timeout: min(await idleWait(), liveness))
                 continue
             }
             handOver.yield(started)

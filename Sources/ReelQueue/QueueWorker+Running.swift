@@ -9,6 +9,13 @@ extension QueueWorker {
     static let settleAttempts = 5
 
     func execute(_ job: ClaimedJob, box: ProgressBox) async {
+        // Every attempt's start and end are logged with the job's fields, so that
+        // `journalctl JOB_ID=…` tells the story of a job that simply runs and completes too:
+        // at info for a user's job, at debug for a system job (benchmarks and smoke tests drain
+        // those by the hundred thousand). Below the logger's level nothing is built, not even
+        // the clock reading.
+        let story = AttemptStory(job: job, logger: self.logger)
+        story?.started()
         let result: Result<JobOutcome, any Error>
         if let handler = handlers.handler(for: job.kind) {
             let context = JobContext(job: job, baseLogger: logger, queue: queue, progressBox: box)
@@ -22,7 +29,7 @@ extension QueueWorker {
             result = .failure(JobError.permanent("no handler for kind \(job.kind) on this node"))
         }
         // Only the paths that log pay for the job's metadata.
-        lazy var logger = JobContext.logger(self.logger, for: job)
+        lazy var logger = story?.logger ?? JobContext.logger(self.logger, for: job)
         box.finished.store(true, ordering: .relaxed)
         state.withLock { $0.slots.handlerReturned() }
         slotFreed.signal()
@@ -30,20 +37,24 @@ extension QueueWorker {
         switch result {
         case .success(.completed(let value)):
             committer.add(job.lease, result: value)
+            story?.ended("completed")
             return
         case .success(.snooze(let after, let snoozeState)):
-            await settle(job, logger: logger) {
+            let snoozed = await settle(job, logger: logger) {
                 try await self.queue.snooze(job.lease, for: after, state: snoozeState)
             }
+            story?.ended(snoozed == true ? "waiting" : "lease lost")
         case .failure where box.cancelled.load(ordering: .relaxed):
             if state.withLock({ $0.stopping }) && !Task.isCancelled {
                 // Shutdown cancelled it (drain), and its handler has now stopped: hand the lease
                 // back, so that any node may run the job again without counting this attempt.
                 logger.info("Job interrupted by shutdown; handing its lease back")
                 await settle(job, logger: logger) { try await self.queue.release([job.lease]) }
+                story?.ended("handed back")
             } else {
                 logger.info("Job cancelled")
                 await settle(job, logger: logger) { try await self.queue.acknowledgeCancel(job.lease) }
+                story?.ended("cancelled")
             }
         case .failure(let error):
             let jobError = (error as? JobError) ?? JobError("\(error)")
@@ -55,6 +66,7 @@ extension QueueWorker {
                 settled == .failed ? "Job failed" : settled == .cancelled ? "Job attempt failed; its cancel ends it" : "Job attempt failed, will retry",
                 metadata: ["error": "\(jobError.message)", "class": "\(jobError.failureClass.rawValue)", "retry_in_s": "\(delay.seconds)"])
             if settled == .failed { state.withLock { $0.stats.failed += 1 } }
+            story?.ended(settled.map(\.rawValue) ?? "lease lost")
         }
     }
 

@@ -34,11 +34,16 @@ public final class QueueWorker: Service, Sendable {
         public var shutdownGrace: Duration
         /// Between a failed job's attempts.
         public var backoff: Backoff
+        /// The longest a claimer waits without coming round its loop (and beating
+        /// `claimerHeartbeats`), however long its poll interval or backoff: the systemd
+        /// watchdog is pinged only while the claim loop beats within the watchdog's interval.
+        public var livenessInterval: Duration
 
         public init(
             owner: String = QueueWorker.defaultOwner(), workers: Int = 8, claimBatch: Int = 64, claimers: Int = 1,
             lease: Duration = .seconds(30), heartbeatInterval: Duration = .seconds(10),
-            pollInterval: Duration = .seconds(5), shutdownGrace: Duration = .seconds(25), backoff: Backoff = Backoff()
+            pollInterval: Duration = .seconds(5), shutdownGrace: Duration = .seconds(25), backoff: Backoff = Backoff(),
+            livenessInterval: Duration = .seconds(10)
         ) {
             self.owner = owner
             self.workers = max(1, workers)
@@ -50,6 +55,7 @@ public final class QueueWorker: Service, Sendable {
             self.pollInterval = max(pollInterval, .seconds(5))
             self.shutdownGrace = shutdownGrace
             self.backoff = backoff
+            self.livenessInterval = max(livenessInterval, .milliseconds(100))
         }
     }
 
@@ -64,6 +70,8 @@ public final class QueueWorker: Service, Sendable {
     struct State {
         var slots: WorkerSlots<JobLease, ProgressBox>
         var stopping = false
+        /// Why this node no longer claims while it keeps running (``stopClaiming(because:)``).
+        var claimsStopped: String?
         var stats = Stats(running: 0, completed: 0, failed: 0, claimed: 0)
     }
 
@@ -78,6 +86,9 @@ public final class QueueWorker: Service, Sendable {
     let workAvailable = AsyncSignal()
     let slotFreed = AsyncSignal()
     let drained = AsyncSignal()
+    /// One per claimer, beaten on each pass of its loop, idle waits included: a claimer stuck
+    /// in a claim stops its own, whatever the others do.
+    public let claimerHeartbeats: [LoopHeartbeat]
 
     /// - Parameter listenURL: where to LISTEN for `reeld_jobs`; nil relies on the poll timer alone.
     public init(queue: JobQueue, handlers: HandlerRegistry, configuration: Configuration, listenURL: String?, logger: Logger) {
@@ -87,6 +98,7 @@ public final class QueueWorker: Service, Sendable {
         self.listenURL = listenURL
         self.logger = logger
         state = Mutex(State(slots: WorkerSlots(workers: configuration.workers, claimBatch: configuration.claimBatch)))
+        claimerHeartbeats = (0..<configuration.claimers).map { _ in LoopHeartbeat(every: configuration.livenessInterval) }
         committer = CompletionCommitter(queue: queue, logger: logger)
         leases = LeaseKeeper(
             queue: queue, lease: configuration.lease,
@@ -142,6 +154,23 @@ public final class QueueWorker: Service, Sendable {
         }
         logger.info("Worker stopped", metadata: ["owner": "\(configuration.owner)"])
     }
+
+    /// Stops claiming for good while the node keeps running: jobs already running finish and
+    /// are recorded, nothing new starts. For a node that finds the database's schema newer than
+    /// the one it knows, whose claims and completions may no longer mean what it thinks.
+    public func stopClaiming(because reason: String) {
+        let first = state.withLock { state -> Bool in
+            defer { if state.claimsStopped == nil { state.claimsStopped = reason } }
+            return state.claimsStopped == nil
+        }
+        guard first else { return }
+        logger.error("Stopped claiming jobs; running jobs finish", metadata: ["reason": "\(reason)", "owner": "\(configuration.owner)"])
+        workAvailable.signal()
+        slotFreed.signal()
+    }
+
+    /// Why this node stopped claiming, or nil while it claims.
+    public var claimsStopped: String? { state.withLock { $0.claimsStopped } }
 
     private func beginStopping() {
         state.withLock { $0.stopping = true }

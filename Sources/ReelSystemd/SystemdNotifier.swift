@@ -1,34 +1,62 @@
-import CSystemd
 import Glibc
 
-/// Tells the service manager how the daemon is doing (`sd_notify(3)`).
+/// Tells the service manager how the daemon is doing (the `sd_notify(3)` protocol).
 ///
-/// Every call is a no-op when `NOTIFY_SOCKET` is unset, so the daemon runs the same way
-/// from a terminal, in tests and under systemd. The environment is read on each call
-/// (libsystemd does so), which is why the notifier holds no state and is a plain `Sendable` value.
+/// The socket and the watchdog interval are read from the environment once, when the notifier
+/// is made (`init()`), or passed in (`init(socketPath:watchdogInterval:)`), so that a test can
+/// talk to a socket of its own without setting `NOTIFY_SOCKET` for the whole process, where
+/// every child it starts would inherit it. Without a socket every call is a no-op, so the daemon
+/// runs the same way from a terminal, in tests and under systemd.
+///
+/// The datagram is sent here rather than by libsystemd's `sd_notify`, which only ever reads
+/// `NOTIFY_SOCKET` from the environment. The protocol is one datagram of `KEY=value` lines to
+/// an `AF_UNIX` socket: a path, or an abstract name written with a leading `@`.
 public struct SystemdNotifier: Sendable {
-    /// Creates a notifier for the socket named by `NOTIFY_SOCKET`, if any.
-    public init() {}
-
-    /// Whether a service manager is listening (`NOTIFY_SOCKET` is set).
-    public var isEnabled: Bool { getenv("NOTIFY_SOCKET") != nil }
-
+    /// Where the datagrams go: `NOTIFY_SOCKET`; nil when no service manager listens.
+    public let socketPath: String?
     /// How often systemd expects `WATCHDOG=1` (`WatchdogSec=`), or `nil` when the watchdog is off
     /// or meant for another process. Ping at half this interval, as `sd_watchdog_enabled(3)` advises.
-    public var watchdogInterval: Duration? {
-        var usec: UInt64 = 0
-        // 0: keep WATCHDOG_USEC in the environment; the daemon asks again after a reload.
-        guard sd_watchdog_enabled(0, &usec) > 0, usec > 0 else { return nil }
-        return .microseconds(Int64(clamping: usec))
+    public let watchdogInterval: Duration?
+
+    /// A notifier for the socket and watchdog systemd gave this process (`NOTIFY_SOCKET`,
+    /// `WATCHDOG_USEC`, `WATCHDOG_PID`).
+    public init() {
+        var environment: [String: String] = [:]
+        for name in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+            if let value = getenv(name) { environment[name] = String(cString: value) }
+        }
+        self.init(environment: environment)
     }
+
+    /// A notifier as the given environment describes it.
+    public init(environment: [String: String]) {
+        let socket = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
+        var watchdog: Duration?
+        if let text = environment["WATCHDOG_USEC"], let usec = UInt64(text), usec > 0 {
+            // As sd_watchdog_enabled: WATCHDOG_PID, when set, names the process the watchdog is for.
+            if environment["WATCHDOG_PID"].map({ Int32($0) == getpid() }) ?? true {
+                watchdog = .microseconds(Int64(clamping: usec))
+            }
+        }
+        self.init(socketPath: socket, watchdogInterval: watchdog)
+    }
+
+    /// A notifier that sends to `socketPath` (nil: nowhere).
+    public init(socketPath: String?, watchdogInterval: Duration? = nil) {
+        self.socketPath = socketPath
+        self.watchdogInterval = watchdogInterval
+    }
+
+    /// Whether a service manager is listening (`NOTIFY_SOCKET` is set).
+    public var isEnabled: Bool { socketPath != nil }
 
     /// Sends the states as one datagram, so systemd sees them together (RELOADING with its MONOTONIC_USEC).
     public func notify(_ states: [NotifyState]) throws(SystemdError) {
-        guard !states.isEmpty else { return }
+        guard !states.isEmpty, let socketPath else { return }
         let message = states.map(\.assignment).joined(separator: "\n")
-        let result = sd_notify(0, message)
-        if result < 0 {
-            throw .notifyFailed(message: message, errno: -result)
+        let result = Self.send(message, to: socketPath)
+        if result != 0 {
+            throw .notifyFailed(message: message, errno: result)
         }
     }
 
@@ -42,7 +70,7 @@ public struct SystemdNotifier: Sendable {
         try notify([.status(text)])
     }
 
-    /// Keep-alive ping; send it from the loops that do the work, not from a timer of its own.
+    /// Keep-alive ping; send it only while the loops that do the work make progress, not from a timer alone.
     public func watchdog() throws(SystemdError) {
         try notify([.watchdog])
     }
@@ -71,5 +99,31 @@ public struct SystemdNotifier: Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
+    }
+
+    /// Sends one datagram; 0, or the errno of what failed.
+    private static func send(_ message: String, to path: String) -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var name = Array(path.utf8)
+        // "@name" is an abstract socket: a leading NUL, and no NUL at the end.
+        let abstract = name.first == UInt8(ascii: "@")
+        if abstract { name[0] = 0 }
+        guard abstract || name.first == UInt8(ascii: "/") else { return EAFNOSUPPORT }
+        guard name.count < MemoryLayout.size(ofValue: address.sun_path) else { return ENAMETOOLONG }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in name.enumerated() { raw[i] = byte }
+        }
+        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + name.count + (abstract ? 0 : 1))
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return errno }
+        defer { close(fd) }
+        let bytes = Array(message.utf8)
+        let sent = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
+                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), sockaddrPointer, length) }
+            }
+        }
+        return sent < 0 ? errno : 0
     }
 }

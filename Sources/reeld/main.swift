@@ -57,9 +57,10 @@ extension Reeld {
             let config = try options.load()
             let level = LogLevelSwitch(config.log.level)
             let logger = bootstrapLogging(level: level, backend: config.log.backend)
-            try Migrator(directory: try MigrationsLocator.find(explicit: options.migrations), logger: logger).check(url: config.database.url)
+            let schema = try Migrator(directory: try MigrationsLocator.find(explicit: options.migrations), logger: logger)
+                .check(url: config.database.url)
             let node = try ReelNode(config: config, logger: logger)
-            try await node.run(reload: ConfigReload(path: options.config, logLevel: level))
+            try await node.run(reload: ConfigReload(path: options.config, logLevel: level), schema: schema)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import ReelDB
 import ReelTestSupport
+import Synchronization
 import Testing
 
 @Suite struct MigratorTests {
@@ -63,6 +64,68 @@ import Testing
         }
         try reader.execute("rollback")
         try local.migrate(url: url)
+        try local.check(url: url)
+    }
+
+    /// An index on `jobs` is built with `create index concurrently` in a file marked
+    /// `-- reeld: no-transaction`: while the build waits for a transaction that writes to jobs,
+    /// other inserts into jobs go on. (A plain `create index` would queue every insert and
+    /// claim behind its lock request; inside a transaction PostgreSQL refuses `concurrently`.)
+    @Test func aNoTransactionMigrationBuildsAnIndexOnJobsWhileInsertsGoOn() async throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        try migrator.migrate(url: url)
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent("migrations")
+        try FileManager.default.copyItem(at: TestDatabase.migrationsDirectory, to: copy)
+        let next = try #require(try migrator.migrations().last).version + 1
+        let name = String(format: "%04d_jobs_test_index.sql", next)
+        try Self.write("""
+            -- reeld: no-transaction
+            -- Built without locking jobs for writes.
+            create index concurrently if not exists jobs_test_kind_idx on public.jobs (kind, created_at);
+            """, copy, name)
+        // Generous: under a full, parallel test run the build may wait behind other work on jobs
+        // (autovacuum) before it reaches the writer.
+        let local = Migrator(directory: copy, logger: TestDatabase.logger, lockTimeout: .seconds(120))
+        #expect(try local.migrations().last?.runsOutsideTransaction == true)
+        #expect(try local.migrations().first?.runsOutsideTransaction == false)
+
+        // A writer in an open transaction: the index build waits for it to end.
+        let writer = try PostgresConnection(url: url)
+        try writer.execute("begin; insert into public.jobs (kind, max_attempts) values ('system.noop', 3)")
+        let observer = try PostgresConnection(url: url)
+        // Read by the wait below, so that a migration that fails at once says why.
+        let outcome = MigrationOutcome()
+        Thread { outcome.set(Result { try local.migrate(url: url) }) }.start()
+        let diagnosis = {
+            ((try? observer.query("""
+                select pid, backend_type, state, wait_event_type, wait_event, left(query, 80) as q from pg_stat_activity
+                where datname = current_database()
+                """).map { row in (try? row.string("q")) ?? "" }) ?? []).joined(separator: " | ")
+        }
+        try await Poll.until("the index build to wait for the open writer", timeout: .seconds(120), context: diagnosis) {
+            if case .failure(let error)? = outcome.value { throw ChildProcess.Failure("\(error); activity: \(diagnosis())") }
+            // PostgreSQL's own report of the build: its first wait is for the transactions
+            // that write to jobs (the open writer).
+            return try observer.query("""
+                select count(*) as n from pg_stat_progress_create_index
+                where datname = current_database() and relid = 'public.jobs'::regclass and phase like 'waiting for%'
+                """)[0].int("n") == 1
+        }
+        // Meanwhile another insert into jobs goes through at once.
+        let inserter = try PostgresConnection(url: url)
+        try inserter.execute("set statement_timeout = '5s'")
+        try inserter.execute("insert into public.jobs (kind, max_attempts) values ('system.noop', 3)")
+        try writer.execute("commit")
+        try await Poll.until("the migration to end", timeout: .seconds(60)) { outcome.value != nil }
+        let report = try #require(try outcome.value?.get())
+        #expect(report.applied == [name])
+        let index = try observer.query("""
+            select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = 'jobs_test_kind_idx'
+            """)
+        #expect(try index.first?.bool("valid") == true)
+        #expect(try observer.query("select count(*) as n from public.jobs")[0].int("n") == 2)
         try local.check(url: url)
     }
 
@@ -221,4 +284,11 @@ extension Task where Failure == any Error, Success: Sendable {
             Thread { continuation.resume(with: Result { try body() }) }.start()
         }
     }
+}
+
+/// How a migration run on a thread of its own ended, for the test that waits on it to read.
+final class MigrationOutcome: Sendable {
+    private let stored = Mutex<Result<Migrator.Report, any Error>?>(nil)
+    var value: Result<Migrator.Report, any Error>? { stored.withLock { $0 } }
+    func set(_ result: Result<Migrator.Report, any Error>) { stored.withLock { $0 = result } }
 }

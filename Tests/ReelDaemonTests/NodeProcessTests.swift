@@ -193,6 +193,8 @@ extension ProcessTests.NodeProcessTests {
             #expect(row.state == "completed", "still \(row.state) long after it should have finished\n\(owner.process.stderrTail())")
             #expect(row.attempt == 1 && row.errors.isEmpty)
             #expect(looks >= 5)
+            // The event reaches the listener after the row commits: wait for it before counting.
+            try await Poll.until("the completed event", timeout: .seconds(10)) { events.states(of: id).contains("completed") }
             #expect(events.states(of: id).filter { $0 == "completed" }.count == 1)
             #expect(!owner.process.standardError.contains("Lost leases") && !other.process.standardError.contains("Rescued jobs"))
 
@@ -275,7 +277,7 @@ extension ProcessTests.NodeProcessTests {
         let directory = try TemporaryDirectory(prefix: "reeld-ready")
         defer { directory.remove() }
         let url = try TestDatabase.makeDatabase()
-        let socket = try NotifySocket(exportToEnvironment: false)
+        let socket = try NotifySocket()
         // The shipped intervals (no job runs, so heartbeats never go out; the rescuer wakes every
         // 15 s, the claim loop's fallback poll every 5 s) and a rescan too slow to find a file.
         var settings = ReeldProcess.Settings(nodeName: "ready", databaseURL: url, directory: directory.appending("ready"))

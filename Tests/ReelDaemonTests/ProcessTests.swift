@@ -16,6 +16,10 @@ import Testing
     /// running a job far longer than its lease, and SIGTERM while jobs run.
     @Suite struct NodeProcessTests {}
 
+    /// What systemd hears from a real `reeld run` when its work stops: no watchdog ping while
+    /// a claim is stuck, and STATUS (and no more claims) once a newer reeld migrated the database.
+    @Suite struct SystemdProcessTests {}
+
     /// `systemctl reload` as systemd does it: SIGHUP to a real `reeld run` whose config file
     /// changed. A valid file's tier limits reach the database and its log level applies at once;
     /// an invalid one changes nothing. Either way the node lives on and systemd hears

@@ -87,7 +87,7 @@ extension ProcessTests.ReloadProcessTests {
         let url = try TestDatabase.makeDatabase()
         let database = Database(configuration: .init(url: url, maxConnections: 2), logger: TestDatabase.logger)
         defer { database.close() }
-        let socket = try NotifySocket(exportToEnvironment: false)
+        let socket = try NotifySocket()
         let node = try await startNode("reloaded", url: url, socket: socket, in: directory)
         defer { node.process.killAndReap() }
         #expect(try await freeVideoLimit(in: database) == VideoLimit(concurrent: 3, perMinute: 7))
@@ -125,7 +125,7 @@ extension ProcessTests.ReloadProcessTests {
         let url = try TestDatabase.makeDatabase()
         let database = Database(configuration: .init(url: url, maxConnections: 2), logger: TestDatabase.logger)
         defer { database.close() }
-        let socket = try NotifySocket(exportToEnvironment: false)
+        let socket = try NotifySocket()
         let node = try await startNode("kept", url: url, socket: socket, in: directory)
         defer { node.process.killAndReap() }
         #expect(try await freeVideoLimit(in: database) == VideoLimit(concurrent: 3, perMinute: 7))

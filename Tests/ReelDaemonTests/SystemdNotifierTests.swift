@@ -5,20 +5,21 @@ import Testing
 
 @testable import ReelSystemd
 
-/// Talks to a real `AF_UNIX` datagram socket, as systemd's notify socket is.
-/// Serialized because `NOTIFY_SOCKET` and `WATCHDOG_*` are process-wide environment.
-@Suite(.serialized) struct SystemdNotifierTests {
+/// Talks to a real `AF_UNIX` datagram socket, as systemd's notify socket is. Each test passes
+/// its socket and environment to the notifier: nothing is set in this process's environment,
+/// which the reeld processes other suites start at the same time would inherit.
+@Suite struct SystemdNotifierTests {
     @Test func sendsReadyWithStatusAsOneDatagram() throws {
-        let socket = try NotifySocket(exportToEnvironment: true)
-        let notifier = SystemdNotifier()
+        let socket = try NotifySocket()
+        let notifier = SystemdNotifier(socketPath: socket.path)
         #expect(notifier.isEnabled)
         try notifier.ready(status: "0 running, 3 queued")
         #expect(socket.receive() == "READY=1\nSTATUS=0 running, 3 queued")
     }
 
     @Test func sendsEachLifecycleState() throws {
-        let socket = try NotifySocket(exportToEnvironment: true)
-        let notifier = SystemdNotifier()
+        let socket = try NotifySocket()
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path])
         try notifier.watchdog()
         #expect(socket.receive() == "WATCHDOG=1")
         try notifier.stopping(status: "draining\n2 jobs")
@@ -30,11 +31,11 @@ import Testing
     }
 
     @Test func reloadingCarriesTheMonotonicClock() throws {
-        let socket = try NotifySocket(exportToEnvironment: true)
+        let socket = try NotifySocket()
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let before = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
-        try SystemdNotifier().reloading()
+        try SystemdNotifier(socketPath: socket.path).reloading()
         let lines = try #require(socket.receive()).split(separator: "\n")
         #expect(lines.first == "RELOADING=1")
         let usec = try #require(lines.dropFirst().first.flatMap { Int64($0.dropFirst("MONOTONIC_USEC=".count)) })
@@ -43,8 +44,7 @@ import Testing
     }
 
     @Test func withoutNotifySocketEveryCallIsANoOp() throws {
-        unsetenv("NOTIFY_SOCKET")
-        let notifier = SystemdNotifier()
+        let notifier = SystemdNotifier(environment: [:])
         #expect(!notifier.isEnabled)
         try notifier.ready()
         try notifier.watchdog()
@@ -52,19 +52,15 @@ import Testing
     }
 
     @Test func unreachableNotifySocketThrows() {
-        setenv("NOTIFY_SOCKET", "/nonexistent/reeld/notify.sock", 1)
-        defer { unsetenv("NOTIFY_SOCKET") }
-        #expect(throws: SystemdError.self) { try SystemdNotifier().ready() }
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": "/nonexistent/reeld/notify.sock"])
+        #expect(throws: SystemdError.self) { try notifier.ready() }
     }
 
     @Test func watchdogIntervalComesFromTheEnvironment() {
-        setenv("WATCHDOG_USEC", "30000000", 1)
-        setenv("WATCHDOG_PID", "\(getpid())", 1)
-        #expect(SystemdNotifier().watchdogInterval == .seconds(30))
-        setenv("WATCHDOG_PID", "1", 1)  // meant for another process
-        #expect(SystemdNotifier().watchdogInterval == nil)
-        unsetenv("WATCHDOG_USEC")
-        unsetenv("WATCHDOG_PID")
-        #expect(SystemdNotifier().watchdogInterval == nil)
+        #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "\(getpid())"]).watchdogInterval == .seconds(30))
+        #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "30000000"]).watchdogInterval == .seconds(30))
+        // Meant for another process.
+        #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"]).watchdogInterval == nil)
+        #expect(SystemdNotifier(environment: [:]).watchdogInterval == nil)
     }
 }

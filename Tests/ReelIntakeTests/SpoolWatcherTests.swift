@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import ReelCore
+import Synchronization
 import Testing
 @testable import ReelIntake
 
@@ -67,6 +69,33 @@ import Testing
         #expect(submitter.jobCount == 1)
     }
 
+    /// The heartbeat the watchdog reads: kept fresh while the spool is idle (the loop wakes
+    /// every `heartbeat.every` with nothing to do), stale while a submit never returns, fresh
+    /// again once it does.
+    @Test func heartbeatBeatsWhileIdleAndStopsWhileASubmitHangs() async throws {
+        let spool = TemporarySpool()
+        defer { spool.remove() }
+        let submitter = HangingSubmitter()
+        let heartbeat = LoopHeartbeat(every: .milliseconds(200))
+        let watcher = SpoolWatcher(configuration: spool.configuration(rescanInterval: .seconds(3600)), submitter: submitter, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await watcher.run(heartbeat: heartbeat) }
+            // Idle for well over `every`: without its wake-ups the last beat would be the start scan's.
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(heartbeat.age < .seconds(1))
+
+            spool.drop("hangs.json", #"{"kind": "system.noop"}"#)
+            #expect(await eventually { submitter.entered.load(ordering: .relaxed) })
+            #expect(await eventually { heartbeat.age > .seconds(1) }, "a stuck submit must stop the beats")
+
+            submitter.release()
+            #expect(await eventually { spool.names(in: "accepted") == ["hangs.json"] })
+            #expect(await eventually { heartbeat.age < .milliseconds(500) })
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+    }
+
     @Test func runEndsWithAnErrorWhenTheSpoolCannotBeCreated() async throws {
         let spool = TemporarySpool()
         defer { spool.remove() }
@@ -91,5 +120,24 @@ import Testing
         var remaining = 0
         for await _ in source.wakeups { remaining += 1 }
         #expect(remaining <= 1)
+    }
+}
+
+/// A submitter whose first submit waits until `release()`: a database call that never returns.
+final class HangingSubmitter: JobSubmitting {
+    let entered = Atomic<Bool>(false)
+    private let gate: AsyncStream<Void>
+    private let opener: AsyncStream<Void>.Continuation
+
+    init() {
+        (gate, opener) = AsyncStream.makeStream(of: Void.self)
+    }
+
+    func release() { opener.finish() }
+
+    func submit(_ job: JobSubmission) async throws -> SubmitReceipt {
+        entered.store(true, ordering: .relaxed)
+        for await _ in gate {}
+        return SubmitReceipt(jobID: UUID(), created: true)
     }
 }

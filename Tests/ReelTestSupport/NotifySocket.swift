@@ -2,18 +2,16 @@ import Foundation
 import Glibc
 
 /// A bound `AF_UNIX` datagram socket in a fresh temporary directory: what systemd's notify socket
-/// is. Pass `path` to a child as `NOTIFY_SOCKET`, or export it to this process.
+/// is. Pass `path` to a child as `NOTIFY_SOCKET`, or to an in-process `SystemdNotifier`; never
+/// set it in this process's environment, which every child a test starts would inherit.
 public final class NotifySocket: @unchecked Sendable {
     // @unchecked: the descriptor and paths never change after init; recv on one socket from
     // several threads is safe, and each test uses its socket from one task.
     public let path: String
     let directory: String
     let fd: Int32
-    let exported: Bool
 
-    /// - Parameter exportToEnvironment: sets `NOTIFY_SOCKET` for this whole process (until deinit);
-    ///   only for serialized suites that test the notifier in-process.
-    public init(exportToEnvironment: Bool) throws {
+    public init() throws {
         var template = Array("/tmp/reeld-notify-XXXXXX".utf8CString)
         guard let dir = mkdtemp(&template) else { throw POSIXError(.init(rawValue: errno)!) }
         let directory = String(cString: dir)
@@ -34,8 +32,6 @@ public final class NotifySocket: @unchecked Sendable {
         self.directory = directory
         self.path = path
         self.fd = fd
-        exported = exportToEnvironment
-        if exportToEnvironment { setenv("NOTIFY_SOCKET", path, 1) }
     }
 
     /// The next datagram, or nil when none arrives within `timeout`.
@@ -49,7 +45,6 @@ public final class NotifySocket: @unchecked Sendable {
     }
 
     deinit {
-        if exported { unsetenv("NOTIFY_SOCKET") }
         close(fd)
         unlink(path)
         rmdir(directory)
