@@ -52,11 +52,20 @@ import Testing
             // SHARE mode conflicts with the ROW EXCLUSIVE an insert takes, not with the reads before it.
             try conn.query("lock table public.jobs in share mode")
             locked.value.store(true, ordering: .releasing)
-            while !unlock.value.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.002) }
+            // Until the test lets go; bounded, so that a test that failed before letting go
+            // (its async let is awaited at scope exit) cannot hang the suite.
+            let deadline = Date().addingTimeInterval(300)
+            while !unlock.value.load(ordering: .acquiring) && Date() < deadline { Thread.sleep(forTimeInterval: 0.002) }
             try conn.query("commit")
         }
-        try await Poll.until("the lock on jobs to be held", timeout: .seconds(30), interval: .milliseconds(5)) {
-            locked.value.load(ordering: .acquiring)
+        // Generous: on a loaded machine the pool's threads and connections start slowly.
+        do {
+            try await Poll.until("the lock on jobs to be held", timeout: .seconds(120), interval: .milliseconds(5)) {
+                locked.value.load(ordering: .acquiring)
+            }
+        } catch {
+            unlock.value.store(true, ordering: .releasing)
+            throw error
         }
         async let ids = withThrowingTaskGroup(of: UUID.self) { group in
             for _ in 0..<submitters {
@@ -68,7 +77,7 @@ import Testing
         let observing = Database(configuration: .init(url: database.configuration.url, maxConnections: 1), logger: TestDatabase.logger)
         defer { observing.close() }
         do {
-            try await Poll.until("all \(submitters) submits to wait for the lock on jobs", timeout: .seconds(30), interval: .milliseconds(5)) {
+            try await Poll.until("all \(submitters) submits to wait for the lock on jobs", timeout: .seconds(120), interval: .milliseconds(5)) {
                 try await observing.query(
                     """
                     select count(distinct a.pid) as n from pg_stat_activity a join pg_locks l on l.pid = a.pid
