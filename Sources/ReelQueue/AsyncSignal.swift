@@ -28,6 +28,9 @@ final class AsyncSignal: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// How many waits are registered now: lets a test cancel waiters it knows are waiting.
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
+
     /// Returns when signalled or when the task is cancelled.
     func wait() async {
         if consumePending() { return }

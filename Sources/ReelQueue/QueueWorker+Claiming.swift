@@ -19,6 +19,9 @@ extension QueueWorker {
                         claimers.addTask { await self.claimer(index, handOver: handOver) }
                     }
                 }
+                // No claim is in flight from here on: a job submitted now stays queued for
+                // another node (the shutdown tests wait for this line).
+                self.logger.debug("Claiming stopped")
                 handOver.finish()
             }
             for await claimed in batches {

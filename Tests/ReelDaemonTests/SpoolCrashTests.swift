@@ -3,6 +3,7 @@ import Glibc
 import ReelCore
 import ReelDB
 import ReelIntake
+import struct ReelRender.SeededRandom
 import ReelTestSupport
 import Testing
 
@@ -207,22 +208,33 @@ extension ProcessTests.SpoolCrashTests {
             spool.names("accepted").count + spool.names("rejected").filter { !$0.hasSuffix(".error.json") }.count
         }
 
-        // Kill reeld at a random moment once it is ingesting, restart it, again.
-        var kills: [String] = []
-        for round in 1...8 where !spool.names("new").isEmpty {
+        // Kill reeld at a random moment once it is ingesting, restart it, again. The moments come
+        // from a seed, printed so that a failing run can be replayed with REELD_SPOOL_CRASH_SEED.
+        // Each round kills once the run has handled a seeded number of files (one to three), a
+        // seeded fraction of a millisecond later: eight rounds take at most 24 of the 50 files
+        // plus what a run handles between the moment and the kill, so every kill lands while
+        // files are left, whatever the machine's speed.
+        let seed = ProcessInfo.processInfo.environment["REELD_SPOOL_CRASH_SEED"].flatMap(UInt64.init)
+            ?? UInt64.random(in: 0...UInt64(UInt32.max))
+        print("SpoolCrashTests: seed \(seed) (replay with REELD_SPOOL_CRASH_SEED=\(seed))")
+        var random = SeededRandom(seed: seed)
+        let rounds = 8
+        var kills: [String] = ["seed \(seed)"]
+        for round in 1...rounds {
             let before = handled()
+            let files = Int(random.next() % 3) + 1
+            let delay = Int(random.next() % 1000)
             let node = try ReeldProcess(settings, label: "round \(round)")
             defer { node.process.killAndReap() }
-            let delay = Int.random(in: 0...30)
-            let sent = await node.process.send(SIGKILL, after: .milliseconds(delay), once: {
-                handled() > before || spool.names("new").isEmpty
+            let sent = await node.process.send(SIGKILL, after: .microseconds(delay), once: {
+                handled() >= before + files || spool.names("new").isEmpty
             }, timeout: .seconds(30))
-            try #require(sent, "round \(round) never handled a file\n\(node.process.stderrTail())")
-            let left = spool.names("new").count
+            try #require(sent, "round \(round) never handled \(files) file(s) (seed \(seed))\n\(node.process.stderrTail())")
             #expect(try await node.process.waitForExit(timeout: .seconds(10)) == .signalled(SIGKILL))
-            if left > 0 { kills.append("round \(round): killed \(delay) ms into ingesting, \(left) files left") }
+            let left = spool.names("new").count
+            if left > 0 { kills.append("round \(round): killed \(delay) µs after its \(files) file(s), \(handled() - before) handled, \(left) left") }
         }
-        #expect(kills.count >= 2, "reeld was killed while ingesting only \(kills.count) time(s)")
+        #expect(kills.count == rounds + 1, "reeld was killed while ingesting only \(kills.count - 1) time(s)\n\(kills.joined(separator: "\n"))")
 
         // The last run drains what is left, and stops cleanly.
         let last = try ReeldProcess(settings, label: "last")

@@ -411,24 +411,43 @@ import Testing
         }
         let now = clock.now()
         let firstClaimed = Flag()
-        async let first: Int = database.withConnection { conn in
+        async let first: (count: Int, waiter: String?) = database.withConnection { conn in
             try conn.query("begin")
             let count = try conn.query("select count(*) as n from reeld.claim('n1', 6, $1::timestamptz, 30)", [now])[0].int("n")
             firstClaimed.value.store(true, ordering: .releasing)
-            // Commit only once the second claim waits for kling's row, so that it meets the
-            // room taken under it every time.
-            _ = try Self.waitForALockWaiter(conn)
+            // Commit only once the second claim waits for a lock this transaction holds (kling's
+            // row), so that it meets the room taken under it every time; if it never waits, the
+            // race did not happen and the test says so.
+            let waiter = try Self.waitForABackendBlocked(by: conn)
             try conn.query("commit")
-            return count
+            return (count, waiter)
         }
         try await Poll.until("the first claim to be done, its transaction open", timeout: .seconds(30), interval: .milliseconds(5)) {
             firstClaimed.value.load(ordering: .acquiring)
         }
         let second = try await claim("n2")
-        #expect(try await first == 6)
+        let (firstCount, waiter) = try await first
+        #expect(waiter?.contains("reeld.claim") == true, "the second claim never waited for the first's locks (waiter: \(waiter ?? "none"))")
+        #expect(firstCount == 6)
         #expect(second.count == 4, "the second claim takes what the first left of kling's ten")
         #expect(try await database.query("select count(*) as n from jobs where provider = 'kling' and state = 'running'")[0].int("n") == 10)
         #expect(try await database.query("select started from reeld.providers where name = 'kling'")[0].int("started") == 10)
+    }
+
+    /// Waits, on `conn` (inside its open transaction), until another backend waits for a lock
+    /// that `conn`'s backend holds (up to 30 s); returns that backend's statement, nil if none did.
+    static func waitForABackendBlocked(by conn: PostgresConnection) throws -> String? {
+        let holder = try conn.query("select pg_backend_pid() as pid")[0].int("pid")
+        for _ in 0..<3000 {
+            // pg_stat_activity is read once per transaction unless the snapshot is cleared.
+            try conn.query("select pg_stat_clear_snapshot()")
+            let blocked = try conn.query(
+                "select query from pg_stat_activity where datname = current_database() and $1::int = any(pg_blocking_pids(pid))",
+                [holder])
+            if let row = blocked.first { return try row.string("query") }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return nil
     }
 
     /// Waits, on `conn`, until another backend of this database waits for a lock (up to 30 s);

@@ -36,12 +36,68 @@ import Testing
         #expect(try await database.query("select count(*) as n from jobs")[0].int("n") == 1)
     }
 
+    /// Eight submits of one key, each on its own connection, all past the replay check (which
+    /// finds no job) before any inserts: a lock on `jobs` that blocks inserts holds them until
+    /// every one of them waits on it, then lets them go together. Only the unique index on the
+    /// key can then keep the job single.
     @Test func concurrentSubmitsWithOneKeyMakeOneJob() async throws {
-        let ids = try await withThrowingTaskGroup(of: UUID.self) { group in
-            for _ in 0..<8 { group.addTask { try await queue.submit(JobSubmission(kind: .noop, idempotencyKey: "race")).jobID } }
-            return try await group.reduce(into: Set<UUID>()) { $0.insert($1) }
+        let submitters = 8
+        // A connection per submit, and one for the lock.
+        let database = try TestDatabase.makePool(connections: submitters + 1)
+        defer { database.close() }
+        let queue = JobQueue(database: database)
+        let locked = Answered(), unlock = Answered()
+        async let holder: Void = database.withConnection { conn in
+            try conn.query("begin")
+            // SHARE mode conflicts with the ROW EXCLUSIVE an insert takes, not with the reads before it.
+            try conn.query("lock table public.jobs in share mode")
+            locked.value.store(true, ordering: .releasing)
+            // Until the test lets go; bounded, so that a test that failed before letting go
+            // (its async let is awaited at scope exit) cannot hang the suite.
+            let deadline = Date().addingTimeInterval(300)
+            while !unlock.value.load(ordering: .acquiring) && Date() < deadline { Thread.sleep(forTimeInterval: 0.002) }
+            try conn.query("commit")
         }
-        #expect(ids.count == 1)
+        // Generous: on a loaded machine the pool's threads and connections start slowly.
+        do {
+            try await Poll.until("the lock on jobs to be held", timeout: .seconds(120), interval: .milliseconds(5)) {
+                locked.value.load(ordering: .acquiring)
+            }
+        } catch {
+            unlock.value.store(true, ordering: .releasing)
+            throw error
+        }
+        async let ids = withThrowingTaskGroup(of: UUID.self) { group in
+            for _ in 0..<submitters {
+                group.addTask { try await queue.submit(JobSubmission(kind: .noop, idempotencyKey: "race")).jobID }
+            }
+            return try await group.reduce(into: [UUID]()) { $0.append($1) }
+        }
+        // The barrier: every submit waits on the lock, each on its own backend.
+        let observing = Database(configuration: .init(url: database.configuration.url, maxConnections: 1), logger: TestDatabase.logger)
+        defer { observing.close() }
+        do {
+            try await Poll.until("all \(submitters) submits to wait for the lock on jobs", timeout: .seconds(120), interval: .milliseconds(5)) {
+                try await observing.query(
+                    """
+                    select count(distinct a.pid) as n from pg_stat_activity a join pg_locks l on l.pid = a.pid
+                    where a.datname = current_database() and not l.granted and l.relation = 'public.jobs'::regclass
+                      and a.query like '%reeld.submit_job%'
+                    """)[0].int("n") == submitters
+            }
+        } catch {
+            unlock.value.store(true, ordering: .releasing)
+            _ = try? await holder
+            _ = try? await ids
+            throw error
+        }
+        unlock.value.store(true, ordering: .releasing)
+        try await holder
+        let all = try await ids
+        #expect(all.count == submitters)
+        #expect(Set(all).count == 1, "the submits returned different jobs: \(Set(all))")
+        #expect(try await database.query("select count(*) as n from jobs where idempotency_key = 'race'")[0].int("n") == 1)
+        #expect(try await database.query("select count(*) as n from jobs")[0].int("n") == 1)
     }
 
     /// A key names one job: the same key with another kind or other args is refused, naming the
@@ -393,6 +449,33 @@ import Testing
         #expect(try await database.query("select count(*) as n from jobs where id = $1::uuid", [old])[0].int("n") == 0)
         #expect(try await database.query("select count(*) as n from reeld.jobs_archive where id = $1::uuid", [old])[0].int("n") == 1)
         #expect(try await state(fresh) == .available)
+    }
+
+    @Test func pruneWithoutArchiveDeletesOldFinishedJobsAndArchivesNothing() async throws {
+        // Old and finished in each of the three ways: completed, failed, cancelled.
+        let completed = try await submit()
+        let failed = try await submit(.noop, maxAttempts: 1)
+        let claimed = try await queue.claim(owner: "a", limit: 2, lease: .seconds(30))
+        #expect(Set(claimed.map(\.id)) == [completed, failed])
+        try await queue.complete([(queue.lease(of: completed), [:])])
+        #expect(try await queue.fail(queue.lease(of: failed), error: JobError.permanent("refused"), delay: .zero) == .failed)
+        let cancelled = try await submit()
+        #expect(try await queue.cancel(job: cancelled) == .cancelled)
+        let old = [completed, failed, cancelled]
+        try await database.query("update jobs set finished_at = now() - interval '8 days' where id = any($1::uuid[])", [SQLArray(old)])
+        // Kept: finished within the retention, and not finished at all.
+        let recent = try await submit()
+        _ = try await queue.claim(owner: "a", limit: 1, lease: .seconds(30))
+        try await queue.complete([(queue.lease(of: recent), [:])])
+        let waiting = try await submit()
+
+        let pruned = try await JobQueue(database: database).prune(olderThan: .seconds(7 * 86_400), archive: false)
+        #expect(pruned == 3)
+        #expect(try await database.query("select count(*) as n from jobs where id = any($1::uuid[])", [SQLArray(old)])[0].int("n") == 0)
+        #expect(try await database.query("select count(*) as n from reeld.jobs_archive")[0].int("n") == 0)
+        #expect(try await state(recent) == .completed)
+        #expect(try await state(waiting) == .available)
+        #expect(try await JobQueue(database: database).prune(olderThan: .seconds(7 * 86_400), archive: false) == 0)
     }
 }
 

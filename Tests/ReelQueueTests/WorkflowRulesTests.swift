@@ -123,14 +123,33 @@ import Testing
     }
 
     @Test func regeneratingAnEarlierStepMarksTheLaterStepsStaleAndKeepsTheirAssets() async throws {
-        _ = try await storyboard(scenes: 1)
+        let scene = try await storyboard(scenes: 1)[0]
         try await database.query(
             """
             insert into workflow_steps (user_id, project_id, step, state, job_count, jobs_done)
             select $1::uuid, $2::uuid, s, 'completed', 1, 1 from unnest(enum_range(null::workflow_step)) s
             """, [user, project])
-        let assetsBefore = try await database.query("select count(*) as n from assets where project_id = $1::uuid", [project])[0].int("n")
         try await asset("image", role: "hero")
+        // What the steps after the hero shot made: frames, a clip, a voiceover, the timeline and
+        // the film. Regenerating the hero shot must leave every one of them as it was.
+        let later = [
+            try await asset("image", role: "start_frame", scene: scene),
+            try await asset("image", role: "end_frame", scene: scene),
+            try await asset("video", role: "clip", scene: scene),
+            try await asset("audio", role: "voiceover"),
+            try await asset("timeline", role: "timeline"),
+            try await asset("export", role: "film"),
+        ]
+        let rows = "select id, kind, role, scene_id, storage_key from assets where project_id = $1::uuid order by id"
+        func snapshot() async throws -> [String] {
+            try await database.query(rows, [project]).map { row in
+                [try row.string("id"), try row.string("kind"), try row.optionalString("role") ?? "-",
+                 try row.optionalString("scene_id") ?? "-", try row.string("storage_key")].joined(separator: " ")
+            }
+        }
+        let before = try await snapshot()
+        #expect(before.count == later.count + 1)
+
         let hero = try await submit(.image, ["prompt": "a new hero", "role": "hero"])
         // Submitting changes nothing yet; the new hero shot exists once its job completes.
         #expect(try await database.query("select count(*) as n from workflow_steps where state = 'stale'")[0].int("n") == 0)
@@ -145,6 +164,10 @@ import Testing
         #expect(progress.map(\.0) == WorkflowStep.allCases.map(\.rawValue))
         #expect(progress.map(\.1) == ["completed", "completed", "completed", "stale", "stale", "stale", "stale", "stale"])
         #expect(progress.prefix(3).allSatisfy { $0.2 == 1 })
-        #expect(try await database.query("select count(*) as n from assets where project_id = $1::uuid", [project])[0].int("n") == assetsBefore + 1)
+        // The stale steps' assets are all still there, unchanged, and still in their scene.
+        let after = try await snapshot()
+        #expect(after == before)
+        let kept = try await database.query("select count(*) as n from assets where id = any($1::uuid[])", [SQLArray(later)])[0].int("n")
+        #expect(kept == later.count)
     }
 }

@@ -233,27 +233,46 @@ import Testing
     @Test func anInputThatBreaksMidwayFailsNamingTheClip() throws {
         try TestMedia.withTemporaryDirectory { dir in
             let clip = try RenderFixtures.clip(RenderFixtures.red, seconds: 2, in: dir, name: "clip.mp4")
-            // Keep the header and index, scramble the picture data behind them.
-            var bytes = [UInt8](try Data(contentsOf: clip))
-            var random = SeededRandom(seed: 9)
-            for i in (bytes.count / 3)..<bytes.count { bytes[i] = UInt8(truncatingIfNeeded: random.next()) }
+            // The fixture is written faststart: its index (moov) comes before the samples (mdat)
+            // and lists two seconds of them. Cut the file halfway through the samples: it still
+            // opens and probes as a whole two-second clip, and breaks only when the render
+            // reaches the cut.
+            let bytes = [UInt8](try Data(contentsOf: clip))
+            let samples = try #require(Self.box("mdat", in: bytes), "no mdat box in the fixture")
+            #expect(Self.box("moov", in: bytes)?.lowerBound ?? .max < samples.lowerBound, "the fixture is not faststart")
             let broken = dir.appendingPathComponent("broken.mp4")
-            try Data(bytes).write(to: broken)
+            try Data(bytes[..<(samples.lowerBound + 8 + (samples.count - 8) / 2)]).write(to: broken)
+            let probed = try MediaProbe.probe(broken)
+            try #require(abs((probed.videoStream?.durationSeconds ?? 0) - 2) < 0.1, "the cut file must still claim two seconds: \(probed)")
+
             let timeline = Timeline(video: [TimelineClip(id: "s1", asset: "clip", in: 0, out: 2)], output: RenderFixtures.output())
             let film = dir.appendingPathComponent("film.mp4")
-            do {
-                try TimelineRenderer().render(timeline, media: ["clip": broken], to: film)
-                // libav may conceal the damage instead of failing; then the film still has every frame.
-                var frames = 0
-                try VideoFrameReader.forEachFrame(in: film) { _, _ in frames += 1 }
-                #expect(frames == 50)
-            } catch let error as MediaError {
-                #expect(error.message.contains(#"video[0] "s1""#), "\(error)")
+            // Known defect: the full render takes the early end of the picture for the clip's end
+            // and writes a film from what there is. When the renderer refuses the clip, this
+            // known issue is no longer recorded and swift-testing says so: remove the wrapper.
+            withKnownIssue("a clip whose samples end before its out point is rendered short instead of refused") {
+                #expect {
+                    try TimelineRenderer().render(timeline, media: ["clip": broken], to: film)
+                } throws: { error in
+                    (error as? MediaError)?.message.contains(#"video[0] "s1""#) == true
+                }
                 #expect(!FileManager.default.fileExists(atPath: film.path))
-            } catch let error as TimelineInvalid {
-                #expect(error.problems.first?.element == #"video[0] "s1""#)
             }
         }
+    }
+
+    /// Where the top-level MP4 box `type` lies in `bytes` (its header included), nil if absent.
+    static func box(_ type: String, in bytes: [UInt8]) -> Range<Int>? {
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            var size = bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+            if size == 1, offset + 16 <= bytes.count { size = bytes[offset + 8..<offset + 16].reduce(0) { $0 << 8 | Int($1) } }
+            if size == 0 { size = bytes.count - offset }
+            guard size >= 8 else { return nil }
+            if String(decoding: bytes[offset + 4..<offset + 8], as: UTF8.self) == type { return offset..<offset + size }
+            offset += size
+        }
+        return nil
     }
 
     @Test func clipsOfAnotherShapeArePillarboxedIntoTheFrame() throws {

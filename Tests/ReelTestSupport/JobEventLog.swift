@@ -31,6 +31,19 @@ public final class JobEventLog: Sendable {
         }
     }
 
+    /// Publishes a marker on `reeld_events` through `database` and waits until it is recorded.
+    /// PostgreSQL delivers notifications in commit order, so every change committed before the
+    /// marker has been recorded by then: a test that has stopped every writer can count events
+    /// without sleeping first.
+    public func catchUp(through database: Database, timeout: Duration = .seconds(30)) async throws {
+        let marker = UUID()
+        let payload = JSONValue.array([["id": .string(marker.uuidString), "state": "marker"]])
+        try await database.query("select pg_notify('reeld_events', $1)", [payload.jsonText])
+        try await Poll.until("the marker notification \(marker) to arrive", timeout: timeout) {
+            states(of: marker) == ["marker"]
+        }
+    }
+
     /// The states `job` was published in, in order.
     public func states(of job: UUID) -> [String] {
         events.withLock { $0.filter { $0.id == job }.map(\.state) }

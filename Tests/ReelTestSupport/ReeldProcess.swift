@@ -107,6 +107,12 @@ public struct ReeldProcess: Sendable {
         return formatter.date(from: String(line[line.index(line.startIndex, offsetBy: 3)..<end]))
     }
 
+    /// Where the first log line containing every one of `parts` is among the node's lines (0 for
+    /// the first), nil if none does: orders events without comparing clocks.
+    public func logLine(containing parts: [String]) -> Int? {
+        process.standardError.split(separator: "\n").firstIndex { line in parts.allSatisfy { line.contains($0) } }
+    }
+
     /// Waits until the node says it is ready (its worker, status and spool services started).
     public func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
         try await Poll.until("\(process.label) to log \"Node ready\"", timeout: timeout, context: { process.stderrTail() }) {
