@@ -22,6 +22,9 @@ final class VideoClipReader {
     private let streamIndex: Int
     private let threads: Int
     private var startPTS: Int64 = 0
+    /// The stream's first timestamp and the length its container declares (nil if it does not).
+    private var origin: Int64 = 0
+    private var declaredSeconds: Double?
     /// The span and half a frame, in seconds from the stream's start: compared as numbers, since
     /// a coarse time base (1/fps) cannot hold half a frame.
     private let inPoint: Double
@@ -67,7 +70,9 @@ final class VideoClipReader {
         let stream = input.stream(streamIndex)
         // Only this stream is demuxed into packets; the others are skipped at the container level.
         input.readOnly(stream)
-        let origin = InputFile.startTime(of: stream)
+        origin = InputFile.startTime(of: stream)
+        let duration = stream.pointee.duration
+        declaredSeconds = duration != reel_av_nopts_value() && duration > 0 ? Double(duration) * av_q2d(timeBase) : nil
         startPTS = origin + Int64((inPoint / av_q2d(timeBase)).rounded())
         if inPoint > 0 { try input.seek(stream, to: startPTS) }
         let made = (input: input, stream: stream, decoder: Decoder?.none)
@@ -94,6 +99,7 @@ final class VideoClipReader {
     private func decodeMore() throws(MediaError) {
         if endOfInput {
             try decode(nil)
+            if !done { try checkNotCutShort() }
             done = true
             return
         }
@@ -137,6 +143,22 @@ final class VideoClipReader {
         } catch {
             throw MediaError(.decode, path: url.path, message: "\(error)")
         }
+    }
+
+    /// The input ended before the span did. A picture stream may well be shorter than its clip
+    /// (the graph holds its last frame), but not shorter than the length its own container
+    /// declares: then the file was cut short or its samples are damaged, and a film rendered
+    /// from it would silently miss pictures.
+    private func checkNotCutShort() throws(MediaError) {
+        guard let declaredSeconds, let expectedPTS else { return }
+        let reached = Double(expectedPTS - origin) * av_q2d(timeBase)
+        let wanted = min(outPoint, declaredSeconds)
+        // Two frames of slack: containers round the declared length.
+        guard reached < wanted - 4 * halfFrame else { return }
+        throw MediaError(
+            .decode, path: url.path,
+            message: String(format: "the picture ends at %.3f s, before the clip's out point (%.3f s), though the file declares %.3f s: the file is cut short or damaged",
+                            reached, outPoint, declaredSeconds))
     }
 
     /// The stream's frame rate, 25 when the file does not say.

@@ -247,17 +247,12 @@ import Testing
 
             let timeline = Timeline(video: [TimelineClip(id: "s1", asset: "clip", in: 0, out: 2)], output: RenderFixtures.output())
             let film = dir.appendingPathComponent("film.mp4")
-            // Known defect: the full render takes the early end of the picture for the clip's end
-            // and writes a film from what there is. When the renderer refuses the clip, this
-            // known issue is no longer recorded and swift-testing says so: remove the wrapper.
-            withKnownIssue("a clip whose samples end before its out point is rendered short instead of refused") {
-                #expect {
-                    try TimelineRenderer().render(timeline, media: ["clip": broken], to: film)
-                } throws: { error in
-                    (error as? MediaError)?.message.contains(#"video[0] "s1""#) == true
-                }
-                #expect(!FileManager.default.fileExists(atPath: film.path))
+            #expect {
+                try TimelineRenderer().render(timeline, media: ["clip": broken], to: film)
+            } throws: { error in
+                (error as? MediaError)?.message.contains(#"video[0] "s1""#) == true
             }
+            #expect(!FileManager.default.fileExists(atPath: film.path))
         }
     }
 
