@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "ReelDaemon",
             dependencies: [
-                "ReelCore", "ReelBlocking", "ReelDB", "ReelQueue", "ReelProviders", "ReelIntake", "ReelSystemd", "ReelConfig", "ReelStudio",
+                "ReelCore", "ReelBlocking", "ReelDB", "ReelQueue", "ReelHTTP", "ReelProviders", "ReelIntake", "ReelSystemd", "ReelConfig", "ReelStudio",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -184,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "ReelDaemonTests",
             dependencies: [
-                "ReelDaemon", "ReelCore", "ReelConfig", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelIntake", "ReelRender", "ReelSystemd",
+                "ReelDaemon", "ReelCore", "ReelConfig", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelIntake", "ReelRender", "ReelSystemd", "ReelHTTP", "ReelBlocking",
                 "ReelTestSupport", "ReelVersion",
             ],
             swiftSettings: strict

@@ -112,6 +112,9 @@ extension ReelConfig {
             "tasks_dir", default: providers.local.tasksDirectory, environment: environment
         )
         try local.finish()
+        providers.remote = try RemoteProvider.names.map { (name: String) throws(ConfigError) -> RemoteProvider in
+            try ReelConfig.readRemote(name, from: &t, environment: environment, soraEnabled: &providers.soraEnabled)
+        }
         guard Providers.known.contains(providers.defaultProvider) else {
             throw t.error(
                 "default",
@@ -120,6 +123,9 @@ extension ReelConfig {
         }
         if providers.defaultProvider == "local", !providers.local.enabled {
             throw t.error("default", "names provider \"local\", but providers.local.enabled is false")
+        }
+        if let remote = providers.remote(providers.defaultProvider), !remote.enabled {
+            throw t.error("default", "names provider \"\(remote.name)\", but providers.\(remote.name).enabled is false")
         }
         var limits = try t.table("limits")
         for name in limits.keys {
@@ -200,6 +206,28 @@ extension ReelConfig {
                 throttled: try table.limit("throttled_seconds", default: standard.throttled.map(Self.wholeSeconds), in: 1...maxSeconds)
                     .map { .seconds($0) })
             try table.finish()
+        }
+        try t.finish()
+
+        t = try root.table("routing")
+        for key in t.keys {
+            let kind = JobKind(key)
+            let routed: [JobKind] = [.storyboard, .image, .video, .speech, .soundEffect, .music]
+            guard routed.contains(kind) else {
+                throw t.error(key, "\"\(key)\" is not made by a provider; routed kinds: " + routed.map(\.rawValue).joined(separator: ", "))
+            }
+            var route = try t.table(key)
+            guard let list = try route.array("providers") else { throw route.error("providers", "is required: the providers to try, best first") }
+            routing[kind] = try list.map { (value: ConfigValue) throws(ConfigError) -> String in
+                guard case .string(let name) = value, Providers.known.contains(name) else {
+                    throw route.error("providers", "expected provider names (\(Providers.known.joined(separator: ", "))), found \(value.quoted)")
+                }
+                return name
+            }
+            guard !routing[kind, default: []].isEmpty, Set(routing[kind, default: []]).count == routing[kind, default: []].count else {
+                throw route.error("providers", "must name at least one provider, each once")
+            }
+            try route.finish()
         }
         try t.finish()
 

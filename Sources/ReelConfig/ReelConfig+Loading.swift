@@ -3,7 +3,8 @@ import Logging
 import ReelCore
 
 extension ReelConfig {
-    /// Reads, parses and checks a config file, then reads `database.url_file` if set.
+    /// Reads, parses and checks a config file, then reads `database.url_file` if set and the key
+    /// files of the enabled remote providers.
     ///
     /// This is what `reeld run` and `reeld check-config` call; every error names the file, the
     /// line and column, and the key if it is about one.
@@ -14,10 +15,11 @@ extension ReelConfig {
         if let urlFile = config.database.urlFile {
             config.database.url = try readSecret(urlFile, key: "database.url_file", source: path)
         }
+        try readCredentials(&config, source: path)
         return config
     }
 
-    /// Parses and checks config text without touching the filesystem (`url_file` is not read).
+    /// Parses and checks config text without touching the filesystem (`url_file` and key files are not read).
     public static func parse(
         _ text: String, source: String = "<config>", environment: [String: String] = [:]
     ) throws(ConfigError) -> ReelConfig {

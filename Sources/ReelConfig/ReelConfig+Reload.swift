@@ -60,6 +60,22 @@ extension ReelConfig {
         compare("providers.local.enabled", \.providers.local.enabled)
         compare("providers.local.video_delay_ms", \.providers.local.videoDelay)
         compare("providers.local.tasks_dir", \.providers.local.tasksDirectory)
+        for (running, next) in zip(providers.remote, new.providers.remote) {
+            let table = "providers.\(running.name)"
+            if running.enabled != next.enabled { keys.append("\(table).enabled") }
+            if running.baseURL != next.baseURL { keys.append("\(table).base_url") }
+            for (key, _) in RemoteProvider.credentialKeys[running.name] ?? [] {
+                let a = running.credentials.first { $0.key == key }
+                let b = next.credentials.first { $0.key == key }
+                // A file whose contents changed counts too: a rotated key needs a restart.
+                if a?.path != b?.path || a?.value != b?.value { keys.append("\(table).\(key)") }
+            }
+            if running.models != next.models { keys.append("\(table).models") }
+            if running.connectTimeout != next.connectTimeout { keys.append("\(table).connect_timeout_seconds") }
+            if running.totalTimeout != next.totalTimeout { keys.append("\(table).timeout_seconds") }
+        }
+        compare("providers.openai.sora_enabled", \.providers.soraEnabled)
+        compare("routing", \.routing)
         compare("render.workers", \.render.workers)
         compare("render.threads_per_render", \.render.threadsPerRender)
         compare("render.cache_dir", \.render.cacheDirectory)

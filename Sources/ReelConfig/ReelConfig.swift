@@ -23,6 +23,9 @@ public struct ReelConfig: Sendable, Hashable {
     public var costs: [QueueSettings.Cost]
     /// `[deadlines."KIND"]`: how long a job may wait or be throttled before it fails.
     public var deadlines: [JobKind: QueueSettings.Deadline]
+    /// `[routing."KIND"] providers = [...]`: provider order per kind, replacing the built-in
+    /// order for that kind; kinds not named keep theirs.
+    public var routing: [JobKind: [String]]
 
     public init(
         node: Node = Node(),
@@ -35,7 +38,8 @@ public struct ReelConfig: Sendable, Hashable {
         log: Log = Log(),
         tiers: [Tier: QueueSettings.TierSettings] = QueueSettings.defaultTiers,
         costs: [QueueSettings.Cost] = ReelConfig.sorted(QueueSettings.defaultCosts),
-        deadlines: [JobKind: QueueSettings.Deadline] = QueueSettings.defaultDeadlines
+        deadlines: [JobKind: QueueSettings.Deadline] = QueueSettings.defaultDeadlines,
+        routing: [JobKind: [String]] = [:]
     ) {
         self.node = node
         self.database = database
@@ -48,6 +52,7 @@ public struct ReelConfig: Sendable, Hashable {
         self.tiers = tiers
         self.costs = costs
         self.deadlines = deadlines
+        self.routing = routing
     }
 
     /// What the engine enforces from this configuration, written to the database at start.
@@ -212,17 +217,39 @@ public struct ReelConfig: Sendable, Hashable {
         /// Provider for jobs that name none.
         public var defaultProvider: String
         public var local: Local
+        /// `[providers.openai]`, `[providers.google]`, `[providers.kling]`, `[providers.elevenlabs]`,
+        /// always all four, in ``RemoteProvider/names`` order; see ``remote(_:)``.
+        public var remote: [RemoteProvider]
+        /// `providers.openai.sora_enabled`: whether OpenAI may be asked for video. Off by default
+        /// because OpenAI announced the Sora API's shutdown for 2026-09-24.
+        public var soraEnabled: Bool
         /// `[providers.limits.NAME]`: concurrency and rate per provider, shared by all nodes.
         /// Any provider name may have limits, including providers this node does not run.
         public var limits: [String: QueueSettings.Limit]
 
         /// Provider names the config knows; `[providers.NAME]` for any other is an error.
-        public static let known: [String] = ["local"]
+        public static let known: [String] = ["local"] + RemoteProvider.names
 
-        public init(defaultProvider: String = "local", local: Local = Local(), limits: [String: QueueSettings.Limit] = [:]) {
+        public init(
+            defaultProvider: String = "local", local: Local = Local(),
+            remote: [RemoteProvider] = RemoteProvider.names.map { RemoteProvider(name: $0) }, soraEnabled: Bool = false,
+            limits: [String: QueueSettings.Limit] = [:]
+        ) {
             self.defaultProvider = defaultProvider
             self.local = local
+            self.remote = remote
+            self.soraEnabled = soraEnabled
             self.limits = limits
+        }
+
+        /// The remote provider of that name, or nil for `local` and unknown names.
+        public func remote(_ name: String) -> RemoteProvider? {
+            remote.first { $0.name == name }
+        }
+
+        /// The providers this node may route to: `local` if enabled, then the enabled remote ones.
+        public var enabledNames: [String] {
+            (local.enabled ? ["local"] : []) + remote.filter(\.enabled).map(\.name)
         }
 
         /// `[providers.local]`: the offline provider that makes media with libav.

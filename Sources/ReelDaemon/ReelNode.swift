@@ -4,6 +4,7 @@ import ReelBlocking
 import ReelConfig
 import ReelCore
 import ReelDB
+import ReelHTTP
 import ReelIntake
 import ReelProviders
 import ReelQueue
@@ -19,6 +20,8 @@ public struct ReelNode: Sendable {
     public let database: Database
     public let queue: JobQueue
     public let worker: QueueWorker
+    /// The one HTTP client every provider adapter shares (one curl multi handle).
+    public let http: HTTPClient
     let logger: Logger
     let withSpool: Bool
     /// systemd's notify socket and watchdog, as this process was started with them.
@@ -35,7 +38,8 @@ public struct ReelNode: Sendable {
         }
         database = Database(configuration: .init(url: config.database.url, maxConnections: config.database.poolSize), logger: logger)
         queue = JobQueue(database: database, throttleBackoff: Backoff(base: config.queue.backoffBase, cap: config.queue.backoffCap))
-        let handlers = try Self.handlers(config: config, database: database)
+        http = HTTPClient(logger: logger)
+        let handlers = try Self.handlers(config: config, database: database, http: http)
         worker = QueueWorker(
             queue: queue, handlers: handlers,
             configuration: .init(
@@ -56,20 +60,14 @@ public struct ReelNode: Sendable {
     }
 
     /// Every kind this node runs, with its handler; the enabled providers come from the configuration.
-    static func handlers(config: ReelConfig, database: Database) throws -> HandlerRegistry {
+    static func handlers(config: ReelConfig, database: Database, http: HTTPClient) throws -> HandlerRegistry {
         // Media work (storing, probing, rendering, the local provider's synthesis) shares one
         // bounded pool; the database keeps a pool of its own, so that no heartbeat or claim
         // ever waits behind a render.
         let blocking = BlockingPool(maxThreads: StudioHandlers.threadsNeeded(renderWorkers: config.render.workers), name: "reeld-media")
-        var providers: [String: any Provider] = [:]
-        if config.providers.local.enabled {
-            providers["local"] = LocalProvider(
-                tasksDirectory: URL(fileURLWithPath: config.providers.local.tasksDirectory),
-                configuration: .init(videoDelay: config.providers.local.videoDelay), pool: blocking)
-        }
         return try StudioHandlers(
             database: database, storageRoot: URL(fileURLWithPath: config.storage.root),
-            providers: ProviderRegistry(providers: providers, defaultName: config.providers.defaultProvider),
+            providers: try ProviderCatalog.registry(config: config, pool: blocking, http: http),
             renderWorkers: config.render.workers, threadsPerRender: config.render.threadsPerRender,
             renderCacheDirectory: URL(fileURLWithPath: config.render.cacheDirectory),
             renderCacheBudgetBytes: config.render.cacheBudgetBytes, blocking: blocking
@@ -114,6 +112,9 @@ public struct ReelNode: Sendable {
             // Before the worker, so that it stops after it: expired leases are still rescued
             // while the worker drains.
             .init(service: housekeeper),
+            // Before the worker, so that it stops after it: a draining job's provider calls
+            // still have their client.
+            .init(service: http),
             .init(service: worker),
             .init(service: SystemdStatusService(
                 notifier: notifier, worker: worker, intake: intake, announced: announced, heartbeats: heartbeats, logger: logger)),

@@ -1,3 +1,5 @@
+import ReelCore
+
 /// One interface for every generation service: OpenAI, Google, Kling, ElevenLabs, and `local`.
 ///
 /// Adapters know their provider's wire format, not the queue: the engine calls `generate`,
@@ -19,4 +21,22 @@ public protocol Provider: Sendable {
     /// whose provider can look tasks up polls it; one that no longer knows the task and can
     /// start the work again at no cost (`local`) does so; any other throws.
     func poll(_ task: ProviderTask, request: GenerationRequest, context: GenerationContext) async throws -> GenerationOutcome
+
+    /// What an attempt does with a generation of `kind` whose create call may or may not have
+    /// reached the provider (it crashed or lost its lease before the task id was recorded).
+    func recoveryRule(for kind: GenerationKind) -> RecoveryRule
+
+    /// The task the provider made for `externalID`, or nil if it never accepted one; asked only
+    /// under ``RecoveryRule/lookUp``. Throws when the provider cannot answer now (retried).
+    func lookup(externalID: String, request: GenerationRequest, context: GenerationContext) async throws -> ProviderTask?
+}
+
+extension Provider {
+    /// An adapter that says nothing risks no second payment: the job fails as "outcome unknown".
+    public func recoveryRule(for kind: GenerationKind) -> RecoveryRule { .outcomeUnknown }
+
+    /// No lookup: an adapter with ``RecoveryRule/lookUp`` must implement it.
+    public func lookup(externalID: String, request: GenerationRequest, context: GenerationContext) async throws -> ProviderTask? {
+        throw ReelCore.JobError.permanent("provider \(name) cannot look up tasks by their external id")
+    }
 }

@@ -193,8 +193,29 @@ struct StudioStore: Sendable {
 
     func markSubmitted(generation: UUID, taskID: String) async throws {
         try await database.query(
-            "update public.generations set state = $3, provider_task_id = $2 where id = $1::uuid and state = $4",
-            [generation, taskID, GenerationState.submitted.rawValue, GenerationState.pending.rawValue])
+            "update public.generations set state = $3, provider_task_id = $2 where id = $1::uuid and state in ($4, $5)",
+            [generation, taskID, GenerationState.submitted.rawValue, GenerationState.pending.rawValue, GenerationState.submitting.rawValue])
+    }
+
+    /// Committed before the create call goes out, so that an attempt after a crash knows a call
+    /// may have reached the provider.
+    func markSubmitting(generation: UUID) async throws {
+        try await database.query(
+            "update public.generations set state = $2 where id = $1::uuid and state in ($3, $2)",
+            [generation, GenerationState.submitting.rawValue, GenerationState.pending.rawValue])
+    }
+
+    /// The provider certainly did not take the call: the next attempt may call again.
+    func markNotSubmitted(generation: UUID) async throws {
+        try await database.query(
+            "update public.generations set state = $2 where id = $1::uuid and state = $3",
+            [generation, GenerationState.pending.rawValue, GenerationState.submitting.rawValue])
+    }
+
+    func markOutcomeUnknown(generation: UUID, error: String) async throws {
+        try await database.query(
+            "update public.generations set state = $3, error = $2 where id = $1::uuid and state = $4",
+            [generation, error, GenerationState.outcomeUnknown.rawValue, GenerationState.submitting.rawValue])
     }
 
     /// Records a generation's output, inside the transaction that records its assets.

@@ -86,7 +86,12 @@ extension Reeld {
 
         func run() async throws {
             let config = try options.load()
-            print("\(options.config): ok (node \(config.node.name), \(config.queue.workers) workers, database \(config.database))")
+            let problems = ProviderCatalog.problems(in: config)
+            guard problems.isEmpty else {
+                for problem in problems { FileHandle.standardError.write(Data("\(options.config): \(problem)\n".utf8)) }
+                throw ExitCode.failure
+            }
+            print("\(options.config): ok (node \(config.node.name), \(config.queue.workers) workers, database \(config.database), providers \(config.providers.enabledNames.joined(separator: ", ")))")
         }
     }
 

@@ -151,7 +151,7 @@ import Testing
         #expect(e?.key == "metrics")
         #expect(e?.position?.line == 1)
         #expect(e?.message.hasPrefix("unknown table [metrics]") == true)
-        #expect(configError("[providers.kling]\nenabled = true")?.key == "providers.kling")
+        #expect(configError("[providers.acme]\nenabled = true")?.key == "providers.acme")
     }
 
     @Test func wrongTypeIsAnErrorNamingKeyAndLine() {
@@ -178,7 +178,7 @@ import Testing
         #expect(configError("[queue]\nbackoff_cap_seconds = 1")?.key == "queue.backoff_cap_seconds")
         #expect(configError("[log]\nlevel = \"loud\"")?.message.hasPrefix("'loud' is not one of \"trace\"") == true)
         #expect(configError("[storage]\nroot = \"relative/dir\"")?.message.contains("absolute path") == true)
-        #expect(configError("[providers]\ndefault = \"kling\"")?.message.hasPrefix("unknown provider") == true)
+        #expect(configError("[providers]\ndefault = \"acme\"")?.message.hasPrefix("unknown provider") == true)
         #expect(configError("[providers.local]\nenabled = false")?.key == "providers.default")
     }
 

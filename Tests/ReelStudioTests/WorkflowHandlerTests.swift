@@ -1,6 +1,7 @@
 import Foundation
 import ReelCore
 import ReelDB
+import ReelProviders
 import ReelQueue
 import ReelTestSupport
 import ServiceLifecycle
@@ -36,9 +37,9 @@ import Testing
         _ = try await CreditLedger(database: database).purchase(user: user, credits: 1_000_000)
     }
 
-    func handlers() -> HandlerRegistry {
+    func handlers(router: Router) -> HandlerRegistry {
         var handlers = HandlerRegistry()
-        handlers.register(.workflowRun, WorkflowHandler(store: StudioStore(database: database), pollInterval: .seconds(30)))
+        handlers.register(.workflowRun, WorkflowHandler(store: StudioStore(database: database), router: router, pollInterval: .seconds(30)))
         for kind in [JobKind.storyboard, .image, .video, .speech, .music, .soundEffect, .edit, .export] {
             handlers.register(kind, ClosureHandler { [database, holds] job, _ in
                 let held = job.kind == .speech ? holds.speech.load(ordering: .relaxed)
@@ -76,10 +77,10 @@ import Testing
     }
 
     /// Runs a worker in a service group around `body`, then shuts it down.
-    func withWorker(_ body: () async throws -> Void) async throws {
+    func withWorker(router: Router = Router(enabled: ["local"]), _ body: () async throws -> Void) async throws {
         let configuration = QueueWorker.Configuration(
             owner: "workflow-test", workers: 8, claimBatch: 16, lease: .seconds(10), heartbeatInterval: .seconds(1))
-        let worker = QueueWorker(queue: queue, handlers: handlers(), configuration: configuration, listenURL: url, logger: TestDatabase.logger)
+        let worker = QueueWorker(queue: queue, handlers: handlers(router: router), configuration: configuration, listenURL: url, logger: TestDatabase.logger)
         let group = ServiceGroup(configuration: .init(services: [worker], logger: TestDatabase.logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -152,6 +153,43 @@ import Testing
         #expect(Set(frames.map(\.0)).count == frames.count)
         #expect(try await count("select count(*) as n from jobs where parent_id = $1::uuid and kind = 'video.generate'", [try await runID()]) == 2)
         #expect(try await count("select count(*) as n from jobs where state <> 'completed'", []) == 0)
+    }
+
+    /// Without a provider of its own, each child goes where the routing table sends its kind:
+    /// the clips, which run between two frames, to a model that takes an end frame (Kling, not
+    /// OpenAI), and the job's provider column (which the claim's limits count) says so too.
+    @Test func childrenGoWhereTheRoutingTableSendsThem() async throws {
+        holds.speech.store(false, ordering: .relaxed)
+        var routes = Router.defaultRoutes
+        routes[.video] = ["openai", "kling", "local"]
+        try await withWorker(router: Router(routes: routes, enabled: ["local", "openai", "kling", "elevenlabs"])) {
+            let run = try await queue.submit(JobSubmission(kind: .workflowRun, args: ["brief": "b"], userID: user, projectID: project)).jobID
+            try await eventually("the run completes") { ["completed", "failed"].contains(try await state(run)) }
+            #expect(try await state(run) == "completed")
+        }
+        let rows = try await database.query(
+            "select distinct kind, args ->> 'provider' as arg, provider from jobs where parent_id = $1::uuid and provider is not null order by kind",
+            [try await runID()])
+        let routed = try rows.map { "\(try $0.string("kind")) \(try $0.string("arg")) \(try $0.string("provider"))" }
+        #expect(routed == [
+            "audio.music elevenlabs elevenlabs", "audio.sfx elevenlabs elevenlabs", "audio.speech elevenlabs elevenlabs",
+            "image.generate openai openai", "text.storyboard openai openai", "video.generate kling kling",
+        ])
+    }
+
+    /// A run that names its provider keeps it for every child, whatever the table says.
+    @Test func theRunsOwnProviderGoesToEveryChild() async throws {
+        holds.speech.store(false, ordering: .relaxed)
+        try await withWorker(router: Router(enabled: ["local", "openai", "kling", "elevenlabs"])) {
+            let run = try await queue.submit(
+                JobSubmission(kind: .workflowRun, args: ["brief": "b", "provider": "local"], userID: user, projectID: project)).jobID
+            try await eventually("the run completes") { ["completed", "failed"].contains(try await state(run)) }
+            #expect(try await state(run) == "completed")
+        }
+        let providers = try await database.query(
+            "select distinct args ->> 'provider' as p from jobs where parent_id = $1::uuid and kind not like 'render.%'", [try await runID()]
+        ).map { try $0.string("p") }
+        #expect(providers == ["local"])
     }
 
     func runID() async throws -> UUID {

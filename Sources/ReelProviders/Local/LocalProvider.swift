@@ -47,6 +47,8 @@ public struct LocalProvider: Provider {
 
     public let name = "local"
     public let capabilities = Set(GenerationKind.allCases)
+    /// Nothing is paid and nothing kept elsewhere: a generation cut short is simply made again.
+    public func recoveryRule(for kind: GenerationKind) -> RecoveryRule { .resubmit }
     public let tasksDirectory: URL
     public let configuration: Configuration
     /// Where the media is made: libav blocks.

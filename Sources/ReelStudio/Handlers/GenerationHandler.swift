@@ -45,14 +45,26 @@ struct GenerationHandler: JobHandler {
 
         let outcome: GenerationOutcome
         do {
-            if let taskID = Self.recordedTask(snoozeState: job.snoozeState, generation: generation) {
+            var taskID = Self.recordedTask(snoozeState: job.snoozeState, generation: generation)
+            if taskID == nil, generation.state == .submitting {
+                taskID = try await recover(generation: generation.id, provider: provider, request: request, context: generationContext)
+            }
+            if let taskID {
                 if job.snoozeState?["task_id"] == nil {
                     context.logger.info("Polling the provider task recorded before this attempt", metadata: ["task": "\(taskID)"])
                 }
                 outcome = try await provider.poll(ProviderTask(provider: provider.name, id: taskID), request: request, context: generationContext)
             } else {
-                outcome = try await provider.generate(request, context: generationContext)
+                try await store.markSubmitting(generation: generation.id)
+                do {
+                    outcome = try await provider.generate(request, context: generationContext)
+                } catch let notAccepted as RequestNotAccepted {
+                    try await store.markNotSubmitted(generation: generation.id)
+                    throw notAccepted.error
+                }
             }
+        } catch let unknown as OutcomeUnknown {
+            throw JobError.permanent(unknown.message, detail: ["generation_id": .string(generation.id.lowercasedText)])
         } catch let error as JobError where error.failureClass == .permanent {
             try? await store.markFailed(generation: generation.id, error: error.message)
             throw error
@@ -67,6 +79,36 @@ struct GenerationHandler: JobHandler {
             defer { try? FileManager.default.removeItem(at: workDirectory) }
             return .completed(try await finish(result, job: job, user: user, project: project, scene: scene, role: role,
                                                generation: generation.id, provider: provider.name))
+        }
+    }
+
+    /// A generation left `submitting` by an attempt that ended before it recorded a task id:
+    /// the provider's rule says whether to call again (nil), which task to poll, or to fail the
+    /// job as "outcome unknown" (permanent, so its reserved credits are released uncharged).
+    private func recover(generation: UUID, provider: any Provider, request: GenerationRequest,
+                         context: GenerationContext) async throws -> String? {
+        let logger = context.logger
+        switch provider.recoveryRule(for: kind) {
+        case .resubmit:
+            logger.info("Calling the provider again for a generation whose earlier call went unrecorded",
+                        metadata: ["generation": "\(generation.lowercasedText)"])
+            return nil
+        case .lookUp:
+            guard let task = try await provider.lookup(externalID: request.externalID, request: request, context: context) else {
+                logger.info("The provider has no task for this generation; calling it again",
+                            metadata: ["generation": "\(generation.lowercasedText)"])
+                return nil
+            }
+            try await store.markSubmitted(generation: generation, taskID: task.id)
+            return task.id
+        case .outcomeUnknown:
+            let message = "outcome unknown: an earlier attempt may have started generation \(generation.lowercasedText) at \(provider.name), "
+                + "which cannot be asked about it; not submitted again and not charged"
+            try await store.markOutcomeUnknown(generation: generation, error: message)
+            logger.error("Generation outcome unknown; an operator must check it with the provider",
+                         metadata: ["generation": "\(generation.lowercasedText)", "provider": "\(provider.name)"])
+            // Not marked failed by the caller: the row keeps saying outcome_unknown.
+            throw OutcomeUnknown(message: message)
         }
     }
 
@@ -174,4 +216,9 @@ struct GenerationHandler: JobHandler {
         case .speech, .music, .soundEffect: .audio
         }
     }
+}
+
+/// A generation whose create call may have reached a provider that cannot be asked about it.
+private struct OutcomeUnknown: Error {
+    var message: String
 }

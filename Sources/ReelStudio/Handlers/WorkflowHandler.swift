@@ -1,5 +1,6 @@
 import Foundation
 import ReelCore
+import ReelProviders
 import ReelQueue
 
 /// `workflow.run`: drives a film from a brief through the eight steps, each step its own jobs.
@@ -11,6 +12,8 @@ import ReelQueue
 /// A child that ends wakes it (a trigger sets the parent due), so steps follow each other at once.
 struct WorkflowHandler: JobHandler {
     let store: StudioStore
+    /// Chooses each child's provider when the run names none.
+    let router: Router
     /// Fallback wake-up while children work; children normally wake the run sooner.
     let pollInterval: Duration
 
@@ -88,9 +91,22 @@ struct WorkflowHandler: JobHandler {
                 priority: job.priority, parentID: job.id))
         }
         let provider: JSONValue = job.args["provider"] ?? .null
-        func withProvider(_ args: [String: JSONValue]) -> JSONValue {
+        // The run's own provider wins; otherwise the routing table picks one per child, so that
+        // a clip between two frames goes to a model that takes an end frame. The choice is
+        // written into the child's args, where the claim's provider limits see it.
+        func withProvider(_ kind: JobKind, _ args: [String: JSONValue]) throws -> JSONValue {
             var args = args
-            if provider != .null { args["provider"] = provider }
+            if provider != .null {
+                args["provider"] = provider
+            } else {
+                let request = RouteRequest(
+                    kind: kind, needsEndFrame: args["end_asset_id"] != nil, needsNativeAudio: args["native_audio"] == .bool(true))
+                do {
+                    args["provider"] = .string(try router.candidates(for: request)[0])
+                } catch {
+                    throw JobError.permanent("workflow step \(step.rawValue): \(error)")
+                }
+            }
             return .object(args)
         }
         switch step {
@@ -99,18 +115,18 @@ struct WorkflowHandler: JobHandler {
         case .storyboard:
             var args: [String: JSONValue] = ["brief": job.args["brief"] ?? ""]
             if let scenes = job.args["scenes"] { args["scenes"] = scenes }
-            child(.storyboard, withProvider(args))
+            child(.storyboard, try withProvider(.storyboard, args))
         case .heroShot:
             let storyboard = try await store.storyboard(project: project) ?? [:]
             let prompt = "Hero shot: \(storyboard["title"]?.stringValue ?? ""). \(storyboard["logline"]?.stringValue ?? "")"
-            child(.image, withProvider(["prompt": .string(prompt), "role": .string(AssetRole.hero.rawValue)]))
+            child(.image, try withProvider(.image, ["prompt": .string(prompt), "role": .string(AssetRole.hero.rawValue)]))
         case .frames:
             let hero = try await store.asset(project: project, role: .hero)
             for scene in try await store.scenes(project: project) {
                 let id = JSONValue.string(scene.id.lowercasedText)
                 let reference: JSONValue = hero.map { .string($0.id.lowercasedText) } ?? .null
-                child(.image, withProvider(["prompt": .string(scene.startFramePrompt), "role": .string(AssetRole.startFrame.rawValue), "scene_id": id, "reference_asset_id": reference]))
-                child(.image, withProvider(["prompt": .string(scene.endFramePrompt), "role": .string(AssetRole.endFrame.rawValue), "scene_id": id, "reference_asset_id": reference]))
+                child(.image, try withProvider(.image, ["prompt": .string(scene.startFramePrompt), "role": .string(AssetRole.startFrame.rawValue), "scene_id": id, "reference_asset_id": reference]))
+                child(.image, try withProvider(.image, ["prompt": .string(scene.endFramePrompt), "role": .string(AssetRole.endFrame.rawValue), "scene_id": id, "reference_asset_id": reference]))
             }
         case .clips:
             for scene in try await store.scenes(project: project) {
@@ -118,7 +134,7 @@ struct WorkflowHandler: JobHandler {
                       let end = try await store.asset(project: project, role: .endFrame, scene: scene.id) else {
                     throw JobError.permanent("scene \(scene.index + 1) has no start/end frames")
                 }
-                child(.video, withProvider([
+                child(.video, try withProvider(.video, [
                     "prompt": .string(scene.title), "scene_id": .string(scene.id.lowercasedText),
                     "start_asset_id": .string(start.id.lowercasedText), "end_asset_id": .string(end.id.lowercasedText),
                     "duration_seconds": .double(scene.durationSeconds),
@@ -129,9 +145,9 @@ struct WorkflowHandler: JobHandler {
             let storyboard = try await store.storyboard(project: project) ?? [:]
             let narration = scenes.map(\.narration).filter { !$0.isEmpty }.joined(separator: " ")
             let total = scenes.map(\.durationSeconds).reduce(0, +)
-            child(.speech, withProvider(["text": .string(narration.isEmpty ? "…" : narration), "role": .string(AssetRole.voiceover.rawValue)]))
-            child(.music, withProvider(["prompt": storyboard["music_prompt"] ?? "gentle score", "duration_seconds": .double(total), "role": .string(AssetRole.music.rawValue)]))
-            child(.soundEffect, withProvider(["prompt": "transition whoosh", "duration_seconds": 2, "role": .string(AssetRole.soundEffect.rawValue)]))
+            child(.speech, try withProvider(.speech, ["text": .string(narration.isEmpty ? "…" : narration), "role": .string(AssetRole.voiceover.rawValue)]))
+            child(.music, try withProvider(.music, ["prompt": storyboard["music_prompt"] ?? "gentle score", "duration_seconds": .double(total), "role": .string(AssetRole.music.rawValue)]))
+            child(.soundEffect, try withProvider(.soundEffect, ["prompt": "transition whoosh", "duration_seconds": 2, "role": .string(AssetRole.soundEffect.rawValue)]))
         case .edit:
             child(.edit, [:])
         case .export:

@@ -1,0 +1,64 @@
+import Foundation
+import ReelBlocking
+import ReelConfig
+import ReelCore
+import ReelHTTP
+import ReelProviders
+
+/// The provider adapters this build has, and how each is made from the configuration.
+///
+/// The one place an adapter registers: `reeld check-config` and a starting node both ask it, so
+/// a provider enabled in the config but without an adapter in this build is refused with the same
+/// message before anything runs, rather than failing each job that routes to it.
+public enum ProviderCatalog {
+    /// What an adapter needs to be built: the whole configuration (its own table, keys and
+    /// timeouts), the node's pool for blocking media work and its shared HTTP client.
+    typealias Factory = @Sendable (ReelConfig, BlockingPool, HTTPClient) -> any Provider
+
+    /// The adapters by provider name. An adapter lands by adding its line here.
+    static let factories: [String: Factory] = [
+        "local": { config, pool, _ in
+            LocalProvider(
+                tasksDirectory: URL(fileURLWithPath: config.providers.local.tasksDirectory),
+                configuration: .init(videoDelay: config.providers.local.videoDelay), pool: pool)
+        },
+    ]
+
+    /// The provider names this build can run.
+    public static var available: [String] { factories.keys.sorted() }
+
+    /// One line per enabled provider this build cannot run, naming its `enabled` key; empty when
+    /// every enabled provider has an adapter.
+    public static func problems(in config: ReelConfig) -> [String] {
+        config.providers.enabledNames.filter { factories[$0] == nil }.map {
+            "providers.\($0).enabled: provider \"\($0)\" is not available in this build (available: \(available.joined(separator: ", ")))"
+        }
+    }
+
+    /// The enabled providers, built; throws when one has no adapter in this build.
+    static func registry(config: ReelConfig, pool: BlockingPool, http: HTTPClient) throws(ProviderCatalogError) -> ProviderRegistry {
+        let problems = problems(in: config)
+        guard problems.isEmpty else { throw ProviderCatalogError(problems: problems) }
+        var providers: [String: any Provider] = [:]
+        for name in config.providers.enabledNames {
+            providers[name] = factories[name]?(config, pool, http)
+        }
+        return ProviderRegistry(providers: providers, defaultName: config.providers.defaultProvider, routes: routes(config))
+    }
+
+    /// The built-in order per kind with the config's `[routing]` over it; OpenAI makes no video
+    /// unless `providers.openai.sora_enabled` (the Sora API is being shut down).
+    static func routes(_ config: ReelConfig) -> [JobKind: [String]] {
+        var routes = Router.defaultRoutes.merging(config.routing) { _, configured in configured }
+        if !config.providers.soraEnabled {
+            routes[.video]?.removeAll { $0 == "openai" }
+        }
+        return routes
+    }
+}
+
+/// Enabled providers that this build has no adapter for.
+public struct ProviderCatalogError: Error, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "; ") }
+}

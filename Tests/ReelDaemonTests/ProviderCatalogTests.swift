@@ -1,0 +1,39 @@
+import ReelBlocking
+import Logging
+import ReelConfig
+import ReelHTTP
+import Testing
+
+@testable import ReelDaemon
+
+/// Which enabled providers this build can run, asked by `reeld check-config` and a starting node.
+@Suite struct ProviderCatalogTests {
+    let credentials = ["CREDENTIALS_DIRECTORY": "/run/credentials/reeld.service"]
+
+    @Test func theDefaultConfigurationRunsTheLocalProvider() throws {
+        let config = try ReelConfig.parse("")
+        #expect(ProviderCatalog.problems(in: config) == [])
+        let pool = BlockingPool(maxThreads: 1)
+        defer { pool.shutdown() }
+        let registry = try ProviderCatalog.registry(config: config, pool: pool, http: HTTPClient(logger: Logger(label: "test")))
+        #expect(registry.providers.keys.sorted() == ["local"])
+        #expect(registry.defaultName == "local")
+    }
+
+    @Test func anEnabledProviderWithoutAnAdapterIsRefusedNamingItsKey() throws {
+        let config = try ReelConfig.parse("[providers.kling]\nenabled = true\n", environment: credentials)
+        let problems = ProviderCatalog.problems(in: config)
+        #expect(problems.count == 1)
+        #expect(problems.first?.hasPrefix("providers.kling.enabled: provider \"kling\" is not available in this build") == true)
+        let pool = BlockingPool(maxThreads: 1)
+        defer { pool.shutdown() }
+        #expect(throws: ProviderCatalogError.self) {
+            try ProviderCatalog.registry(config: config, pool: pool, http: HTTPClient(logger: Logger(label: "test")))
+        }
+    }
+
+    @Test func aDisabledProviderNeedsNoAdapter() throws {
+        let config = try ReelConfig.parse("[providers.google]\nenabled = false\n[providers.local]\nenabled = true\n")
+        #expect(ProviderCatalog.problems(in: config) == [])
+    }
+}
