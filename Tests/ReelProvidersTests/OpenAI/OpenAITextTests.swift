@@ -58,6 +58,16 @@ let storyboardSchema: JSONValue = [
         }
     }
 
+    @Test func anUnknownModelIsPermanentNotAFallback() async throws {
+        try await withOpenAI { h in
+            h.fake.script("POST /v1/responses", .json(status: 404, FakeOpenAI.errorBody("The model `gpt-9` does not exist or you do not have access to it.", type: "invalid_request_error", code: "model_not_found")))
+            let error = try #require(await jobError { try await h.generate(request) })
+            #expect(error.failureClass == .permanent)
+            #expect(error.message.contains("gpt-9"))
+            #expect(h.fake.requests("POST /v1/chat/completions").isEmpty)
+        }
+    }
+
     @Test func chatCompletionsBySetting() async throws {
         try await withOpenAI({ $0.textAPI = .chatCompletions }) { h in
             let result = try finished(try await h.generate(request))
