@@ -74,7 +74,7 @@ let package = Package(
         // A small HTTP/1.1 server on loopback sockets for ReelHTTP's tests and `reeld bench
         // providers` (which starts its own); under Tests/ because nothing in production serves through it.
         .target(name: "ReelLoopbackHTTP", path: "Tests/ReelLoopbackHTTP", swiftSettings: strict),
-        .target(name: "ReelProviders", dependencies: ["ReelCore", "ReelBlocking", "ReelRender", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "ReelProviders", dependencies: ["ReelCore", "ReelBlocking", "ReelRender", "ReelHTTP", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(
             name: "ReelStorage",
             dependencies: ["ReelCore", .product(name: "Crypto", package: "swift-crypto")],
@@ -170,7 +170,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender"], swiftSettings: strict),
+        .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender", "ReelHTTP", "ReelLoopbackHTTP"], swiftSettings: strict),
         .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake", "ReelTestSupport"], swiftSettings: strict),
         .testTarget(name: "ReelConfigTests", dependencies: ["ReelConfig", "ReelCore", "ReelQueue"], swiftSettings: strict),
         .testTarget(

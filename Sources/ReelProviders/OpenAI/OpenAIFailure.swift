@@ -1,0 +1,73 @@
+import ReelCore
+import ReelHTTP
+
+/// Turns what went wrong talking to OpenAI into the engine's failure classes, from the
+/// documented error bodies rather than the status alone: a 429 is either a rate limit (wait and
+/// try again) or an exhausted quota (billing: no retry will help).
+enum OpenAIFailure {
+    static let billingCodes: Set<String> = ["insufficient_quota", "billing_hard_limit_reached", "billing_not_active"]
+
+    static func jobError(_ error: HTTPError) -> any Error {
+        let detailBase: [String: JSONValue] = ["provider": "openai", "request_id": error.requestID.map(JSONValue.string) ?? .null]
+        switch error.kind {
+        case .status(let failure):
+            let code = failure.error?.code
+            let type = failure.error?.type
+            let message = failure.error?.message ?? "no error message"
+            var detail = detailBase
+            detail["status"] = .int(Int64(failure.status))
+            detail["code"] = code.map(JSONValue.string) ?? .null
+            detail["type"] = type.map(JSONValue.string) ?? .null
+            let said = "OpenAI: \(message)" + (error.requestID.map { " (request \($0))" } ?? "")
+            // A 429 that says the money ran out: waiting will not help, the operator must pay.
+            if billingCodes.contains(code ?? "") || type == "insufficient_quota" {
+                return JobError.permanent("OpenAI billing: \(said)", detail: .object(detail))
+            }
+            if code == "moderation_blocked" {
+                return JobError.permanent("rejected by OpenAI's safety system: \(message)", detail: .object(detail))
+            }
+            switch failure.status {
+            case 429:
+                return JobError("OpenAI rate limit: \(said)", class: .throttled, retryAfter: error.retryAfter, detail: .object(detail))
+            case 401:
+                return JobError.permanent("OpenAI refused the API key (check the operator's configuration): \(said)", detail: .object(detail))
+            case 408, 409, 500...599:
+                return JobError("OpenAI server error \(failure.status): \(said)", class: .transient, retryAfter: error.retryAfter, detail: .object(detail))
+            default:
+                return JobError.permanent("OpenAI rejected the request (HTTP \(failure.status)): \(said)", detail: .object(detail))
+            }
+        case .cancelled:
+            return CancellationError()
+        case .refused(let why):
+            return JobError.permanent("OpenAI base URL refused: \(why)", detail: .object(detailBase))
+        case .bodyTooLarge(let limit):
+            return JobError.permanent("OpenAI's answer is larger than the limit of \(limit) bytes", detail: .object(detailBase))
+        case .network, .timeout, .file, .shutdown:
+            return JobError("talking to OpenAI failed: \(error)", class: .transient, detail: .object(detailBase))
+        }
+    }
+
+    /// A 2xx answer whose body is not what the API documents: a transient fault on their side.
+    static func malformed(_ what: String, requestID: String?) -> JobError {
+        JobError(
+            "OpenAI answered with a malformed body: \(what)" + (requestID.map { " (request \($0))" } ?? ""), class: .transient,
+            detail: ["provider": "openai", "request_id": requestID.map(JSONValue.string) ?? .null])
+    }
+
+    /// A model-level error object (`{"code", "message"}`) in a 200 answer: a failed response or video.
+    static func modelError(_ error: JSONValue?, what: String, requestID: String?) -> JobError {
+        let code = error?["code"]?.stringValue
+        let message = error?["message"]?.stringValue ?? "no reason given"
+        let detail: JSONValue = ["provider": "openai", "code": code.map(JSONValue.string) ?? .null, "request_id": requestID.map(JSONValue.string) ?? .null]
+        switch code {
+        case "server_error", "internal_error":
+            return JobError("\(what) failed at OpenAI (\(code ?? "")): \(message)", class: .transient, detail: detail)
+        case "rate_limit_exceeded":
+            return JobError("\(what) failed at OpenAI (\(code ?? "")): \(message)", class: .throttled, detail: detail)
+        case "moderation_blocked":
+            return JobError.permanent("rejected by OpenAI's safety system: \(message)", detail: detail)
+        default:
+            return JobError.permanent("\(what) failed at OpenAI (\(code ?? "no code")): \(message)", detail: detail)
+        }
+    }
+}

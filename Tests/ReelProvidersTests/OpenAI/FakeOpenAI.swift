@@ -1,0 +1,251 @@
+import Foundation
+import ReelCore
+import ReelLoopbackHTTP
+
+/// A stand-in for api.openai.com written from OpenAI's API reference: the real paths under
+/// `/v1`, `Authorization: Bearer`, JSON and multipart bodies checked as the API checks them,
+/// `x-request-id` on every answer and errors in the documented `{"error": {…}}` shape. Tests
+/// queue special answers per route ("POST /v1/responses"); without one a route answers as the
+/// API does when all goes well.
+final class FakeOpenAI: Sendable {
+    static let key = "sk-test-fake-0123456789abcdef"
+
+    /// One scripted answer.
+    enum Reply: Sendable {
+        case json(status: Int, JSONValue, headers: [(String, String)] = [])
+        case raw(status: Int, contentType: String, [UInt8])
+        /// Declares `declared` bytes and sends `sent` of them before closing.
+        case truncated(declared: Int, sent: [UInt8])
+        /// Answers nothing until the client gives up.
+        case stall
+    }
+
+    struct State: Sendable {
+        var scripted: [String: [Reply]] = [:]
+        var requests: [LoopbackRequest] = []
+        var videos: [String: JSONValue] = [:]
+        var nextID = 1
+    }
+
+    let state: LoopbackState<State>
+    let server: LoopbackServer
+    /// The picture every image answer carries and the bytes every video download returns.
+    static let imageBytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + (0..<300).map { UInt8(truncatingIfNeeded: $0 * 7) }
+    static let videoBytes: [UInt8] = Array("....ftypisom".utf8) + (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 9) }
+
+    init() throws {
+        let state = LoopbackState(State())
+        self.state = state
+        server = try LoopbackServer { request, connection in
+            FakeOpenAI.handle(request, connection, state: state)
+        }
+    }
+
+    deinit { server.stop() }
+
+    var baseURL: String { server.baseURL + "/v1" }
+
+    func script(_ route: String, _ replies: Reply...) {
+        state.withLock { $0.scripted[route, default: []] += replies }
+    }
+
+    func requests(_ route: String) -> [LoopbackRequest] {
+        state.value.requests.filter { "\($0.method) \($0.path)" == route }
+    }
+
+    /// Moves a video along as OpenAI's workers would.
+    func setVideo(_ id: String, status: String, error: JSONValue = .null) {
+        state.withLock {
+            guard case .object(var video) = $0.videos[id] else { return }
+            video["status"] = .string(status)
+            video["progress"] = status == "completed" ? 100 : 50
+            video["error"] = error
+            $0.videos[id] = .object(video)
+        }
+    }
+
+    static func errorBody(_ message: String, type: String, code: String?, param: String? = nil) -> JSONValue {
+        ["error": ["message": .string(message), "type": .string(type), "param": param.map(JSONValue.string) ?? .null, "code": code.map(JSONValue.string) ?? .null]]
+    }
+
+    // MARK: Serving
+
+    private static func handle(_ request: LoopbackRequest, _ connection: LoopbackConnection, state: LoopbackState<State>) {
+        let route = "\(request.method) \(request.path)"
+        let requestID = "req_\(UUID().uuidString.prefix(8))"
+        let scripted: Reply? = state.withLock {
+            $0.requests.append(request)
+            return $0.scripted[route]?.isEmpty == false ? $0.scripted[route]!.removeFirst() : nil
+        }
+        var base: [(String, String)] = [("x-request-id", requestID), ("openai-version", "2020-10-01")]
+        guard request.header("authorization") == "Bearer \(key)" else {
+            send(.json(status: 401, errorBody("Incorrect API key provided: sk-te***. You can find your API key at https://platform.openai.com/account/api-keys.", type: "invalid_request_error", code: "invalid_api_key")), connection, base)
+            return
+        }
+        if let scripted {
+            send(scripted, connection, base)
+            return
+        }
+        base += [("x-ratelimit-limit-requests", "500"), ("x-ratelimit-remaining-requests", "499"), ("x-ratelimit-reset-requests", "120ms")]
+        send(answer(request, route: route, state: state), connection, base)
+    }
+
+    private static func send(_ reply: Reply, _ connection: LoopbackConnection, _ base: [(String, String)]) {
+        switch reply {
+        case .json(let status, let json, let headers):
+            var body: [UInt8] = []
+            json.write(to: &body)
+            connection.respond(status: status, headers: base + [("Content-Type", "application/json")] + headers, body: body)
+        case .raw(let status, let type, let body):
+            connection.respond(status: status, headers: base + [("Content-Type", type)], body: body)
+        case .truncated(let declared, let sent):
+            connection.writeHead(status: 200, headers: base + [("Content-Type", "video/mp4"), ("Content-Length", String(declared))])
+            connection.write(sent)
+            connection.close()
+        case .stall:
+            _ = connection.waitUntilClosed(timeout: .seconds(30))
+        }
+    }
+
+    private static func invalid(_ message: String, param: String? = nil) -> Reply {
+        .json(status: 400, errorBody(message, type: "invalid_request_error", code: "invalid_value", param: param))
+    }
+
+    private static func answer(_ request: LoopbackRequest, route: String, state: LoopbackState<State>) -> Reply {
+        switch route {
+        case "POST /v1/responses": return responses(request)
+        case "POST /v1/chat/completions": return chat(request)
+        case "POST /v1/images/generations": return imageGeneration(request)
+        case "POST /v1/images/edits": return imageEdit(request)
+        case "POST /v1/videos": return createVideo(request, state: state)
+        default: break
+        }
+        let parts = request.path.split(separator: "/").map(String.init)  // ["v1", "videos", id, "content"?]
+        if parts.count >= 3, parts[0] == "v1", parts[1] == "videos" {
+            let id = parts[2]
+            guard let video = state.value.videos[id] else {
+                return .json(status: 404, errorBody("Video with id '\(id)' not found.", type: "invalid_request_error", code: nil))
+            }
+            switch (request.method, parts.count) {
+            case ("GET", 3):
+                let pending = video["status"] == "queued" || video["status"] == "in_progress"
+                return .json(status: 200, video, headers: pending ? [("openai-poll-after-ms", "2500")] : [])
+            case ("GET", 4) where parts[3] == "content":
+                guard video["status"]?.stringValue == "completed" else {
+                    return .json(status: 400, errorBody("Video is not ready yet.", type: "invalid_request_error", code: nil))
+                }
+                return .raw(status: 200, contentType: "video/mp4", videoBytes)
+            case ("DELETE", 3):
+                state.withLock { _ = $0.videos.removeValue(forKey: id) }
+                return .json(status: 200, ["id": .string(id), "object": "video.deleted", "deleted": true])
+            default: break
+            }
+        }
+        return .json(status: 404, errorBody("Invalid URL (\(route))", type: "invalid_request_error", code: nil))
+    }
+
+    private static func json(_ request: LoopbackRequest) -> JSONValue? {
+        guard request.header("content-type")?.hasPrefix("application/json") == true else { return nil }
+        return try? JSONValue(parsing: request.body)
+    }
+
+    private static func responses(_ request: LoopbackRequest) -> Reply {
+        guard let body = json(request), let model = body["model"]?.stringValue, body["input"] != nil else {
+            return invalid("Missing required parameter: 'model' or 'input'.")
+        }
+        var text = "plain words"
+        if let format = body["text"]?["format"] {
+            // The Responses API's format is flat: type, name, schema, strict; no nested json_schema.
+            guard format["type"] == "json_schema", format["name"]?.stringValue != nil, format["schema"]?.objectValue != nil, format["json_schema"] == nil else {
+                return invalid("Invalid 'text.format': expected type, name and schema.", param: "text.format")
+            }
+            text = #"{"title":"The Fair","scenes":[{"shot":"wide"}]}"#
+        }
+        return .json(status: 200, [
+            "id": "resp_1", "object": "response", "status": "completed", "model": .string(model), "error": nil, "incomplete_details": nil,
+            "output": [
+                ["type": "reasoning", "id": "rs_1", "summary": []],
+                ["type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                 "content": [["type": "output_text", "text": .string(text), "annotations": []]]],
+            ],
+            "usage": ["input_tokens": 36, "output_tokens": 87, "total_tokens": 123],
+        ])
+    }
+
+    private static func chat(_ request: LoopbackRequest) -> Reply {
+        guard let body = json(request), let model = body["model"]?.stringValue, body["messages"]?.arrayValue != nil else {
+            return invalid("Missing required parameter: 'model' or 'messages'.")
+        }
+        var text = "plain words"
+        if let format = body["response_format"] {
+            guard format["type"] == "json_schema", format["json_schema"]?["name"]?.stringValue != nil, format["json_schema"]?["schema"] != nil else {
+                return invalid("Invalid 'response_format'.", param: "response_format")
+            }
+            text = #"{"title":"From Chat"}"#
+        }
+        return .json(status: 200, [
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1_741_569_952, "model": .string(model),
+            "choices": [["index": 0, "message": ["role": "assistant", "content": .string(text), "refusal": nil, "annotations": []], "logprobs": nil, "finish_reason": "stop"]],
+            "usage": ["prompt_tokens": 19, "completion_tokens": 10, "total_tokens": 29],
+        ])
+    }
+
+    static let gptImageSizes: Set<String> = ["auto", "1024x1024", "1536x1024", "1024x1536"]
+
+    private static func imageAnswer(size: String) -> Reply {
+        .json(status: 200, [
+            "created": 1_713_833_628, "data": [["b64_json": .string(Data(imageBytes).base64EncodedString())]],
+            "background": "opaque", "output_format": "png", "size": .string(size == "auto" ? "1024x1024" : size), "quality": "medium",
+            "usage": ["input_tokens": 50, "input_tokens_details": ["text_tokens": 10, "image_tokens": 40], "output_tokens": 50, "total_tokens": 100],
+        ])
+    }
+
+    private static func imageGeneration(_ request: LoopbackRequest) -> Reply {
+        guard let body = json(request), let prompt = body["prompt"]?.stringValue, !prompt.isEmpty, body["model"]?.stringValue != nil else {
+            return invalid("Missing required parameter: 'prompt'.", param: "prompt")
+        }
+        let size = body["size"]?.stringValue ?? "auto"
+        guard gptImageSizes.contains(size) else {
+            return invalid("Invalid value: '\(size)'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'.", param: "size")
+        }
+        return imageAnswer(size: size)
+    }
+
+    private static func imageEdit(_ request: LoopbackRequest) -> Reply {
+        guard let parts = MultipartParts(request), parts.text("prompt") != nil, parts.text("model") != nil else {
+            return invalid("Missing required parameter: 'prompt'.", param: "prompt")
+        }
+        guard !parts.files("image[]").isEmpty || !parts.files("image").isEmpty else {
+            return invalid("Missing required parameter: 'image'.", param: "image")
+        }
+        let size = parts.text("size") ?? "1024x1024"
+        guard gptImageSizes.contains(size) else { return invalid("Invalid value: '\(size)'.", param: "size") }
+        return imageAnswer(size: size)
+    }
+
+    static let videoSeconds: Set<String> = ["4", "8", "12"]
+    static let videoSizes: Set<String> = ["720x1280", "1280x720", "1024x1792", "1792x1024"]
+
+    private static func createVideo(_ request: LoopbackRequest, state: LoopbackState<State>) -> Reply {
+        // The API takes JSON too, but OpenAI's clients send multipart; this fake takes what reeld sends.
+        guard let parts = MultipartParts(request), let prompt = parts.text("prompt"), !prompt.isEmpty else {
+            return invalid("Missing required parameter: 'prompt'.", param: "prompt")
+        }
+        let seconds = parts.text("seconds") ?? "4"
+        guard videoSeconds.contains(seconds) else { return invalid("Invalid value: '\(seconds)'.", param: "seconds") }
+        let size = parts.text("size") ?? "720x1280"
+        guard videoSizes.contains(size) else { return invalid("Invalid value: '\(size)'.", param: "size") }
+        let video: JSONValue = state.withLock {
+            let id = "video_\($0.nextID)"
+            $0.nextID += 1
+            let video: JSONValue = [
+                "id": .string(id), "object": "video", "model": .string(parts.text("model") ?? "sora-2"), "status": "queued", "progress": 0,
+                "created_at": 1_758_941_485, "completed_at": nil, "expires_at": nil, "prompt": .string(prompt), "size": .string(size),
+                "seconds": .string(seconds), "remixed_from_video_id": nil, "error": nil,
+            ]
+            $0.videos[id] = video
+            return video
+        }
+        return .json(status: 200, video, headers: [("openai-poll-after-ms", "2500")])
+    }
+}
