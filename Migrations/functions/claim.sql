@@ -51,7 +51,7 @@ begin
         where j.id = any(array(select k.id from picked k))
         returning j.id, j.kind, j.project_id, j.state, j.progress, j.run_at, j.args, j.attempt, j.max_attempts,
                   j.user_id, j.parent_id, j.snooze_state, j.priority, extract(epoch from j.created_at)::double precision as created,
-                  j.lease_token
+                  j.lease_token, j.provider
     ), published as (
         select reeld.publish(array_agg((c.id, c.kind, c.project_id, c.state, c.progress, c.run_at)::reeld.job_change)) as n
         from changed c

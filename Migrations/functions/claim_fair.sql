@@ -274,7 +274,7 @@ begin
                 -- The check is a one-time filter, evaluated before the first row is returned: a try
                 -- that is rolled back has returned nothing.
                 select c.id, c.kind, c.project_id, c.state, c.progress, c.run_at, c.args, c.attempt, c.max_attempts,
-                       c.user_id, c.parent_id, c.snooze_state, c.priority, c.created, c.lease_token
+                       c.user_id, c.parent_id, c.snooze_state, c.priority, c.created, c.lease_token, c.provider
                 from claimed c, published, (select count(*) from wake) w
                 where (select reeld.provider_room_check(coalesce(bool_or(u.over), false)) from providers_used u) = 0;
                 get diagnostics v_got = row_count;

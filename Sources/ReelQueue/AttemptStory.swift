@@ -19,8 +19,7 @@ struct AttemptStory {
         guard base.logLevel <= level else { return nil }
         self.level = level
         logger = JobContext.logger(base, for: job)
-        // The job's own choice; a job that names none uses the default provider.
-        provider = job.args["provider"]?.stringValue
+        provider = job.provider
         start = .now
     }
 

@@ -18,6 +18,9 @@ public struct ClaimedJob: Sendable, Hashable {
     public var createdAt: Date
     /// The token of the claim that started this attempt (see `JobLease`).
     public var leaseToken: UUID
+    /// The provider the job runs on: the one its args name, or the default one at submit; nil
+    /// for kinds that call none.
+    public var provider: String? = nil
 
     /// This attempt's lease: what its heartbeats and its end are guarded by.
     public var lease: JobLease { JobLease(job: id, token: leaseToken) }

@@ -74,7 +74,7 @@ public struct JobQueue: Sendable {
                 userID: try row.optionalUUID("user_id"), projectID: try row.optionalUUID("project_id"),
                 parentID: try row.optionalUUID("parent_id"), snoozeState: try row.optionalJSON("snooze_state"),
                 priority: try row.int("priority"), createdAt: try row.epochDate("created"),
-                leaseToken: try row.uuid("lease_token"))
+                leaseToken: try row.uuid("lease_token"), provider: try row.optionalString("provider"))
         }.sorted { ($0.priority, $0.createdAt) < ($1.priority, $1.createdAt) }
     }
 

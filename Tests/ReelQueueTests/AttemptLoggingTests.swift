@@ -24,6 +24,7 @@ import Testing
         var handlers = HandlerRegistry()
         handlers.register(.noop, ClosureHandler { _, _ in .completed(["ok": true]) })
         handlers.register(.sleep, ClosureHandler { _, _ in throw JobError.permanent("no such thing") })
+        handlers.register(.image, ClosureHandler { _, _ in .completed(["ok": true]) })
         let worker = QueueWorker(
             queue: queue, handlers: handlers,
             configuration: .init(owner: "log-test", workers: 2, claimBatch: 4, lease: .seconds(10), heartbeatInterval: .seconds(2)),
@@ -70,6 +71,19 @@ import Testing
             .metadata["provider"] == "local")
         // A system job's attempts are at debug: nothing of it at info.
         #expect(!logs.records.contains { $0.metadata["job_id"] == system.lowercasedText })
+    }
+
+    /// A job that names no provider runs on the default one, and its lines say which.
+    @Test func aJobThatNamesNoProviderLogsTheDefaultProvider() async throws {
+        try await queue.apply(QueueSettings(defaultProvider: "kling"))
+        let user = try await TestDatabase.makeUser(database)
+        let project = try await TestDatabase.makeProject(database, user: user)
+        let image = try await queue.submit(JobSubmission(kind: .image, args: ["prompt": "a lighthouse"], userID: user, projectID: project)).jobID
+        let logs = CapturedLogs(level: .info)
+        try await run(logs: logs) { try await ended([image]) }
+        let lines = logs.records.filter { $0.metadata["job_id"] == image.lowercasedText && $0.message.hasPrefix("Job attempt") }
+        #expect(lines.map(\.message) == ["Job attempt started", "Job attempt ended"])
+        #expect(lines.allSatisfy { $0.metadata["provider"] == "kling" }, "\(lines)")
     }
 
     @Test func aSystemJobLogsItsAttemptAtDebug() async throws {
