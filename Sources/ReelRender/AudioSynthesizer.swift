@@ -1,4 +1,5 @@
 import Foundation
+import ReelCore
 
 /// Makes placeholder sound from a seed: deterministic, offline, and honest about what it is.
 ///

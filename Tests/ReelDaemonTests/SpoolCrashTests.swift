@@ -3,7 +3,6 @@ import Glibc
 import ReelCore
 import ReelDB
 import ReelIntake
-import struct ReelRender.SeededRandom
 import ReelTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import ReelRender
 import Testing
+import ReelCore
 
 @Suite struct MediaProbeTests {
     @Test func probesWAVWrittenByHand() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import ReelRender
+import ReelCore
 
 /// Deterministic abstract pictures from a prompt: a two-colour sky gradient, a horizon band and
 /// a few soft discs and slabs, all chosen by the prompt's hash. Placeholder art, nothing more.
