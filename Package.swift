@@ -155,6 +155,9 @@ let package = Package(
             path: "Tests/SpoolCrashDriver",
             swiftSettings: strict
         ),
+        // Local servers that speak each provider's documented wire format, for the adapters' tests
+        // and the end-to-end tests that run whole nodes against them.
+        .target(name: "ReelProviderFakes", dependencies: ["ReelCore", "ReelLoopbackHTTP"], path: "Tests/ReelProviderFakes", swiftSettings: strict),
         .target(name: "ReelTestSupport", dependencies: ["ReelCore", "ReelDB", "ReelLocalCluster"], path: "Tests/ReelTestSupport", swiftSettings: strict),
         .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"], swiftSettings: strict),
         .testTarget(name: "ReelDBTests", dependencies: ["ReelDB", "ReelTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
@@ -170,7 +173,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender", "ReelHTTP", "ReelLoopbackHTTP"], swiftSettings: strict),
+        .testTarget(name: "ReelProvidersTests", dependencies: ["ReelProviders", "ReelRender", "ReelHTTP", "ReelLoopbackHTTP", "ReelProviderFakes"], swiftSettings: strict),
         .testTarget(name: "ReelIntakeTests", dependencies: ["ReelIntake", "ReelTestSupport"], swiftSettings: strict),
         .testTarget(name: "ReelConfigTests", dependencies: ["ReelConfig", "ReelCore", "ReelQueue"], swiftSettings: strict),
         .testTarget(
@@ -185,7 +188,7 @@ let package = Package(
             name: "ReelDaemonTests",
             dependencies: [
                 "ReelDaemon", "ReelCore", "ReelConfig", "ReelDB", "ReelLocalCluster", "ReelQueue", "ReelIntake", "ReelRender", "ReelSystemd", "ReelHTTP", "ReelBlocking",
-                "ReelTestSupport", "ReelVersion",
+                "ReelTestSupport", "ReelVersion", "ReelProviderFakes", "ReelLoopbackHTTP",
             ],
             swiftSettings: strict
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import ReelCore
+import ReelProviderFakes
 import ReelProviders
 import Testing
 

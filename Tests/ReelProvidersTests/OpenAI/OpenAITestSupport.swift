@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ReelCore
 import ReelHTTP
+import ReelProviderFakes
 import ReelProviders
 import Synchronization
 

@@ -7,33 +7,25 @@ import ReelLoopbackHTTP
 /// `x-request-id` on every answer and errors in the documented `{"error": {…}}` shape. Tests
 /// queue special answers per route ("POST /v1/responses"); without one a route answers as the
 /// API does when all goes well.
-final class FakeOpenAI: Sendable {
-    static let key = "sk-test-fake-0123456789abcdef"
+public final class FakeOpenAI: Sendable {
+    public static let key = "sk-test-fake-0123456789abcdef"
 
-    /// One scripted answer.
-    enum Reply: Sendable {
-        case json(status: Int, JSONValue, headers: [(String, String)] = [])
-        case raw(status: Int, contentType: String, [UInt8])
-        /// Declares `declared` bytes and sends `sent` of them before closing.
-        case truncated(declared: Int, sent: [UInt8])
-        /// Answers nothing until the client gives up.
-        case stall
+    public typealias Reply = FakeReply
+
+    public struct State: Sendable {
+        public var scripted: [String: [Reply]] = [:]
+        public var requests: [LoopbackRequest] = []
+        public var videos: [String: JSONValue] = [:]
+        public var nextID = 1
     }
 
-    struct State: Sendable {
-        var scripted: [String: [Reply]] = [:]
-        var requests: [LoopbackRequest] = []
-        var videos: [String: JSONValue] = [:]
-        var nextID = 1
-    }
-
-    let state: LoopbackState<State>
-    let server: LoopbackServer
+    public let state: LoopbackState<State>
+    public let server: LoopbackServer
     /// The picture every image answer carries and the bytes every video download returns.
-    static let imageBytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + (0..<300).map { UInt8(truncatingIfNeeded: $0 * 7) }
-    static let videoBytes: [UInt8] = Array("....ftypisom".utf8) + (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 9) }
+    public static let imageBytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + (0..<300).map { UInt8(truncatingIfNeeded: $0 * 7) }
+    public static let videoBytes: [UInt8] = Array("....ftypisom".utf8) + (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 9) }
 
-    init() throws {
+    public init() throws {
         let state = LoopbackState(State())
         self.state = state
         server = try LoopbackServer { request, connection in
@@ -43,18 +35,18 @@ final class FakeOpenAI: Sendable {
 
     deinit { server.stop() }
 
-    var baseURL: String { server.baseURL + "/v1" }
+    public var baseURL: String { server.baseURL + "/v1" }
 
-    func script(_ route: String, _ replies: Reply...) {
+    public func script(_ route: String, _ replies: Reply...) {
         state.withLock { $0.scripted[route, default: []] += replies }
     }
 
-    func requests(_ route: String) -> [LoopbackRequest] {
+    public func requests(_ route: String) -> [LoopbackRequest] {
         state.value.requests.filter { "\($0.method) \($0.path)" == route }
     }
 
     /// Moves a video along as OpenAI's workers would.
-    func setVideo(_ id: String, status: String, error: JSONValue = .null) {
+    public func setVideo(_ id: String, status: String, error: JSONValue = .null) {
         state.withLock {
             guard case .object(var video) = $0.videos[id] else { return }
             video["status"] = .string(status)
@@ -64,7 +56,7 @@ final class FakeOpenAI: Sendable {
         }
     }
 
-    static func errorBody(_ message: String, type: String, code: String?, param: String? = nil) -> JSONValue {
+    public static func errorBody(_ message: String, type: String, code: String?, param: String? = nil) -> JSONValue {
         ["error": ["message": .string(message), "type": .string(type), "param": param.map(JSONValue.string) ?? .null, "code": code.map(JSONValue.string) ?? .null]]
     }
 
@@ -91,20 +83,7 @@ final class FakeOpenAI: Sendable {
     }
 
     private static func send(_ reply: Reply, _ connection: LoopbackConnection, _ base: [(String, String)]) {
-        switch reply {
-        case .json(let status, let json, let headers):
-            var body: [UInt8] = []
-            json.write(to: &body)
-            connection.respond(status: status, headers: base + [("Content-Type", "application/json")] + headers, body: body)
-        case .raw(let status, let type, let body):
-            connection.respond(status: status, headers: base + [("Content-Type", type)], body: body)
-        case .truncated(let declared, let sent):
-            connection.writeHead(status: 200, headers: base + [("Content-Type", "video/mp4"), ("Content-Length", String(declared))])
-            connection.write(sent)
-            connection.close()
-        case .stall:
-            _ = connection.waitUntilClosed(timeout: .seconds(30))
-        }
+        reply.send(on: connection, headers: base)
     }
 
     private static func invalid(_ message: String, param: String? = nil) -> Reply {
@@ -190,7 +169,7 @@ final class FakeOpenAI: Sendable {
         ])
     }
 
-    static let gptImageSizes: Set<String> = ["auto", "1024x1024", "1536x1024", "1024x1536"]
+    public static let gptImageSizes: Set<String> = ["auto", "1024x1024", "1536x1024", "1024x1536"]
 
     private static func imageAnswer(size: String) -> Reply {
         .json(status: 200, [
@@ -223,8 +202,8 @@ final class FakeOpenAI: Sendable {
         return imageAnswer(size: size)
     }
 
-    static let videoSeconds: Set<String> = ["4", "8", "12"]
-    static let videoSizes: Set<String> = ["720x1280", "1280x720", "1024x1792", "1792x1024"]
+    public static let videoSeconds: Set<String> = ["4", "8", "12"]
+    public static let videoSizes: Set<String> = ["720x1280", "1280x720", "1024x1792", "1792x1024"]
 
     private static func createVideo(_ request: LoopbackRequest, state: LoopbackState<State>) -> Reply {
         // The API takes JSON too, but OpenAI's clients send multipart; this fake takes what reeld sends.

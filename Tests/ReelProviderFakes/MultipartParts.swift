@@ -1,16 +1,16 @@
 import ReelLoopbackHTTP
 
 /// A multipart/form-data body split into its parts, as a server reads it.
-struct MultipartParts {
-    struct Part {
-        var name: String
-        var filename: String?
-        var data: [UInt8]
+public struct MultipartParts {
+    public struct Part {
+        public var name: String
+        public var filename: String?
+        public var data: [UInt8]
     }
 
-    var parts: [Part] = []
+    public var parts: [Part] = []
 
-    init?(_ request: LoopbackRequest) {
+    public init?(_ request: LoopbackRequest) {
         guard let type = request.header("content-type"), type.hasPrefix("multipart/form-data"),
             let range = type.range(of: "boundary=")
         else { return nil }
@@ -36,11 +36,11 @@ struct MultipartParts {
         }
     }
 
-    func text(_ name: String) -> String? {
+    public func text(_ name: String) -> String? {
         parts.first { $0.name == name && $0.filename == nil }.map { String(decoding: $0.data, as: UTF8.self) }
     }
 
-    func files(_ name: String) -> [Part] { parts.filter { $0.name == name && $0.filename != nil } }
+    public func files(_ name: String) -> [Part] { parts.filter { $0.name == name && $0.filename != nil } }
 
     private static func parameter(_ key: String, in head: String) -> String? {
         guard let range = head.range(of: "; \(key)=\"") else { return nil }
