@@ -22,6 +22,9 @@ public enum ProviderCatalog {
                 tasksDirectory: URL(fileURLWithPath: config.providers.local.tasksDirectory),
                 configuration: .init(videoDelay: config.providers.local.videoDelay), pool: pool)
         },
+        "openai": { config, _, http in
+            OpenAIProvider(settings: OpenAISettings(config.providers.remote("openai") ?? RemoteProvider(name: "openai"), soraEnabled: config.providers.soraEnabled), client: http)
+        },
     ]
 
     /// The provider names this build can run.

@@ -2,6 +2,7 @@ import ReelBlocking
 import Logging
 import ReelConfig
 import ReelHTTP
+import ReelProviders
 import Testing
 
 @testable import ReelDaemon
@@ -30,6 +31,24 @@ import Testing
         #expect(throws: ProviderCatalogError.self) {
             try ProviderCatalog.registry(config: config, pool: pool, http: HTTPClient(logger: Logger(label: "test")))
         }
+    }
+
+    @Test func anEnabledOpenAIIsBuiltFromItsTable() throws {
+        let config = try ReelConfig.parse("""
+            [providers.openai]
+            enabled = true
+            base_url = "http://127.0.0.1:9/v1"
+            [providers.openai.models]
+            "image.generate" = "gpt-image-1"
+            """, environment: credentials)
+        #expect(ProviderCatalog.problems(in: config) == [])
+        let pool = BlockingPool(maxThreads: 1)
+        defer { pool.shutdown() }
+        let registry = try ProviderCatalog.registry(config: config, pool: pool, http: HTTPClient(logger: Logger(label: "test")))
+        let openai = try #require(registry.providers["openai"] as? OpenAIProvider)
+        #expect(openai.settings.baseURL == "http://127.0.0.1:9/v1")
+        #expect(openai.settings.imageModel == "gpt-image-1")
+        #expect(!openai.capabilities.contains(.video))
     }
 
     @Test func aDisabledProviderNeedsNoAdapter() throws {
