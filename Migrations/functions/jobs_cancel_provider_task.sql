@@ -9,12 +9,15 @@ create or replace function reeld.jobs_cancel_provider_task() returns trigger
 language plpgsql
 as $$
 begin
-    insert into public.jobs (kind, args, idempotency_key, priority, job_class, provider)
-    values ('system.provider_cancel',
+    -- Straight into the table, not through reeld.submit_job: nothing here is the user's to
+    -- validate or pay for, and the cancelling statement must not fail on a submit's checks.
+    insert into public.jobs (kind, args, idempotency_key, priority, max_attempts, job_class, provider)
+    select 'system.provider_cancel',
             jsonb_build_object('provider', new.snooze_state ->> 'provider', 'task_id', new.snooze_state ->> 'task_id',
                                'generation_id', new.snooze_state -> 'generation_id', 'job_id', new.id, 'kind', new.kind),
             'provider-cancel:' || new.id || ':' || (new.snooze_state ->> 'task_id'),
-            50, 'none', new.snooze_state ->> 'provider')
+            50, k.max_attempts, 'none', new.snooze_state ->> 'provider'
+    from reeld.job_kinds k where k.kind = 'system.provider_cancel'
     on conflict do nothing;
     return null;
 end
