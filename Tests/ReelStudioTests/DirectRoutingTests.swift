@@ -29,8 +29,10 @@ import Testing
         try await database.query("update reeld.providers set max_running = 5 where name = 'local'")
         let pool = BlockingPool(maxThreads: 2)
         defer { pool.shutdown() }
+        // `local` too, as on a real node (on by default): a job left on the default provider
+        // would be made there, placeholder media the user did not ask for.
         let providers: [any Provider] = [ScriptedProvider("kling", .makesImage), ScriptedProvider("google", .makesImage),
-                                         ScriptedProvider("openai", .makesImage)]
+                                         ScriptedProvider("openai", .makesImage), ScriptedProvider("local", .makesImage)]
         let handler = GenerationHandler(
             kind: .video, store: StudioStore(database: database), storage: MediaStorage(storage: LocalStorage(root: root), pool: pool),
             providers: ProviderRegistry(providers: Dictionary(uniqueKeysWithValues: providers.map { ($0.name, $0) }), defaultName: "local"),
