@@ -105,6 +105,31 @@ import Testing
         }
     }
 
+    /// A cancel that meets the job while a node polls its task: the attempt ends by snoozing,
+    /// the job ends cancelled there, and the provider is asked to stop the task once.
+    @Test func cancellingWhileThePollRunsReachesTheProviderWhenTheAttemptEnds() async throws {
+        let provider = AcceptingProvider(rule: .lookUp)
+        provider.dieAfterAccepting.store(false, ordering: .relaxed)
+        let s = try await setUp([provider])
+        defer { s.close() }
+        let (job, state) = try await s.waitingVideo(on: provider.name)
+        try await s.database.query("update public.jobs set run_at = now() where id = $1::uuid", [job])
+        let polling = try #require(try await s.queue.claim(owner: "n1", limit: 1, lease: .seconds(30)).first)
+        #expect(polling.id == job)
+
+        #expect(try await s.queue.cancel(job: job) == .running, "a running job is only flagged")
+        let none = try await s.database.query("select count(*) as n from public.jobs where kind = 'system.provider_cancel'")[0].int("n")
+        #expect(none == 0, "nothing is asked of the provider while the attempt still runs")
+        #expect(try await s.queue.snooze(polling.lease, for: .seconds(30), state: state))
+        let row = try await s.database.query("select state::text from public.jobs where id = $1::uuid", [job])[0]
+        #expect(try row.string("state") == "cancelled")
+
+        let logs = CapturedLogs(level: .info)
+        #expect(try await s.runProviderCancels(logger: logs.logger()) == 1)
+        #expect(logs.records.filter { $0.message.contains("abandoned at the provider") }.count == 1)
+        #expect(try await CreditLedger(database: s.database).account(user: s.user)?.reserved == 0, "the reserve is released")
+    }
+
     @Test func aProviderWithoutCancelLogsTheTaskAsAbandoned() async throws {
         let provider = AcceptingProvider(rule: .lookUp)
         provider.dieAfterAccepting.store(false, ordering: .relaxed)
