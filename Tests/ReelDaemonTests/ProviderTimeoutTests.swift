@@ -59,10 +59,12 @@ import Testing
             }
             let elapsed = ContinuousClock.now - started
             #expect(failure?.failureClass == .transient)
+            // The fake closes a stalled connection after 30 s, which ends the call as a broken
+            // connection, not a timeout; so a timeout here is ours, and, well under the adapter's
+            // own limit of 300 s (a loaded machine may be slow to run it), the configured one.
             #expect(failure?.message.contains("timeout") == true, "\(String(describing: failure))")
             #expect(elapsed >= .seconds(2), "not before the configured timeout")
-            // The fake holds the connection for 30 s; the adapter's own limit is 300 s.
-            #expect(elapsed < .seconds(20), "ended by the configured timeout, not another: \(elapsed)")
+            #expect(elapsed < .seconds(150), "ended by the configured timeout, not the adapter's own: \(elapsed)")
             #expect(fake.requests("POST /v1/images/generations").count == 1)
         }
     }
