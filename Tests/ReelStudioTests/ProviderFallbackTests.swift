@@ -16,7 +16,7 @@ import Testing
 /// A provider whose create call does what the test says: is refused before it reaches the
 /// provider (certainly not accepted), fails after the provider took it, or makes an image.
 final class ScriptedProvider: Provider {
-    enum Behaviour: Sendable { case notAccepted, failsAfterAccepting, makesImage }
+    enum Behaviour: Sendable { case notAccepted, failsAfterAccepting, makesImage, notSentWhenCancelled }
 
     let name: String
     let capabilities: Set<GenerationKind> = [.image, .video]
@@ -37,6 +37,13 @@ final class ScriptedProvider: Provider {
             throw error
         case .failsAfterAccepting:
             throw JobError("\(name): HTTP 500 after the request was taken")
+        case .notSentWhenCancelled:
+            // As an HTTP client that stops: the call waits its turn, the attempt is cancelled,
+            // and the call ends unsent, which says nothing about the provider.
+            try? await Task.sleep(for: .seconds(3600))
+            var error = JobError("\(name): the client stopped before sending")
+            error.certainlyNotAccepted = true
+            throw error
         case .makesImage:
             try FileManager.default.createDirectory(at: context.workDirectory, withIntermediateDirectories: true)
             let file = context.workDirectory.appendingPathComponent("\(name).png")
@@ -239,6 +246,32 @@ final class ScriptedProvider: Provider {
         let row = try await s.job(job)
         #expect(row.state == "retryable")
         #expect(row.provider == "first")
+        #expect(second.created.load(ordering: .relaxed) == 0)
+    }
+
+    /// An attempt cancelled under its call (a node's shutdown, a lost lease) may see the call
+    /// end unsent; its provider did nothing wrong, so the job is not moved to the next one.
+    @Test func aCallEndedByTheAttemptsOwnCancelDoesNotFallBack() async throws {
+        let first = ScriptedProvider("first", .notSentWhenCancelled)
+        let second = ScriptedProvider("second", .makesImage)
+        let s = try await setUp([first, second])
+        defer { s.close() }
+        let job = try await s.submit(["prompt": "a lighthouse at dusk"])
+        _ = try await s.attempt()  // routed to "first"
+        let claimed = try #require(try await s.queue.claim(owner: "n1", limit: 1, lease: .seconds(30)).first)
+        let context = JobContext(job: claimed, baseLogger: Logger(label: "test"), queue: s.queue, progressBox: ProgressBox(lease: claimed.lease))
+        let result = try await withThrowingTaskGroup(of: Result<JobOutcome, any Error>.self) { group in
+            group.addTask {
+                do { return .success(try await s.handler.run(claimed, context: context)) } catch { return .failure(error) }
+            }
+            try await Poll.until("the call to the first provider is under way", timeout: .seconds(30)) {
+                first.created.load(ordering: .relaxed) == 1
+            }
+            group.cancelAll()
+            return try await group.next()!
+        }
+        if case .success(let outcome) = result { Issue.record("the cancelled attempt ends with an error, not \(outcome)") }
+        #expect(try await s.job(job).provider == "first")
         #expect(second.created.load(ordering: .relaxed) == 0)
     }
 

@@ -72,7 +72,9 @@ struct GenerationHandler: JobHandler {
                 } catch {
                     guard let notAccepted = Self.notAccepted(error) else { throw error }
                     try await store.markNotSubmitted(generation: generation.id)
-                    guard Self.isRouted(job),
+                    // A call this attempt's own cancel ended unsent (a shutdown, a lost lease, the
+                    // job's cancel) says nothing about the provider: no move.
+                    guard !Task.isCancelled, Self.isRouted(job),
                           let next = providers.router.fallback(after: provider.name, for: route, certainlyNotAccepted: true)
                     else { throw notAccepted }
                     // Nothing was started at `provider`: the job moves to the next provider of
