@@ -16,7 +16,7 @@ import Testing
 /// A provider whose create call does what the test says: is refused before it reaches the
 /// provider (certainly not accepted), fails after the provider took it, or makes an image.
 final class ScriptedProvider: Provider {
-    enum Behaviour: Sendable { case notAccepted, failsAfterAccepting, makesImage, notSentWhenCancelled }
+    enum Behaviour: Sendable { case notAccepted, failsAfterAccepting, makesImage, notSentWhenCancelled, refusesTheRequest }
 
     let name: String
     let capabilities: Set<GenerationKind> = [.image, .video]
@@ -37,6 +37,10 @@ final class ScriptedProvider: Provider {
             throw error
         case .failsAfterAccepting:
             throw JobError("\(name): HTTP 500 after the request was taken")
+        case .refusesTheRequest:
+            // As Google answers a create it will not run (a 400): nothing was started there,
+            // but the request itself is at fault, and would be at any provider.
+            throw RequestNotAccepted(JobError.permanent("\(name): HTTP 400 the prompt was blocked"))
         case .notSentWhenCancelled:
             // As an HTTP client that stops: the call waits its turn, the attempt is cancelled,
             // and the call ends unsent, which says nothing about the provider.
@@ -245,6 +249,24 @@ final class ScriptedProvider: Provider {
         #expect(error.certainlyNotAccepted)
         let row = try await s.job(job)
         #expect(row.state == "retryable")
+        #expect(row.provider == "first")
+        #expect(second.created.load(ordering: .relaxed) == 0)
+    }
+
+    /// A request the provider refused as wrong (a 4xx it started nothing for) fails the job: the
+    /// next provider would be sent the same request, and might make and bill it.
+    @Test func aRequestTheProviderRefusedFailsWithoutFallingBack() async throws {
+        let first = ScriptedProvider("first", .refusesTheRequest)
+        let second = ScriptedProvider("second", .makesImage)
+        let s = try await setUp([first, second])
+        defer { s.close() }
+        let job = try await s.submit(["prompt": "a lighthouse at dusk"])
+        _ = try await s.attempt()  // routed to "first"
+        let (_, result) = try await s.attempt()
+        guard case .failure(let error as JobError) = result else { Issue.record("the attempt fails: \(result)"); return }
+        #expect(error.failureClass == .permanent)
+        let row = try await s.job(job)
+        #expect(row.state == "failed")
         #expect(row.provider == "first")
         #expect(second.created.load(ordering: .relaxed) == 0)
     }

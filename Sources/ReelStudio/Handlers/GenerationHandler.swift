@@ -72,9 +72,12 @@ struct GenerationHandler: JobHandler {
                 } catch {
                     guard let notAccepted = Self.notAccepted(error) else { throw error }
                     try await store.markNotSubmitted(generation: generation.id)
-                    // A call this attempt's own cancel ended unsent (a shutdown, a lost lease, the
-                    // job's cancel) says nothing about the provider: no move.
-                    guard !Task.isCancelled, Self.isRouted(job),
+                    // Only a provider that could not be reached or failed on its side (transient)
+                    // moves the job: a request it refused (a 4xx, permanent) would be refused or,
+                    // worse, made and billed elsewhere, and a 429 throttles the provider for all
+                    // jobs instead. A call this attempt's own cancel ended unsent (a shutdown, a
+                    // lost lease, the job's cancel) says nothing about the provider either.
+                    guard notAccepted.failureClass == .transient, !Task.isCancelled, Self.isRouted(job),
                           let next = providers.router.fallback(after: provider.name, for: route, certainlyNotAccepted: true)
                     else { throw notAccepted }
                     // Nothing was started at `provider`: the job moves to the next provider of
