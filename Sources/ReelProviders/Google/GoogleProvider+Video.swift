@@ -6,8 +6,8 @@ extension GoogleProvider {
     /// The lengths Veo 3.x makes, in seconds.
     static let videoSeconds = [4, 6, 8]
 
-    /// What a video request becomes on Veo's wire: the nearest length Veo makes (8 s when none
-    /// is asked for, as Veo's default; always 8 with reference images, as Veo requires), 16:9
+    /// What a video request becomes on Veo's wire: the nearest length Veo makes (the longer one
+    /// on a tie; 8 s when none is asked for, as Veo's default; always 8 with reference images, as Veo requires), 16:9
     /// unless the frame is taller than wide, and 1080p only for a frame at least that large
     /// and 8 s long (Veo makes 1080p at 8 s only), else 720p.
     struct VideoShape: Equatable {
@@ -19,7 +19,11 @@ extension GoogleProvider {
     static func videoShape(_ request: GenerationRequest, withReferences: Bool) -> VideoShape {
         var seconds = 8
         if let wanted = request.durationSeconds, !withReferences {
-            seconds = videoSeconds.min { abs(Double($0) - wanted) < abs(Double($1) - wanted) }!
+            // Halfway between two lengths, the longer: a clip trimmed later beats one too short.
+            seconds = videoSeconds.min { a, b in
+                let (da, db) = (abs(Double(a) - wanted), abs(Double(b) - wanted))
+                return da == db ? a > b : da < db
+            }!
         }
         var aspect = "16:9", resolution = "720p"
         if let width = request.width, let height = request.height, width > 0, height > 0 {

@@ -50,7 +50,16 @@ public final class FakeGoogle: Sendable {
         public var storyboardText = #"{"title":"The Fair","scenes":[{"shot":"wide"}]}"#
         public var pollsUntilDone = 1
         public var videoOutcome: VideoOutcome = .succeed
+        public var models: Set<String> = FakeGoogle.knownModels
     }
+
+    /// The models the fake serves; any other name is Google's 404 `NOT_FOUND`.
+    public static let knownModels: Set<String> = [
+        "gemini-2.0-flash", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro", "gemini-3-pro-preview", "gemini-3-flash-preview",
+        "gemini-2.5-flash-image", "gemini-3-pro-image-preview", "gemini-3.1-flash-image-preview",
+        "veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview",
+        "veo-3.0-generate-001", "veo-3.0-fast-generate-001", "veo-2.0-generate-001",
+    ]
 
     public let state: LoopbackState<State>
     public let server: LoopbackServer
@@ -101,6 +110,12 @@ public final class FakeGoogle: Sendable {
     public var storyboardText: String {
         get { state.value.storyboardText }
         set { state.withLock { $0.storyboardText = newValue } }
+    }
+
+    /// The model ids served (a test may add one).
+    public var models: Set<String> {
+        get { state.value.models }
+        set { state.withLock { $0.models = newValue } }
     }
 
     /// Polls until an operation created from now on is done (1: done on the first poll).
@@ -266,7 +281,7 @@ public final class FakeGoogle: Sendable {
     static let imageAspectRatios: Set<String> = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
 
     private static func generateContent(model: String, body: JSONValue, state: LoopbackState<State>) -> Reply {
-        guard model.hasPrefix("gemini-") else {
+        guard model.hasPrefix("gemini-"), state.value.models.contains(model) else {
             return notFound("models/\(model) is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.")
         }
         guard let contents = body["contents"]?.arrayValue, !contents.isEmpty else { return invalid("* GenerateContentRequest.contents: contents is not specified") }
@@ -329,13 +344,18 @@ public final class FakeGoogle: Sendable {
         ])
     }
 
-    private static func veoImageIsValid(_ image: JSONValue) -> Bool {
-        if let inline = field(image, "inlineData") { return field(inline, "mimeType")?.stringValue != nil && isBase64(inline["data"]) }
-        return field(image, "mimeType")?.stringValue != nil && isBase64(field(image, "bytesBase64Encoded"))
+    /// Veo's images in the Gemini API: `bytesBase64Encoded` and `mimeType`. The REST page shows
+    /// `inlineData`, but Veo answers that with a 400, as clients found; so does the fake.
+    private static func veoImageProblem(_ image: JSONValue, at path: String) -> Reply? {
+        if field(image, "inlineData") != nil { return invalid("`inlineData` isn't supported by this model.") }
+        guard field(image, "mimeType")?.stringValue != nil, isBase64(field(image, "bytesBase64Encoded")) else {
+            return invalid("\(path): an image needs bytesBase64Encoded (base64) and mimeType.")
+        }
+        return nil
     }
 
     private static func predictLongRunning(model: String, body: JSONValue, baseURL: String, state: LoopbackState<State>) -> Reply {
-        guard model.hasPrefix("veo-") else {
+        guard model.hasPrefix("veo-"), state.value.models.contains(model) else {
             return notFound("models/\(model) is not found for API version v1beta, or is not supported for predictLongRunning.")
         }
         guard let instances = body["instances"]?.arrayValue, instances.count == 1, let instance = instances.first else {
@@ -343,14 +363,16 @@ public final class FakeGoogle: Sendable {
         }
         let image = instance["image"], lastFrame = field(instance, "lastFrame"), references = field(instance, "referenceImages")?.arrayValue
         guard instance["prompt"]?.stringValue.map({ !$0.isEmpty }) ?? (image != nil) else { return invalid("A prompt is required.") }
-        if let image, !veoImageIsValid(image) { return invalid("instances[0].image: an image needs bytesBase64Encoded (base64) and mimeType.") }
+        if let image, let problem = veoImageProblem(image, at: "instances[0].image") { return problem }
         if let lastFrame {
             guard image != nil else { return invalid("lastFrame can only be used together with image.") }
-            guard veoImageIsValid(lastFrame) else { return invalid("instances[0].lastFrame: an image needs bytesBase64Encoded (base64) and mimeType.") }
+            if let problem = veoImageProblem(lastFrame, at: "instances[0].lastFrame") { return problem }
         }
         if let references {
-            guard references.count <= 3, references.allSatisfy({ $0["image"].map(veoImageIsValid) == true }) else {
-                return invalid("referenceImages: at most 3 images, each with bytesBase64Encoded and mimeType.")
+            guard references.count <= 3 else { return invalid("referenceImages: at most 3 images.") }
+            for (index, reference) in references.enumerated() {
+                guard let image = reference["image"] else { return invalid("instances[0].referenceImages[\(index)].image is required.") }
+                if let problem = veoImageProblem(image, at: "instances[0].referenceImages[\(index)].image") { return problem }
             }
         }
         let parameters = body["parameters"]

@@ -17,7 +17,7 @@ import Testing
             #expect(file.mimeType == "image/png")
             #expect(file.url.pathExtension == "png")
             #expect(Array(try Data(contentsOf: file.url)) == picture)
-            #expect(file.url.deletingLastPathComponent().standardizedFileURL == h.work.standardizedFileURL)
+            #expect(file.url.deletingLastPathComponent().standardizedFileURL.path == h.work.standardizedFileURL.path)
             #expect(result.usage == Usage(unit: "images", amount: 1))
             #expect(result.notes.contains("tokens: 1302"))
             let body = try JSONValue(parsing: try #require(h.fake.requests(route).first).body)

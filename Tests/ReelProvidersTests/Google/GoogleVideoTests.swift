@@ -54,6 +54,23 @@ import Testing
         #expect(GoogleProvider.videoShape(short, withReferences: true).seconds == 8)
     }
 
+    @Test func referenceImagesGoAsAssetsAndMakeAnEightSecondClip() async throws {
+        try await withGoogle { h in
+            var request = request
+            request.durationSeconds = 4
+            request.referenceImages = try (1...4).map { try h.file("ref-\($0).png", pngBytes + [UInt8($0)]) }
+            _ = try pending(try await h.generate(request))
+            let body = try JSONValue(parsing: try #require(h.fake.requests(create).first).body)
+            let references = try #require(body["instances"]?.arrayValue?.first?["referenceImages"]?.arrayValue)
+            // Veo takes three at most; the fourth is left out rather than the call refused.
+            #expect(references.count == 3)
+            #expect(references.first == [
+                "image": ["bytesBase64Encoded": .string(Data(pngBytes + [1]).base64EncodedString()), "mimeType": "image/png"], "referenceType": "asset",
+            ])
+            #expect(body["parameters"]?["durationSeconds"] == 8)
+        }
+    }
+
     @Test func anEndFrameWithoutAStartFrameIsRefusedBeforeAnyCall() async throws {
         try await withGoogle { h in
             var request = request
