@@ -25,6 +25,7 @@ extension GoogleProvider {
         if let aspect = Self.aspectRatio(width: request.width, height: request.height) { imageConfig["aspectRatio"] = .string(aspect) }
         if let size = Self.imageSize(model: model, width: request.width, height: request.height) { imageConfig["imageSize"] = .string(size) }
         if !imageConfig.isEmpty { config["imageConfig"] = .object(imageConfig) }
+        if let seed = Self.seed(request.seed) { config["seed"] = seed }
         let body: JSONValue = ["contents": [["role": "user", "parts": .array(parts)]], "generationConfig": .object(config)]
         let http = HTTPRequest.json(
             url: try modelURL(model, "generateContent"), body: body, headers: headers,

@@ -8,9 +8,13 @@ extension GoogleProvider {
     func text(_ request: GenerationRequest, context: GenerationContext) async throws -> GenerationResult {
         let model = request.model ?? settings.textModel
         var body: [String: JSONValue] = ["contents": [["role": "user", "parts": [["text": .string(request.prompt)]]]]]
+        var config: [String: JSONValue] = [:]
         if let schema = request.responseSchema {
-            body["generationConfig"] = ["responseMimeType": "application/json", "responseJsonSchema": schema]
+            config["responseMimeType"] = "application/json"
+            config["responseJsonSchema"] = schema
         }
+        if let seed = Self.seed(request.seed) { config["seed"] = seed }
+        if !config.isEmpty { body["generationConfig"] = .object(config) }
         let http = HTTPRequest.json(url: try modelURL(model, "generateContent"), body: .object(body), headers: headers, options: options(total: settings.textTimeout))
         let (json, response) = try await exchange(http, creates: true, context: context)
         let answer = try GoogleContentAnswer(json, what: "the text", requestID: response.requestID)

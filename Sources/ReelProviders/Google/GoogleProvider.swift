@@ -107,6 +107,12 @@ public struct GoogleProvider: Provider {
         return metadata
     }
 
+    /// `generationConfig.seed` is an int32: a larger seed is folded into that range, so the same
+    /// seed still gives the same call.
+    static func seed(_ seed: UInt64?) -> JSONValue? {
+        seed.map { .int(Int64($0 % (UInt64(Int32.max) + 1))) }
+    }
+
     /// An image file as Gemini's inline data: its MIME type (from its first bytes, else its
     /// name) and its bytes in base64.
     static func inlineImage(_ file: URL, role: String) throws -> (mimeType: String, data: String) {

@@ -312,6 +312,9 @@ public final class FakeGoogle: Sendable {
         for modality in field(config, "responseModalities")?.arrayValue ?? [] where !["TEXT", "IMAGE", "AUDIO"].contains(modality.stringValue?.uppercased() ?? "") {
             return invalid("Invalid value at 'generation_config.response_modalities' (type.googleapis.com/google.ai.generativelanguage.v1beta.GenerationConfig.Modality), \"\(modality.stringValue ?? "")\"")
         }
+        if let seed = config?["seed"], seed.intValue.map({ $0 < Int64(Int32.min) || $0 > Int64(Int32.max) }) ?? true {
+            return invalid("Invalid value at 'generation_config.seed' (TYPE_INT32), \(seed.intValue.map(String.init) ?? "not an integer")")
+        }
         if let imageConfig = field(config, "imageConfig") {
             if let aspect = field(imageConfig, "aspectRatio")?.stringValue, !imageAspectRatios.contains(aspect) {
                 return invalid("* GenerateContentRequest.generation_config.image_config.aspect_ratio: Unsupported aspect ratio \(aspect).")

@@ -59,8 +59,10 @@ import Testing
             let hero = try h.file("hero.png", pngBytes), sheet = try h.file("sheet.jpg", jpegBytes)
             var request = request
             request.referenceImages = [hero, sheet]
+            request.seed = 42
             _ = try finished(try await h.generate(request))
             let body = try JSONValue(parsing: try #require(h.fake.requests(route).first).body)
+            #expect(body["generationConfig"]?["seed"] == 42)
             let parts = try #require(body["contents"]?.arrayValue?.first?["parts"]?.arrayValue)
             #expect(parts.count == 3)
             #expect(parts[0]["text"] == "A hero shot of the fair at dusk")

@@ -28,6 +28,17 @@ import Testing
         }
     }
 
+    @Test func plainTextWithASeedComesBackAsAString() async throws {
+        try await withGoogle { h in
+            let request = GenerationRequest(kind: .text, prompt: "Name the fair", seed: 7_000_000_000, externalID: "gen-9")
+            let result = try finished(try await h.generate(request))
+            #expect(result.json == "plain words")
+            let body = try JSONValue(parsing: try #require(h.fake.requests(route).first).body)
+            // An int32 on the wire: 7e9 folded into it, the same way every time.
+            #expect(body["generationConfig"] == ["seed": .int(Int64(7_000_000_000 % 2_147_483_648))])
+        }
+    }
+
     @Test func aBlockedPromptIsPermanentWithGooglesReason() async throws {
         try await withGoogle { h in
             h.fake.script(route, .json(status: 200, [
