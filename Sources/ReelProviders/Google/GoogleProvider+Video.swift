@@ -137,14 +137,12 @@ extension GoogleProvider {
     }
 
     /// Streams the video to its file with the size cap, following Google's redirect to its
-    /// storage. The key goes only to the API's own host (and, by ReelHTTP's rule, never on
-    /// to another host after a redirect).
+    /// storage (ReelHTTP drops the key when a redirect leaves the host).
     private func download(_ uri: String, to file: URL, operation: String, context: GenerationContext) async throws {
-        var headers = HTTPHeaders()
-        if Self.origin(uri) == Self.origin(settings.baseURL) { headers = self.headers }
+        let source = videoSource(uri)
         var options = options(total: settings.downloadTimeout)
         options.redirects = .follow(max: 5)
-        let http = HTTPRequest(url: uri, headers: headers, options: options)
+        let http = HTTPRequest(url: source.url, headers: source.withKey ? headers : HTTPHeaders(), options: options)
         do {
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         } catch {
@@ -158,6 +156,24 @@ extension GoogleProvider {
             throw GoogleFailure.jobError(error)
         }
         context.logger.debug("Veo video downloaded", metadata: Self.metadata(http, requestID: download.requestID, extra: ["bytes": "\(download.byteCount)", "google.operation": "\(operation)"]))
+    }
+
+    /// Where a finished video is fetched from, and whether the key goes along. Google's URI names
+    /// a file of the API (`…/files/{id}:download?alt=media`): like Google's SDK, the adapter asks
+    /// the configured base URL for that file, so the key only ever goes where the operator sent
+    /// it, whatever host the URI spells. Another URI on the API's own host gets the key too;
+    /// one elsewhere (a signed storage URL) is fetched as given, without it.
+    func videoSource(_ uri: String) -> (url: String, withKey: Bool) {
+        if let path = URL(string: uri)?.path, let range = path.range(of: "/files/", options: .backwards) {
+            let name = path[range.upperBound...]
+            if name.hasSuffix(":download") {
+                let id = name.dropLast(":download".count)
+                if !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) {
+                    return (url("/files/\(id):download?alt=media"), true)
+                }
+            }
+        }
+        return (uri, Self.origin(uri) == Self.origin(settings.baseURL))
     }
 
     /// Scheme, host and port, to tell whether a URL is on the API's own host.

@@ -133,6 +133,40 @@ import Testing
         }
     }
 
+    /// A done operation as Google sends it, with the video at `uri`.
+    static func done(_ name: String, uri: String) -> FakeGoogle.Reply {
+        .json(status: 200, [
+            "name": .string(name), "done": true,
+            "response": ["@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+                         "generateVideoResponse": ["generatedSamples": [["video": ["uri": .string(uri)]]]]],
+        ])
+    }
+
+    @Test func anAPIFileIsFetchedFromTheConfiguredBaseWhateverHostTheURISpells() async throws {
+        try await withGoogle { h in
+            let (task, _) = try pending(try await h.generate(request))
+            h.fake.script("GET /v1beta/\(task.id)", Self.done(task.id, uri: "https://generativelanguage.invalid/v1beta/files/video-1:download?alt=media"))
+            let result = try finished(try await h.poll(task, request))
+            #expect(Array(try Data(contentsOf: try #require(result.files.first).url)) == FakeGoogle.placeholderVideo)
+            let asked = try #require(h.fake.requests("GET /v1beta/files/video-1:download").first)
+            #expect(asked.header("x-goog-api-key") == FakeGoogle.key)
+            #expect(asked.target.hasSuffix("?alt=media"))
+        }
+    }
+
+    @Test func aURIOffTheAPIGetsNoKey() async throws {
+        try await withGoogle { h in
+            let (task, _) = try pending(try await h.generate(request))
+            // Another origin for the same server: "localhost" is not the base URL's 127.0.0.1.
+            let elsewhere = h.fake.server.baseURL.replacingOccurrences(of: "127.0.0.1", with: "localhost") + "/storage/video-1?sig=fake-signature"
+            h.fake.script("GET /v1beta/\(task.id)", Self.done(task.id, uri: elsewhere))
+            _ = try finished(try await h.poll(task, request))
+            let fetched = try #require(h.fake.requests("GET /storage/video-1").first)
+            #expect(fetched.header("x-goog-api-key") == nil)
+            #expect(h.fake.requestCount("GET /v1beta/files/video-1:download") == 0)
+        }
+    }
+
     @Test func aTruncatedDownloadIsTransientAndLeavesNoFile() async throws {
         try await withGoogle { h in
             let (task, _) = try pending(try await h.generate(request))
