@@ -25,6 +25,7 @@ public enum ProviderCatalog {
         "openai": { config, _, http in
             OpenAIProvider(settings: OpenAISettings(config.providers.remote("openai") ?? RemoteProvider(name: "openai"), soraEnabled: config.providers.soraEnabled), client: http)
         },
+        "google": { config, _, http in GoogleProvider(settings: GoogleSettings(config.providers.remote("google") ?? RemoteProvider(name: "google")), client: http) },
     ]
 
     /// The provider names this build can run.
