@@ -18,7 +18,7 @@ extension KlingProvider {
         } catch let error as JobError where Self.saysNoSuchTask(error) {
             // Fall through to the query form.
         }
-        let query = "?external_task_id=" + (externalID.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+        let query = "?external_task_id=" + (externalID.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? "")
         let byQuery = HTTPRequest(url: url(endpoint.path + query), headers: headers, options: options(total: settings.requestTimeout))
         do {
             let (json, _) = try await exchange(byQuery, context: context)
@@ -31,6 +31,10 @@ extension KlingProvider {
             return nil
         }
     }
+
+    /// RFC 3986's unreserved characters: what a query value may carry as it is (`.alphanumerics`
+    /// would escape the `-` of every UUID and take non-ASCII letters as they are).
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     /// The task in a query answer (one task, or a list) whose external id is `externalID`. A
     /// single task without `task_info` is taken as the answer to the path asked for.
