@@ -18,7 +18,10 @@ extension KlingProvider {
         switch status.lowercased() {
         case "submitted", "processing":
             logger.debug("Kling task pending", metadata: ["kling.status": "\(status)"])
-            return .pending(ProviderTask(provider: name, id: taskID), pollAfter: settings.pollInterval)
+            // Kling documents no pace; a `Retry-After` on the answer (a gateway, a test server) is
+            // taken as one, at least a second so that a "0" cannot make a busy loop.
+            let pace = response.rate.retryAfter.map { max($0, .seconds(1)) } ?? settings.pollInterval
+            return .pending(ProviderTask(provider: name, id: taskID), pollAfter: pace)
         case "succeed", "succeeded":
             var context = context
             context.logger = logger

@@ -49,6 +49,7 @@ public final class FakeKling: Sendable {
         public var createCount = 0
         public var holdCreates = false
         public var taskBehaviour: TaskBehaviour = .succeed(afterPolls: 1)
+        public var pollAfter: Duration?
         public var videoBytes: [UInt8]
         public var imageBytes: [UInt8]
         /// The access/secret key pairs the fake accepts.
@@ -102,6 +103,14 @@ public final class FakeKling: Sendable {
     public var holdCreates: Bool {
         get { state.value.holdCreates }
         set { state.withLock { $0.holdCreates = newValue } }
+    }
+
+    /// When set, every answer about a task still pending carries `Retry-After` (whole seconds,
+    /// at least 1): Kling documents no pace, so the adapter honours one when a server sends it.
+    /// Lets a whole node poll quickly in tests instead of at the adapter's 15 s default.
+    public var pollAfter: Duration? {
+        get { state.value.pollAfter }
+        set { state.withLock { $0.pollAfter = newValue } }
     }
 
     /// Create calls accepted (tasks made), held ones included.
@@ -258,7 +267,8 @@ public final class FakeKling: Sendable {
                 "task_id": .string(task.id), "task_status": "submitted", "created_at": .int(task.createdAt), "updated_at": .int(task.createdAt),
             ]
             data["task_info"] = external.map { JSONValue.object(["external_task_id": .string($0)]) } ?? .object([:])
-            return (.json(status: 200, ["code": 0, "message": "SUCCEED", "request_id": .string(newRequestID()), "data": .object(data)]), hold)
+            let reply = JSONValue.object(["code": 0, "message": "SUCCEED", "request_id": .string(newRequestID()), "data": .object(data)])
+            return (.json(status: 200, reply, headers: paceHeaders(state.value.pollAfter)), hold)
         }
     }
 
@@ -353,7 +363,15 @@ public final class FakeKling: Sendable {
             return state.tasks[index]
         }
         guard let task else { return error(404, 1203, "task not found") }
-        return .json(status: 200, ["code": 0, "message": "SUCCEED", "request_id": .string(newRequestID()), "data": taskJSON(task, base: state.value.cdnBaseURL)])
+        let pending = ["submitted", "processing"].contains(status(task).0)
+        return .json(
+            status: 200, ["code": 0, "message": "SUCCEED", "request_id": .string(newRequestID()), "data": taskJSON(task, base: state.value.cdnBaseURL)],
+            headers: pending ? paceHeaders(state.value.pollAfter) : [])
+    }
+
+    static func paceHeaders(_ pollAfter: Duration?) -> [(String, String)] {
+        guard let pollAfter else { return [] }
+        return [("Retry-After", String(max(1, pollAfter.components.seconds)))]
     }
 
     /// The list form; `external_task_id` as a query parameter picks that task, as some clients use it.

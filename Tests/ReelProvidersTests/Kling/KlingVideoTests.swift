@@ -124,6 +124,18 @@ import Testing
         }
     }
 
+    @Test func aPaceTheServerSendsOnAPendingTaskIsHonoured() async throws {
+        try await withKling { h in
+            h.fake.taskBehaviour = .succeed(afterPolls: 2)
+            h.fake.pollAfter = .seconds(2)
+            let (task, created) = try pending(try await h.generate(request))
+            #expect(created == .seconds(2))
+            let (_, polled) = try pending(try await h.poll(task, request))
+            #expect(polled == .seconds(2))
+            _ = try finished(try await h.poll(task, request))
+        }
+    }
+
     @Test func aTaskCompletesAfterTheSetNumberOfPolls() async throws {
         try await withKling { h in
             h.fake.taskBehaviour = .succeed(afterPolls: 3)
