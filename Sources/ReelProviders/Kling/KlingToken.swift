@@ -31,10 +31,6 @@ struct KlingToken: Sendable, Hashable {
         self.expires = expires
     }
 
-    /// Whether this token is still good for a request sent at `now`, with a minute to spare for
-    /// the request's own time on the wire.
-    func usable(at now: Int64) -> Bool { now + 60 < expires }
-
     static func base64URL(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
