@@ -90,8 +90,10 @@ public struct KlingProvider: Provider {
         }
         let requestID = json["request_id"]?.stringValue ?? response.requestID
         context.logger.debug("Kling answered", metadata: Self.metadata(request, requestID: requestID, extra: ["status": "\(response.status)"]))
-        if let code = json["code"]?.intValue, code != 0 {
-            throw KlingFailure.envelopeError(code: Int(code), message: json["message"]?.stringValue, status: response.status, requestID: requestID)
+        // Documented as an integer; a gateway may pass it on as a string of digits.
+        let code = json["code"]?.intValue.map(Int.init) ?? json["code"]?.stringValue.flatMap { Int($0) }
+        if let code, code != 0 {
+            throw KlingFailure.envelopeError(code: code, message: json["message"]?.stringValue, status: response.status, requestID: requestID)
         }
         return (json, response)
     }

@@ -88,6 +88,15 @@ import Testing
         }
     }
 
+    @Test func aCodeSentAsAStringIsReadAsWell() async throws {
+        try await withKling { h in
+            h.fake.script(route, .json(status: 200, ["code": "1303", "message": "parallel task over resource pack limit", "request_id": "r-2"]))
+            let error = try #require(await jobError { try await h.generate(request) })
+            #expect(error.failureClass == .throttled)
+            #expect(error.detail?["code"] == .int(1303))
+        }
+    }
+
     @Test func invalidParametersArePermanentWithKlingsMessage() async throws {
         try await withKling { h in
             // The fake refuses what the API refuses: a model Kling does not have (1203).
