@@ -25,6 +25,7 @@ public enum ProviderCatalog {
         "openai": { config, _, http in
             OpenAIProvider(settings: OpenAISettings(config.providers.remote("openai") ?? RemoteProvider(name: "openai"), soraEnabled: config.providers.soraEnabled), client: http)
         },
+        "elevenlabs": { config, _, http in ElevenLabsProvider(settings: ElevenLabsSettings(config.providers.remote("elevenlabs") ?? RemoteProvider(name: "elevenlabs")), client: http) },
     ]
 
     /// The provider names this build can run.
