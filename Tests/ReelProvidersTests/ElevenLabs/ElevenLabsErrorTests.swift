@@ -50,6 +50,40 @@ import Testing
         }
     }
 
+    @Test func aSlowAnswerPastTheTimeoutIsTransientAndWasStillCharged() async throws {
+        // The fake's delay holds the answer back longer than the adapter waits: without the
+        // delay the answer would come at once and the call would succeed.
+        try await withElevenLabs({ $0.speechTimeout = .milliseconds(150) }) { h in
+            h.fake.answerDelay = .milliseconds(600)
+            let error = try #require(await jobError { try await h.generate(request) })
+            #expect(error.failureClass == .transient)
+            #expect(h.fake.createCount == 1)
+        }
+    }
+
+    @Test func aThrottledAudioAnswerIsReadFromItsBodyAndRetryAfter() async throws {
+        // Sound effects and music stream to a file: their error bodies are read all the same.
+        try await withElevenLabs { h in
+            h.fake.script("POST /v1/sound-generation", .json(status: 429, FakeElevenLabs.errorBody(
+                "Too many concurrent requests.", status: "too_many_concurrent_requests", code: "concurrent_limit_exceeded"), headers: [("Retry-After", "7")]))
+            let effect = GenerationRequest(kind: .soundEffect, prompt: "rain on a tin roof", durationSeconds: 3, externalID: "gen-err-sfx")
+            let error = try #require(await jobError { try await h.generate(effect) })
+            #expect(error.failureClass == .throttled)
+            #expect(error.retryAfter == .seconds(7))
+            #expect(error.detail?["code"] == "concurrent_limit_exceeded")
+            #expect(h.workFiles.isEmpty)
+        }
+    }
+
+    @Test func aMissingKeyIsRefusedByElevenLabsAsAKeyProblem() async throws {
+        try await withElevenLabs(key: "") { h in
+            let error = try #require(await jobError { try await h.generate(request) })
+            #expect(error.failureClass == .permanent)
+            #expect(error.message.contains("API key"))
+            #expect(h.fake.createCount == 0)
+        }
+    }
+
     @Test func quotaExceededIsAPermanentBillingFailureNotAKeyProblem() async throws {
         try await withElevenLabs { h in
             h.fake.script(route, .json(status: 401, FakeElevenLabs.errorBody(
