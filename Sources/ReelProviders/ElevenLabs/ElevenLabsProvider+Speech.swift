@@ -22,21 +22,19 @@ extension ElevenLabsProvider {
             let http = HTTPRequest.json(
                 url: url("/text-to-speech/\(voice)/with-timestamps"), body: .object(body), headers: headers,
                 options: options(total: settings.speechTimeout, maxBody: settings.maxTimestampedBytes))
-            let (answer, response) = try await exchange(http, context: context)
-            guard let encoded = answer["audio_base64"]?.stringValue else {
-                throw ElevenLabsFailure.malformed("no audio_base64", requestID: response.requestID)
-            }
-            guard let audio = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters), !audio.isEmpty else {
-                throw ElevenLabsFailure.malformed("audio_base64 is not base64 audio", requestID: response.requestID)
-            }
-            try makeWorkDirectory(context)
+            // The answer is streamed to a file beside the audio, then split: the base64 audio is
+            // decoded into the audio file and only the alignment is parsed.
+            let answerFile = file.appendingPathExtension("json")
+            let response = try await fetchBody(http, to: answerFile, maxBytes: settings.maxTimestampedBytes, context: context)
+            defer { try? FileManager.default.removeItem(at: answerFile) }
+            let answer: JSONValue
             do {
-                try audio.write(to: file, options: .atomic)
-            } catch {
-                throw JobError("cannot write the speech: \(error.localizedDescription)", class: .transient)
+                answer = try ElevenLabsTimestampedAudio.split(answerFile, audio: file)
+            } catch let malformed as ElevenLabsTimestampedAudio.Malformed {
+                throw ElevenLabsFailure.malformed(malformed.reason, requestID: response.requestID)
             }
             let alignment = Self.alignment(answer["alignment"])
-            let normalized = Self.alignment(answer["normalized_alignment"])
+            let normalized = Self.alignment(answer["normalized_alignment"] ?? answer["normalizedAlignment"])
             if alignment == nil, normalized == nil { notes.append("ElevenLabs sent no character timings") }
             json = ["voice_id": .string(voice), "output_format": .string(settings.outputFormat),
                     "alignment": alignment ?? .null, "normalized_alignment": normalized ?? .null]
@@ -59,8 +57,8 @@ extension ElevenLabsProvider {
     /// timings that do not line up are worse than none for subtitles.
     static func alignment(_ value: JSONValue?) -> JSONValue? {
         guard let value, let characters = value["characters"]?.arrayValue,
-            let starts = value["character_start_times_seconds"]?.arrayValue,
-            let ends = value["character_end_times_seconds"]?.arrayValue,
+            let starts = (value["character_start_times_seconds"] ?? value["characterStartTimesSeconds"])?.arrayValue,
+            let ends = (value["character_end_times_seconds"] ?? value["characterEndTimesSeconds"])?.arrayValue,
             starts.count == characters.count, ends.count == characters.count
         else { return nil }
         return ["characters": .array(characters), "character_start_times_seconds": .array(starts), "character_end_times_seconds": .array(ends)]

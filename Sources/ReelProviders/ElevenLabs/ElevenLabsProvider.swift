@@ -57,40 +57,31 @@ public struct ElevenLabsProvider: Provider {
         HTTPRequestOptions(connectTimeout: settings.connectTimeout, totalTimeout: total, lowSpeed: nil, maxBodyBytes: maxBody)
     }
 
-    /// Sends a request whose answer is JSON; every failure already classified.
-    func exchange(_ request: HTTPRequest, context: GenerationContext) async throws -> (json: JSONValue, response: HTTPResponse) {
-        let response: HTTPResponse
-        do throws(HTTPError) {
-            response = try await client.execute(request)
-        } catch {
-            context.logger.warning("ElevenLabs request failed", metadata: Self.metadata(request, requestID: error.requestID, extra: ["error": "\(error)"]))
-            throw ElevenLabsFailure.error(error)
-        }
-        context.logger.debug("ElevenLabs answered", metadata: Self.metadata(request, requestID: response.requestID, extra: ["status": "\(response.status)", "bytes": "\(response.body.count)"]))
-        guard let json = try? response.json() else {
-            throw ElevenLabsFailure.malformed("not JSON (\(response.body.count) bytes)", requestID: response.requestID)
-        }
-        return (json, response)
-    }
-
     /// Sends a request whose answer is audio bytes, streamed into `file` up to the size cap.
     func fetchAudio(_ request: HTTPRequest, to file: URL, context: GenerationContext) async throws -> HTTPDownload {
-        try makeWorkDirectory(context)
-        let download: HTTPDownload
-        do throws(HTTPError) {
-            download = try await client.download(request, to: file, maxBytes: settings.maxAudioBytes)
-        } catch {
-            context.logger.warning("ElevenLabs request failed", metadata: Self.metadata(request, requestID: error.requestID, extra: ["error": "\(error)"]))
-            throw ElevenLabsFailure.error(error)
-        }
-        context.logger.debug("ElevenLabs audio received", metadata: Self.metadata(request, requestID: download.requestID, extra: ["bytes": "\(download.byteCount)"]))
-        guard download.byteCount > 0 else {
-            try? FileManager.default.removeItem(at: download.file)
-            throw ElevenLabsFailure.malformed("an empty audio body", requestID: download.requestID)
-        }
+        let download = try await fetchBody(request, to: file, maxBytes: settings.maxAudioBytes, context: context)
         if download.contentType?.lowercased().hasPrefix("application/json") == true {
             try? FileManager.default.removeItem(at: download.file)
             throw ElevenLabsFailure.malformed("JSON where audio was expected", requestID: download.requestID)
+        }
+        return download
+    }
+
+    /// Sends a request and streams its answer, whatever it is, into `file` up to `maxBytes`;
+    /// every failure already classified, an empty answer refused.
+    func fetchBody(_ request: HTTPRequest, to file: URL, maxBytes: Int64, context: GenerationContext) async throws -> HTTPDownload {
+        try makeWorkDirectory(context)
+        let download: HTTPDownload
+        do throws(HTTPError) {
+            download = try await client.download(request, to: file, maxBytes: maxBytes)
+        } catch {
+            context.logger.warning("ElevenLabs request failed", metadata: Self.metadata(request, requestID: error.requestID, extra: ["error": "\(error)"]))
+            throw ElevenLabsFailure.error(error)
+        }
+        context.logger.debug("ElevenLabs answered", metadata: Self.metadata(request, requestID: download.requestID, extra: ["bytes": "\(download.byteCount)"]))
+        guard download.byteCount > 0 else {
+            try? FileManager.default.removeItem(at: download.file)
+            throw ElevenLabsFailure.malformed("an empty body", requestID: download.requestID)
         }
         return download
     }

@@ -31,8 +31,8 @@ public struct ElevenLabsSettings: Sendable {
     public var musicTimeout: Duration
     /// The largest audio file accepted from a call that answers with bytes (streamed to disk).
     public var maxAudioBytes: Int64
-    /// The largest `/with-timestamps` answer, held in memory to be parsed: base64 audio plus
-    /// the alignment arrays (about 1.4 times the audio).
+    /// The largest `/with-timestamps` answer, streamed to disk and split there: base64 audio
+    /// plus the alignment arrays (about 1.4 times the audio).
     public var maxTimestampedBytes: Int64
 
     public init(

@@ -43,6 +43,62 @@ import Testing
         }
     }
 
+    @Test func aLongTimestampedAnswerIsDecodedPieceByPieceWhateverItsLayout() async throws {
+        // 3 MB of audio: its base64 spans many decoding pieces; the audio comes last, with
+        // JSON's `\/` escapes and line breaks, as a server may well send it.
+        let audio = (0..<3_000_017).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        let encoded = Data(audio).base64EncodedString(options: .lineLength76Characters)
+            .replacingOccurrences(of: "/", with: "\\/").replacingOccurrences(of: "\r\n", with: "\\n")
+        let answer = """
+            {"alignment": {"characters": ["H", "i"], "character_start_times_seconds": [0, 0.1], "character_end_times_seconds": [0.1, 0.3]},
+             "normalized_alignment": null,
+             "audio_base64" : "\(encoded)"}
+            """
+        try await withElevenLabs { h in
+            h.fake.script("POST /v1/text-to-speech/{voice_id}/with-timestamps", .raw(status: 200, contentType: "application/json", Array(answer.utf8)))
+            let result = try await h.generate(request)
+            let file = try #require(result.files.first)
+            #expect(try Data(contentsOf: file.url) == Data(audio))
+            #expect(result.json?["alignment"]?["character_end_times_seconds"] == [0.1, 0.3])
+            #expect(result.json?["normalized_alignment"] == .null)
+            // Only the audio is left: the answer's JSON was a step on the way.
+            #expect(h.workFiles == [file.url.lastPathComponent])
+        }
+    }
+
+    @Test func theSDKsSpellingsOfTheAnswerAreAccepted() async throws {
+        let answer: JSONValue = [
+            "audioBase64": .string(Data(FakeElevenLabs.placeholderAudio).base64EncodedString()),
+            "normalizedAlignment": ["characters": ["o", "k"], "characterStartTimesSeconds": [0, 0.2], "characterEndTimesSeconds": [0.2, 0.4]],
+        ]
+        try await withElevenLabs { h in
+            h.fake.script("POST /v1/text-to-speech/{voice_id}/with-timestamps", .json(status: 200, answer))
+            let result = try await h.generate(request)
+            #expect(Array(try Data(contentsOf: try #require(result.files.first).url)) == FakeElevenLabs.placeholderAudio)
+            #expect(result.json?["normalized_alignment"]?["character_start_times_seconds"] == [0, 0.2])
+        }
+    }
+
+    @Test func aTimestampedAnswerOverItsCapFailsPermanentlyAndLeavesNoFile() async throws {
+        try await withElevenLabs({ $0.maxTimestampedBytes = 50_000 }) { h in
+            h.fake.speechAudio = [UInt8](repeating: 9, count: 100_000)
+            let error = try #require(await jobError { try await h.generate(request) })
+            #expect(error.failureClass == .permanent)
+            #expect(error.message.contains("50000"))
+            #expect(h.workFiles.isEmpty)
+        }
+    }
+
+    @Test func aTimestampedAnswerWithoutAudioIsTransientAndLeavesNoFile() async throws {
+        try await withElevenLabs { h in
+            h.fake.script("POST /v1/text-to-speech/{voice_id}/with-timestamps", .json(status: 200, ["audio_base64": nil, "alignment": nil]))
+            let error = try #require(await jobError { try await h.generate(request) })
+            #expect(error.failureClass == .transient)
+            #expect(error.message.contains("no audio_base64"))
+            #expect(h.workFiles.isEmpty)
+        }
+    }
+
     @Test func theJobsVoiceAndModelAreUsed() async throws {
         try await withElevenLabs { h in
             var request = request
