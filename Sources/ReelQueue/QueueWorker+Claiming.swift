@@ -100,8 +100,25 @@ extension QueueWorker {
     /// work held back by a rate limit, a throttle or a schedule becomes claimable sooner (nothing
     /// announces that moment).
     func idleWait() async -> Duration {
-        guard let next = try? await queue.nextClaimAt() else { return configuration.pollInterval }
+        let local = localDueWait()
+        guard let next = try? await queue.nextClaimAt() else { return min(configuration.pollInterval, local) }
         let wait = Duration.milliseconds(Int64((next.timeIntervalSinceNow * 1000).rounded(.up)) + 5)
-        return min(configuration.pollInterval, max(wait, .milliseconds(5)))
+        return min(configuration.pollInterval, local, max(wait, .milliseconds(5)))
+    }
+
+    /// How long until the next retry or snooze this node scheduled falls due (a little after, so
+    /// that the claim finds it due); forgets it once that moment has passed, since the claim
+    /// that follows has then seen it. Only the earliest is kept: one due after it is found by a
+    /// later claim or, at worst, by the fallback poll.
+    func localDueWait() -> Duration {
+        state.withLock { state in
+            guard let due = state.nextLocalDue else { return configuration.pollInterval }
+            let left = due - .now
+            if left <= .zero {
+                state.nextLocalDue = nil
+                return .milliseconds(5)
+            }
+            return left + .milliseconds(5)
+        }
     }
 }

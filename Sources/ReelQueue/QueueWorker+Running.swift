@@ -43,6 +43,7 @@ extension QueueWorker {
             let snoozed = await settle(job, logger: logger) {
                 try await self.queue.snooze(job.lease, for: after, state: snoozeState)
             }
+            if snoozed == true { laterWorkScheduled(after: after) }
             story?.ended(snoozed == true ? "waiting" : "lease lost")
         case .success(.handBack(let provider, let reason, let handBackState)):
             let moved = await settle(job, logger: logger) {
@@ -71,6 +72,7 @@ extension QueueWorker {
                 settled == .failed ? "Job failed" : settled == .cancelled ? "Job attempt failed; its cancel ends it" : "Job attempt failed, will retry",
                 metadata: ["error": "\(jobError.message)", "class": "\(jobError.failureClass.rawValue)", "retry_in_s": "\(delay.seconds)"])
             if settled == .failed { state.withLock { $0.stats.failed += 1 } }
+            if settled == .retryable { laterWorkScheduled(after: delay) }
             story?.ended(settled.map(\.rawValue) ?? "lease lost")
         }
     }
@@ -86,6 +88,19 @@ extension QueueWorker {
         return await Self.settleRetry.retrying(attempts: Self.settleAttempts, clock: queue.clock, failed: { error, attempt in
             logger.error("Could not record job outcome", metadata: ["error": "\(error)", "try": "\(attempt)"])
         }, body)
+    }
+
+    /// A job of this node's is due again in `delay` (a retry, a snooze at a provider's pace). No
+    /// NOTIFY announces that moment, and `reeld.next_claim_at` sees it only for users' jobs
+    /// (through their lanes): remember it, and wake a claimer idle since before it, so that its
+    /// wait ends then rather than at the fallback poll. Other nodes find a system job's retry
+    /// by their poll.
+    func laterWorkScheduled(after delay: Duration) {
+        let due = ContinuousClock.now + delay
+        state.withLock { state in
+            state.nextLocalDue = min(state.nextLocalDue ?? due, due)
+        }
+        workAvailable.signal()
     }
 
     /// Lets go of jobs whose end is committed. Returns whether any was a user's job.

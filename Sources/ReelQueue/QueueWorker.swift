@@ -73,6 +73,9 @@ public final class QueueWorker: Service, Sendable {
         /// Why this node no longer claims while it keeps running (``stopClaiming(because:)``).
         var claimsStopped: String?
         var stats = Stats(running: 0, completed: 0, failed: 0, claimed: 0)
+        /// The earliest moment a job this node retried or snoozed falls due (see
+        /// ``laterWorkScheduled(after:)``); nil when none is ahead.
+        var nextLocalDue: ContinuousClock.Instant?
     }
 
     public let configuration: Configuration

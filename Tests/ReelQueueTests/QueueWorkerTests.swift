@@ -104,14 +104,38 @@ import Testing
             if calls.add(1, ordering: .relaxed).newValue < 3 { throw JobError("flaky provider") }
             return .completed([:])
         })
-        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: config(), listenURL: url, logger: TestDatabase.logger)
+        // No timer wakes this worker within the test: a retry due 0–50 ms out must be claimed
+        // because the worker that scheduled it wakes for it, not by the fallback poll.
+        var configuration = config()
+        configuration.pollInterval = .seconds(3600)
+        configuration.livenessInterval = .seconds(3600)
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: configuration, listenURL: url, logger: TestDatabase.logger)
         try await withWorker(worker) {
             let id = try await queue.submit(JobSubmission(kind: .noop)).jobID
-            // Retries are scheduled 0–50 ms out; the poll picks them up.
             #expect(try await eventually(timeout: .seconds(15)) { try await state(id) == .completed })
             let row = try await database.query("select attempt, jsonb_array_length(errors) as n from jobs where id = $1::uuid", [id])[0]
             #expect(try row.int("attempt") == 3)
             #expect(try row.int("n") == 2)
+        }
+    }
+
+    /// A provider's pace is short (a second or two) next to the fallback poll: a snoozed job is
+    /// claimed again when its snooze ends, by the worker that snoozed it.
+    @Test func aSnoozedJobIsClaimedAgainWhenItsSnoozeEnds() async throws {
+        let calls = Atomic<Int>(0)
+        var handlers = HandlerRegistry()
+        handlers.register(.noop, ClosureHandler { _, _ in
+            if calls.add(1, ordering: .relaxed).newValue < 3 { return .snooze(after: .milliseconds(100), state: nil) }
+            return .completed([:])
+        })
+        var configuration = config()
+        configuration.pollInterval = .seconds(3600)
+        configuration.livenessInterval = .seconds(3600)
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: configuration, listenURL: url, logger: TestDatabase.logger)
+        try await withWorker(worker) {
+            let id = try await queue.submit(JobSubmission(kind: .noop)).jobID
+            #expect(try await eventually(timeout: .seconds(15)) { try await state(id) == .completed })
+            #expect(calls.load(ordering: .relaxed) == 3)
         }
     }
 
