@@ -180,7 +180,7 @@ let package = Package(
             name: "ReelStudioTests",
             dependencies: [
                 "ReelStudio", "ReelCore", "ReelDB", "ReelRender", "ReelTestSupport", "ReelQueue", "ReelStorage", "ReelBlocking",
-                "ReelProviders", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "ReelProviders", "ReelHTTP", "ReelProviderFakes", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

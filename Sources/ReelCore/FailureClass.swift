@@ -16,6 +16,10 @@ public struct JobError: Error, Sendable, CustomStringConvertible {
     public var retryAfter: Duration?
     /// Machine-readable detail kept in the job's error history (provider code, field path…).
     public var detail: JSONValue?
+    /// The call that failed certainly never reached the provider (no connection, refused before
+    /// sending, a gateway's 5xx on a create): nothing was started or paid for there, so the job
+    /// may move to another provider (see `Router.fallback` in ReelProviders).
+    public var certainlyNotAccepted = false
 
     public init(_ message: String, class failureClass: FailureClass = .transient, retryAfter: Duration? = nil, detail: JSONValue? = nil) {
         self.message = message

@@ -28,6 +28,11 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, Codable, CustomStri
     /// Renders a timeline to a file.
     public static let export = JobKind("render.export")
 
+    /// Asks a provider to stop the task of a job cancelled while the provider worked on it
+    /// (`args.provider`, `args.task_id`, `args.generation_id`). Enqueued by the database when
+    /// such a job ends cancelled, never submitted by users, so not in `all`.
+    public static let providerCancel = JobKind("system.provider_cancel")
+
     public static let all: [JobKind] = [
         .noop, .sleep, .workflowRun, .storyboard, .image, .video, .speech, .music, .soundEffect, .edit, .export,
     ]

@@ -29,6 +29,11 @@ public protocol Provider: Sendable {
     /// The task the provider made for `externalID`, or nil if it never accepted one; asked only
     /// under ``RecoveryRule/lookUp``. Throws when the provider cannot answer now (retried).
     func lookup(externalID: String, request: GenerationRequest, context: GenerationContext) async throws -> ProviderTask?
+
+    /// Asks the provider to stop `task`, whose job was cancelled while the provider worked on
+    /// it, so that it stops making (and billing) what nobody will collect. A task the provider
+    /// no longer has counts as stopped. Throws when the provider cannot be reached now (retried).
+    func cancel(_ task: ProviderTask, context: GenerationContext) async throws
 }
 
 extension Provider {
@@ -38,5 +43,12 @@ extension Provider {
     /// No lookup: an adapter with ``RecoveryRule/lookUp`` must implement it.
     public func lookup(externalID: String, request: GenerationRequest, context: GenerationContext) async throws -> ProviderTask? {
         throw ReelCore.JobError.permanent("provider \(name) cannot look up tasks by their external id")
+    }
+
+    /// No cancel at this provider: the task runs on there and is abandoned; the line names it
+    /// (the caller's logger carries the generation id) for an operator who wants to stop it by hand.
+    public func cancel(_ task: ProviderTask, context: GenerationContext) async throws {
+        context.logger.warning("Task abandoned at the provider, which has no cancel",
+                               metadata: ["provider": "\(name)", "task": "\(task.id)"])
     }
 }

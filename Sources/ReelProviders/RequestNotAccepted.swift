@@ -4,13 +4,16 @@ import ReelCore
 /// refused, DNS failure, a 5xx before the body was taken: ReelHTTP's `certainlyNotAccepted`).
 ///
 /// The engine then knows nothing was started, so the next attempt may call again whatever the
-/// provider's ``RecoveryRule``; any other error leaves the generation `submitting`.
+/// provider's ``RecoveryRule``, and a routed job may move to the next provider of its route; any
+/// other error leaves the generation `submitting`. The same as throwing a `JobError` whose
+/// `certainlyNotAccepted` is set, which adapters that classify into `JobError` do.
 public struct RequestNotAccepted: Error, Sendable, CustomStringConvertible {
     /// How the job should fail or retry.
     public var error: JobError
 
     public init(_ error: JobError) {
         self.error = error
+        self.error.certainlyNotAccepted = true
     }
 
     public var description: String { "not accepted: \(error)" }

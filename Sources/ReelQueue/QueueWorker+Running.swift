@@ -45,6 +45,11 @@ extension QueueWorker {
             }
             if snoozed == true { laterWorkScheduled(after: after) }
             story?.ended(snoozed == true ? "waiting" : "lease lost")
+        case .success(.handBack(let provider, let reason, let handBackState)):
+            let moved = await settle(job, logger: logger) {
+                try await self.queue.handBack(job.lease, provider: provider, reason: reason, state: handBackState)
+            } ?? nil
+            story?.ended(moved.map(\.rawValue) ?? "lease lost")
         case .failure where box.cancelled.load(ordering: .relaxed):
             if state.withLock({ $0.stopping }) && !Task.isCancelled {
                 // Shutdown cancelled it (drain), and its handler has now stopped: hand the lease

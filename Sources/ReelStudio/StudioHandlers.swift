@@ -51,6 +51,7 @@ public struct StudioHandlers: Sendable {
         var handlers = HandlerRegistry()
         handlers.register(.noop, SystemHandlers.noop)
         handlers.register(.sleep, SystemHandlers.sleep)
+        handlers.register(.providerCancel, ProviderCancelHandler(providers: providers, scratchRoot: scratch))
         handlers.register(.workflowRun, WorkflowHandler(store: store, router: providers.router, pollInterval: .seconds(30)))
         let generation: [(JobKind, GenerationKind)] = [
             (.storyboard, .text), (.image, .image), (.video, .video), (.speech, .speech), (.music, .music), (.soundEffect, .soundEffect),

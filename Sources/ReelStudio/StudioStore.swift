@@ -212,6 +212,13 @@ struct StudioStore: Sendable {
             [generation, GenerationState.pending.rawValue, GenerationState.submitting.rawValue])
     }
 
+    /// The job fell back to `provider` before any call was taken: the generation says where it goes now.
+    func moveGeneration(_ generation: UUID, to provider: String) async throws {
+        try await database.query(
+            "update public.generations set provider = $2 where id = $1::uuid and state = $3",
+            [generation, provider, GenerationState.pending.rawValue])
+    }
+
     func markOutcomeUnknown(generation: UUID, error: String) async throws {
         try await database.query(
             "update public.generations set state = $3, error = $2 where id = $1::uuid and state = $4",

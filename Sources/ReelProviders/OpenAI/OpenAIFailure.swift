@@ -8,6 +8,22 @@ enum OpenAIFailure {
     static let billingCodes: Set<String> = ["insufficient_quota", "billing_hard_limit_reached", "billing_not_active"]
 
     static func jobError(_ error: HTTPError) -> any Error {
+        let classified = classify(error)
+        guard var jobError = classified as? JobError else { return classified }
+        jobError.certainlyNotAccepted = certainlyNotAccepted(error)
+        return jobError
+    }
+
+    /// Whether OpenAI cannot have started (or billed) anything for this call: the request never
+    /// left (ReelHTTP says so), or the server answered with a 5xx, which OpenAI's own SDKs send
+    /// again without asking, as a request the API did not take.
+    static func certainlyNotAccepted(_ error: HTTPError) -> Bool {
+        if error.certainlyNotAccepted { return true }
+        if let status = error.status { return (500...599).contains(status) }
+        return false
+    }
+
+    private static func classify(_ error: HTTPError) -> any Error {
         let detailBase: [String: JSONValue] = ["provider": "openai", "request_id": error.requestID.map(JSONValue.string) ?? .null]
         switch error.kind {
         case .status(let failure):

@@ -41,6 +41,13 @@ public struct OpenAIProvider: Provider {
         return try await pollVideo(id: task.id, request: request, context: context)
     }
 
+    /// A video's only stop at OpenAI is its deletion (`DELETE /videos/{id}`); text and images
+    /// answer within their call and leave no task behind.
+    public func cancel(_ task: ProviderTask, context: GenerationContext) async throws {
+        try await deleteVideo(task, context: context)
+        context.logger.info("Video deleted at OpenAI for a cancelled job", metadata: ["openai.video": "\(task.id)"])
+    }
+
     private func requireSora() throws {
         guard settings.soraEnabled else {
             throw JobError.permanent("OpenAI video (Sora) is not enabled on this node")

@@ -25,7 +25,18 @@ struct GenerationHandler: JobHandler {
         guard let project = job.projectID else { throw JobError.permanent("project_id: required for \(job.kind)") }
         let user = try await job.userID.orLoad { try await store.projectOwner(project) }
         let args = job.args
-        let provider = try providers.provider(named: args["provider"]?.stringValue)
+        let route = Self.routeRequest(job)
+        let provider: any Provider
+        switch try choose(job, route: route) {
+        case .run(let chosen):
+            provider = chosen
+        case .move(let chosen):
+            // Queued on another provider (the default one at submit): back to the queue on the
+            // router's choice, so that its limits and fair share count the job from the next claim.
+            context.logger.info("Routed to another provider than the one the job was queued on",
+                                metadata: ["from": "\(job.provider ?? "none")", "to": "\(chosen)"])
+            return .handBack(provider: chosen, reason: nil, state: Self.routedState)
+        }
         let scene = try args.uuid("scene_id")
         let role = try args["role"]?.stringValue.map { text in
             guard let role = AssetRole(rawValue: text) else { throw JobError.permanent("args.role: \(text) is not an asset role") }
@@ -58,9 +69,27 @@ struct GenerationHandler: JobHandler {
                 try await store.markSubmitting(generation: generation.id)
                 do {
                     outcome = try await provider.generate(request, context: generationContext)
-                } catch let notAccepted as RequestNotAccepted {
+                } catch {
+                    guard let notAccepted = Self.notAccepted(error) else { throw error }
                     try await store.markNotSubmitted(generation: generation.id)
-                    throw notAccepted.error
+                    // Only a provider that could not be reached or failed on its side (transient)
+                    // moves the job: a request it refused (a 4xx, permanent) would be refused or,
+                    // worse, made and billed elsewhere, and a 429 throttles the provider for all
+                    // jobs instead. A call this attempt's own cancel ended unsent (a shutdown, a
+                    // lost lease, the job's cancel) says nothing about the provider either.
+                    guard notAccepted.failureClass == .transient, !Task.isCancelled, Self.isRouted(job),
+                          let next = providers.router.fallback(after: provider.name, for: route, certainlyNotAccepted: true)
+                    else { throw notAccepted }
+                    // Nothing was started at `provider`: the job moves to the next provider of
+                    // its route for real (the generation and the job's provider both change), not
+                    // inside this attempt, so the old provider's room is freed and the new one's
+                    // limits hold it back if it is full.
+                    try await store.moveGeneration(generation.id, to: next)
+                    context.logger.warning("Provider did not take the call; falling back to the next provider of the route",
+                                           metadata: ["from": "\(provider.name)", "to": "\(next)", "reason": "\(notAccepted.message)"])
+                    try? FileManager.default.removeItem(at: workDirectory)
+                    return .handBack(provider: next, reason: "falling back from \(provider.name) to \(next): \(notAccepted.message)",
+                                     state: Self.routedState)
                 }
             }
         } catch let unknown as OutcomeUnknown {
@@ -74,12 +103,73 @@ struct GenerationHandler: JobHandler {
         case .pending(let task, let pollAfter):
             try await store.markSubmitted(generation: generation.id, taskID: task.id)
             context.logger.debug("Provider is working; snoozing", metadata: ["task": "\(task.id)"])
-            return .snooze(after: pollAfter, state: ["task_id": .string(task.id), "provider": .string(task.provider)])
+            // The generation id lets a cancel of the waiting job name it when it reaches the provider.
+            var state: [String: JSONValue] = [
+                "task_id": .string(task.id), "provider": .string(task.provider), "generation_id": .string(generation.id.lowercasedText),
+            ]
+            if Self.isRouted(job) { state["routed"] = true }
+            return .snooze(after: pollAfter, state: .object(state))
         case .finished(let result):
             defer { try? FileManager.default.removeItem(at: workDirectory) }
             return .completed(try await finish(result, job: job, user: user, project: project, scene: scene, role: role,
                                                generation: generation.id, provider: provider.name))
         }
+    }
+
+    /// Where this attempt runs: on a provider, or back to the queue on another one.
+    enum Choice {
+        case run(any Provider)
+        case move(String)
+    }
+
+    /// A job that names `args.provider` runs there (and never falls back: the user asked for
+    /// it), unless its args also say `routed: true` (the workflow's children, whose provider the
+    /// router chose at submit). Any other job is routed: a task in hand is polled where it was
+    /// made; a job the router placed before (at submit, at its first run, or by a fallback)
+    /// stays on its provider while that is still one of its route's candidates; otherwise the
+    /// route's first candidate takes it, handed back to the queue if the job was queued elsewhere.
+    func choose(_ job: ClaimedJob, route: RouteRequest) throws -> Choice {
+        if let taskProvider = job.snoozeState?["task_id"] != nil ? job.snoozeState?["provider"]?.stringValue : nil {
+            return .run(try providers.provider(named: taskProvider))
+        }
+        guard Self.isRouted(job) else { return .run(try providers.provider(named: route.provider)) }
+        let candidates: [String]
+        do {
+            candidates = try providers.router.candidates(for: route)
+        } catch {
+            throw JobError.permanent("\(job.kind): \(error)")
+        }
+        let placed = job.args["routed"] == .bool(true) || job.snoozeState?["routed"] == .bool(true)
+        if let current = job.provider, current == candidates[0] || (placed && candidates.contains(current)) {
+            return .run(try providers.provider(named: current))
+        }
+        return .move(candidates[0])
+    }
+
+    /// What routing needs from a job's args; `args.provider` only when the user chose it.
+    static func routeRequest(_ job: ClaimedJob) -> RouteRequest {
+        let args = job.args
+        func given(_ key: String) -> Bool { args[key].map { $0 != .null } ?? false }
+        return RouteRequest(
+            kind: job.kind, provider: isRouted(job) ? nil : args["provider"]?.stringValue,
+            needsEndFrame: given("end_asset_id"), needsNativeAudio: args["native_audio"] == .bool(true))
+    }
+
+    /// Whether reeld chooses the job's provider (and may move it to the next one): the job names
+    /// none, or its provider was written by the router (`args.routed`).
+    static func isRouted(_ job: ClaimedJob) -> Bool {
+        job.args["provider"]?.stringValue == nil || job.args["routed"] == .bool(true)
+    }
+
+    /// Kept in the snooze state once the router has placed a job, so that a later attempt does
+    /// not route it again from the top of its list.
+    static let routedState: JSONValue = ["routed": true]
+
+    /// The error of a call the provider certainly did not take, nil for any other error.
+    static func notAccepted(_ error: any Error) -> JobError? {
+        if let wrapped = error as? RequestNotAccepted { return wrapped.error }
+        if let jobError = error as? JobError, jobError.certainlyNotAccepted { return jobError }
+        return nil
     }
 
     /// A generation left `submitting` by an attempt that ended before it recorded a task id:

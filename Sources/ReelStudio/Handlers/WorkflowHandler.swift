@@ -93,7 +93,10 @@ struct WorkflowHandler: JobHandler {
         let provider: JSONValue = job.args["provider"] ?? .null
         // The run's own provider wins; otherwise the routing table picks one per child, so that
         // a clip between two frames goes to a model that takes an end frame. The choice is
-        // written into the child's args, where the claim's provider limits see it.
+        // written into the child's args, where the claim's provider limits see it, with
+        // `routed: true`, which tells the child's handler that the router chose it: a child
+        // whose provider does not take the call falls back to the next one, as a direct job
+        // that names no provider does, while a run's own provider is kept.
         func withProvider(_ kind: JobKind, _ args: [String: JSONValue]) throws -> JSONValue {
             var args = args
             if provider != .null {
@@ -103,6 +106,7 @@ struct WorkflowHandler: JobHandler {
                     kind: kind, needsEndFrame: args["end_asset_id"] != nil, needsNativeAudio: args["native_audio"] == .bool(true))
                 do {
                     args["provider"] = .string(try router.candidates(for: request)[0])
+                    args["routed"] = true
                 } catch {
                     throw JobError.permanent("workflow step \(step.rawValue): \(error)")
                 }
