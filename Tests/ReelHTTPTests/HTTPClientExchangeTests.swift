@@ -117,9 +117,8 @@ import Testing
     }
 
     @Test func connectionRefusedIsANetworkErrorAndCertainlyNotAccepted() async throws {
-        let server = try LoopbackServer { _, connection in connection.respond(status: 200) }
-        let url = server.baseURL + "/v1/videos"
-        server.stop()
+        let closed = try RefusingPort()
+        let url = closed.baseURL + "/v1/videos"
         try await HTTPClient.withRunningClient(logger: .init(label: "test")) { client in
             let error = try #require(await failure { try await client.execute(.json(url: url, body: .object([:]))) })
             #expect(error.isNetwork)

@@ -1,5 +1,6 @@
 import Foundation
 import ReelCore
+import ReelLoopbackHTTP
 import ReelProviderFakes
 import ReelProviders
 import Testing
@@ -148,10 +149,8 @@ import Testing
 
     @Test func aCallThatNeverReachedElevenLabsSaysSoToTheEngine() async throws {
         // A port nothing listens on: the connection is refused before a byte is sent.
-        let closed = try FakeElevenLabs()
-        let port = closed.server.port
-        closed.server.stop()
-        try await withElevenLabs({ $0.baseURL = "http://127.0.0.1:\(port)" }) { h in
+        let closed = try RefusingPort()
+        try await withElevenLabs({ $0.baseURL = closed.baseURL }) { h in
             do {
                 _ = try await h.generate(request)
                 Issue.record("a refused connection succeeded")

@@ -1,5 +1,6 @@
 import Foundation
 import ReelCore
+import ReelLoopbackHTTP
 import ReelProviderFakes
 import Testing
 
@@ -137,10 +138,8 @@ import Testing
 
     @Test func aCreateThatCertainlyNeverArrivedIsMarkedNotAccepted() async throws {
         // A port with nothing listening: the connection is refused before anything is sent.
-        let closed = try FakeKling()
-        let base = closed.baseURL
-        closed.server.stop()
-        try await withKling({ $0.baseURL = base }) { h in
+        let closed = try RefusingPort()
+        try await withKling({ $0.baseURL = closed.baseURL }) { h in
             let error = try #require(await anyError { try await h.generate(request) })
             let notAccepted = try #require(error as? RequestNotAccepted)
             #expect(notAccepted.error.failureClass == .transient)
