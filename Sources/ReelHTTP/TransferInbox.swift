@@ -19,6 +19,8 @@ final class TransferInbox: Sendable {
     struct Batch {
         var submissions: [Submission]
         var cancellations: [UInt64]
+        /// Downloads paused on a full sink that has room again.
+        var resumptions: [UInt64]
         var stop: Bool
     }
 
@@ -26,6 +28,7 @@ final class TransferInbox: Sendable {
         var queued: [UInt64: Submission] = [:]
         var running: Set<UInt64> = []
         var cancellations: [UInt64] = []
+        var resumptions: [UInt64] = []
         var stopRequested = false
         var stopped = false
         var wake: Wake?
@@ -66,6 +69,15 @@ final class TransferInbox: Sendable {
         }
     }
 
+    /// A download's sink has room again (from its writer thread): the curl thread resumes it.
+    func resume(_ id: UInt64) {
+        state.withLock { state in
+            guard state.running.contains(id) else { return }
+            state.resumptions.append(id)
+            state.wakeThread()
+        }
+    }
+
     func requestStop() {
         state.withLock { state in
             state.stopRequested = true
@@ -87,13 +99,15 @@ final class TransferInbox: Sendable {
         state.withLock { state in
             state.wakePending = false
             // Stopping: what is still queued stays for `detach()`, which fails it.
-            if state.stopRequested { return Batch(submissions: [], cancellations: [], stop: true) }
+            if state.stopRequested { return Batch(submissions: [], cancellations: [], resumptions: [], stop: true) }
             let submissions = state.queued.values.sorted { $0.id < $1.id }
             state.queued.removeAll(keepingCapacity: true)
             for submission in submissions { state.running.insert(submission.id) }
             let cancellations = state.cancellations
             state.cancellations.removeAll(keepingCapacity: true)
-            return Batch(submissions: submissions, cancellations: cancellations, stop: state.stopRequested)
+            let resumptions = state.resumptions
+            state.resumptions.removeAll(keepingCapacity: true)
+            return Batch(submissions: submissions, cancellations: cancellations, resumptions: resumptions, stop: state.stopRequested)
         }
     }
 
