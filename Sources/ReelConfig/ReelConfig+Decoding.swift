@@ -238,6 +238,10 @@ extension ReelConfig {
         render.cacheMaxMegabytes = try t.int("cache_max_mb", default: render.cacheMaxMegabytes, in: 0...100_000_000)
         try t.finish()
 
+        t = try root.table("http")
+        http.caFile = try t.path("ca_file", environment: environment)
+        try t.finish()
+
         t = try root.table("log")
         log.level = try t.choice("level", default: log.level, among: Logger.Level.allCases)
         log.backend = try t.choice("backend", default: log.backend, among: Log.Backend.allCases)

@@ -34,6 +34,7 @@ extension ReelConfig {
             if self[keyPath: path] != new[keyPath: path] { keys.append(key) }
         }
         compare("node.name", \.node.name)
+        compare("http.ca_file", \.http.caFile)
         // The URL as read, so that a changed url_file's contents count as a change too.
         compare("database.url", \.database.url)
         compare("database.url_file", \.database.urlFile)

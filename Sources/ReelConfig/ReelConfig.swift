@@ -17,6 +17,7 @@ public struct ReelConfig: Sendable, Hashable {
     public var providers: Providers
     public var render: Render
     public var log: Log
+    public var http: HTTP
     /// `[tiers.free]`, `[tiers.pro]`, `[tiers.enterprise]`: what each tier may run and spend.
     public var tiers: [Tier: QueueSettings.TierSettings]
     /// `[costs."KIND"]`: what each kind costs, in credits; sorted by kind, then model.
@@ -36,6 +37,7 @@ public struct ReelConfig: Sendable, Hashable {
         providers: Providers = Providers(),
         render: Render = Render(),
         log: Log = Log(),
+        http: HTTP = HTTP(),
         tiers: [Tier: QueueSettings.TierSettings] = QueueSettings.defaultTiers,
         costs: [QueueSettings.Cost] = ReelConfig.sorted(QueueSettings.defaultCosts),
         deadlines: [JobKind: QueueSettings.Deadline] = QueueSettings.defaultDeadlines,
@@ -49,6 +51,7 @@ public struct ReelConfig: Sendable, Hashable {
         self.providers = providers
         self.render = render
         self.log = log
+        self.http = http
         self.tiers = tiers
         self.costs = costs
         self.deadlines = deadlines
@@ -292,6 +295,17 @@ public struct ReelConfig: Sendable, Hashable {
 
         /// `cacheMaxMegabytes` in bytes.
         public var cacheBudgetBytes: Int64 { Int64(cacheMaxMegabytes) * 1_048_576 }
+    }
+
+    /// `[http]`: the client that talks to provider APIs.
+    public struct HTTP: Sendable, Hashable {
+        /// A PEM bundle of certificate authorities trusted instead of the system's (a private
+        /// CA, a TLS-inspecting proxy's); nil: the system's store.
+        public var caFile: String?
+
+        public init(caFile: String? = nil) {
+            self.caFile = caFile
+        }
     }
 
     /// `[log]`

@@ -38,7 +38,7 @@ public struct ReelNode: Sendable {
         }
         database = Database(configuration: .init(url: config.database.url, maxConnections: config.database.poolSize), logger: logger)
         queue = JobQueue(database: database, throttleBackoff: Backoff(base: config.queue.backoffBase, cap: config.queue.backoffCap))
-        http = HTTPClient(logger: logger)
+        http = HTTPClient(configuration: HTTPClient.Configuration(caFile: config.http.caFile), logger: logger)
         let handlers = try Self.handlers(config: config, database: database, http: http)
         worker = QueueWorker(
             queue: queue, handlers: handlers,

@@ -36,6 +36,7 @@ final class CurlLoop {
             if batch.stop { break }
             for submission in batch.submissions { start(submission) }
             for id in batch.cancellations { cancel(id) }
+            for id in batch.resumptions { active[id]?.resume() }
             var running: Int32 = 0
             _ = curl_multi_perform(multi, &running)
             collect()
@@ -50,7 +51,10 @@ final class CurlLoop {
             submission.continuation.resume(returning: .failure(submission.error(.network("libcurl could not make a handle"), certainlyNotAccepted: true)))
             return
         }
-        let transfer = CurlTransfer(submission, easy: easy, requestIDHeaders: configuration.requestIDHeaders, userAgent: configuration.userAgent)
+        let inbox = self.inbox, id = submission.id
+        let transfer = CurlTransfer(
+            submission, easy: easy, configuration: configuration,
+            resumeLater: { inbox.resume(id) })
         transfer.configure()
         active[submission.id] = transfer
         _ = curl_multi_add_handle(multi, easy)

@@ -21,8 +21,7 @@ final class CurlTransfer {
     private(set) var url: RequestURL
     private var headers: HTTPHeaders
     private let secrets: [String]
-    private let requestIDHeaders: [String]
-    private let userAgent: String
+    private let configuration: HTTPClient.Configuration
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var bodyCopy: UnsafeMutableRawPointer?
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
@@ -32,17 +31,22 @@ final class CurlTransfer {
     private var abort: Abort?
     private var sink: FileSink?
     private var redirects = 0
+    /// Asks the curl thread to resume this transfer after its sink paused it.
+    private let resumeLater: @Sendable () -> Void
 
     var id: UInt64 { submission.id }
 
-    init(_ submission: Submission, easy: UnsafeMutableRawPointer, requestIDHeaders: [String], userAgent: String) {
+    init(
+        _ submission: Submission, easy: UnsafeMutableRawPointer, configuration: HTTPClient.Configuration,
+        resumeLater: @escaping @Sendable () -> Void
+    ) {
         self.submission = submission
+        self.resumeLater = resumeLater
         self.easy = easy
         self.url = submission.url
         self.headers = submission.request.headers
         self.secrets = submission.request.headers.secretValues
-        self.requestIDHeaders = requestIDHeaders
-        self.userAgent = userAgent
+        self.configuration = configuration
         errorBuffer.initialize(to: 0)
     }
 
@@ -77,10 +81,15 @@ final class CurlTransfer {
             return size * count
         }
         // TLS: verify the peer and its name against the system's CA store (libcurl's default
-        // bundle on Debian); set explicitly so that no default can turn it off. Proxies come
-        // from the environment (https_proxy, no_proxy…), as libcurl reads them by default.
+        // bundle on Debian) or the configured bundle; set explicitly so that no default can
+        // turn it off.
         set(CURLOPT_SSL_VERIFYPEER, 1)
         set(CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = configuration.caFile { set(CURLOPT_CAINFO, caFile) }
+        // Proxies as read from the environment when the client was made; "" tells libcurl to
+        // use none and not to read the environment itself.
+        set(CURLOPT_PROXY, configuration.proxies.proxy(forScheme: url.scheme) ?? "")
+        if let noProxy = configuration.proxies.noProxy { set(CURLOPT_NOPROXY, noProxy) }
         set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         // Over TLS, wait for a connection being set up to say (by ALPN, in its handshake) whether
         // it multiplexes HTTP/2, rather than open another. Over plain http (loopback) that is
@@ -139,7 +148,7 @@ final class CurlTransfer {
         if submission.request.body != nil, !headers.contains("Content-Type") {
             list = curl_slist_append(list, "Content-Type: application/octet-stream")
         }
-        if !headers.contains("User-Agent") { set(CURLOPT_USERAGENT, userAgent) }
+        if !headers.contains("User-Agent") { set(CURLOPT_USERAGENT, configuration.userAgent) }
         headerList = list
         _ = reel_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
     }
@@ -158,19 +167,32 @@ final class CurlTransfer {
 
     // MARK: Callbacks (on the curl thread, inside curl_multi_perform)
 
+    /// One header line as libcurl hands it over (with its CRLF), read as bytes: this runs for
+    /// every field of every response.
     private func receiveHeader(_ line: UnsafeRawBufferPointer) {
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if text.hasPrefix("HTTP/") {
+        let bytes = Self.trimmed(line[...])
+        if bytes.starts(with: Self.statusPrefix) {
             // A new response: after a 100 Continue, or the next hop of a redirect.
-            let words = text.split(separator: " ", maxSplits: 2)
-            status = words.count > 1 ? Int(words[1]) ?? 0 : 0
+            let words = bytes.split(separator: UInt8(ascii: " "), maxSplits: 2)
+            status = words.count > 1 ? Int(String(decoding: words[1], as: UTF8.self)) ?? 0 : 0
             responseHeaders = HTTPHeaders()
             return
         }
-        guard let colon = text.firstIndex(of: ":") else { return }
-        let name = text[..<colon].trimmingCharacters(in: .whitespaces)
-        let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return }
+        let name = String(decoding: Self.trimmed(bytes[..<colon]), as: UTF8.self)
+        let value = String(decoding: Self.trimmed(bytes[(colon + 1)...]), as: UTF8.self)
         responseHeaders.add(name, value, secret: false)
+    }
+
+    private static let statusPrefix = Array("HTTP/".utf8)
+
+    /// Without leading and trailing spaces, tabs, CR and LF.
+    private static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0d || byte == 0x0a }
+        var start = bytes.startIndex, end = bytes.endIndex
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return bytes[start..<end]
     }
 
     private func receiveBody(_ data: UnsafeRawBufferPointer) -> Int {
@@ -184,7 +206,8 @@ final class CurlTransfer {
                     abort = .tooLarge
                     return 0
                 }
-                try sink.write(data)
+                // A full sink: libcurl keeps the chunk and offers it again after `resume()`.
+                guard try sink.write(data) else { return Int(CURL_WRITEFUNC_PAUSE) }
                 return data.count
             } catch {
                 abort = .file(error.message)
@@ -202,7 +225,12 @@ final class CurlTransfer {
 
     private func openSink(_ destination: URL) throws(FileSinkError) -> FileSink {
         if let sink { return sink }
-        return try FileSink(destination: destination)
+        return try FileSink(destination: destination, bufferBytes: configuration.downloadBufferBytes, resume: resumeLater)
+    }
+
+    /// The sink has room again: libcurl delivers the chunk it kept, then reads on.
+    func resume() {
+        _ = curl_easy_pause(easy, 0)  // CURLPAUSE_CONT, a macro Swift does not import
     }
 
     /// A 3xx this request follows: its body is not kept.
@@ -326,7 +354,7 @@ final class CurlTransfer {
     }
 
     private func requestID(_ error: ProviderErrorBody?) -> String? {
-        for name in requestIDHeaders { if let id = responseHeaders[name] { return id } }
+        for name in configuration.requestIDHeaders { if let id = responseHeaders[name] { return id } }
         return error?.requestID
     }
 

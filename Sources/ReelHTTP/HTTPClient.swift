@@ -22,15 +22,28 @@ public final class HTTPClient: Service, Sendable {
         /// Response headers that carry the provider's request id, first match wins
         /// (OpenAI `x-request-id`, ElevenLabs `request-id`); error bodies' `request_id` otherwise.
         public var requestIDHeaders: [String]
+        /// A PEM bundle of the certificate authorities to trust instead of the system's: a
+        /// private CA, or a TLS-inspecting proxy's. Peers are verified either way.
+        public var caFile: String?
+        /// By default the proxies of the process environment when the client is made.
+        public var proxies: ProxySettings
+        /// Memory per download between the network and the disk: a download pauses while this
+        /// much is waiting to be hashed and written.
+        public var downloadBufferBytes: Int
 
         public init(
             defaults: HTTPRequestOptions = HTTPRequestOptions(), maxConnectionsPerHost: Int = 0, userAgent: String = "reeld",
-            requestIDHeaders: [String] = ["x-request-id", "request-id", "x-goog-request-id"]
+            requestIDHeaders: [String] = ["x-request-id", "request-id", "x-goog-request-id"], caFile: String? = nil,
+            proxies: ProxySettings = ProxySettings(environment: ProcessInfo.processInfo.environment),
+            downloadBufferBytes: Int = 8 << 20
         ) {
             self.defaults = defaults
             self.maxConnectionsPerHost = maxConnectionsPerHost
             self.userAgent = userAgent
             self.requestIDHeaders = requestIDHeaders
+            self.caFile = caFile
+            self.proxies = proxies
+            self.downloadBufferBytes = max(64 << 10, downloadBufferBytes)
         }
     }
 

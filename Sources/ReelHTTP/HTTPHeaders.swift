@@ -23,7 +23,7 @@ public struct HTTPHeaders: Sendable, Hashable {
 
     /// Adds a field; `secret` marks its value as a credential.
     public mutating func add(_ name: String, _ value: String, secret: Bool = false) {
-        fields.append(Field(name: name, value: value, isSecret: secret || Self.alwaysSecret.contains(name.lowercased())))
+        fields.append(Field(name: name, value: value, isSecret: secret || Self.isAlwaysSecret(name)))
     }
 
     /// Replaces every field of this name with one.
@@ -33,8 +33,7 @@ public struct HTTPHeaders: Sendable, Hashable {
     }
 
     public mutating func remove(_ name: String) {
-        let lowered = name.lowercased()
-        fields.removeAll { $0.name.lowercased() == lowered }
+        fields.removeAll { Self.sameName($0.name, name) }
     }
 
     /// `Authorization: Bearer <token>`, secret.
@@ -44,14 +43,34 @@ public struct HTTPHeaders: Sendable, Hashable {
 
     /// The first value of a field, case-insensitively.
     public subscript(name: String) -> String? {
-        let lowered = name.lowercased()
-        return fields.first { $0.name.lowercased() == lowered }?.value
+        fields.first { Self.sameName($0.name, name) }?.value
     }
 
     /// Every value of a field, in order.
     public func values(_ name: String) -> [String] {
-        let lowered = name.lowercased()
-        return fields.filter { $0.name.lowercased() == lowered }.map(\.value)
+        fields.filter { Self.sameName($0.name, name) }.map(\.value)
+    }
+
+    /// Field names compared as HTTP does, ASCII case-insensitively, byte by byte: every
+    /// response is looked up a dozen times (pacing hints, request ids), and lower-casing both
+    /// names each time allocated two strings per field and lookup.
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                for i in 0..<x.count where x[i] != y[i] {
+                    // Letters differ by 0x20 between cases; other bytes must match exactly.
+                    let p = x[i] | 0x20
+                    guard p == y[i] | 0x20, p >= 0x61, p <= 0x7a else { return false }
+                }
+                return true
+            }
+        }
+    }
+
+    static func isAlwaysSecret(_ name: String) -> Bool {
+        alwaysSecret.contains { sameName($0, name) }
     }
 
     public func contains(_ name: String) -> Bool { self[name] != nil }

@@ -36,8 +36,8 @@ public struct RateLimitHints: Sendable, Hashable {
         } else if let value = headers["retry-after"] {
             retryAfter = Self.retryAfter(value, serverDate: headers["date"].flatMap(HTTPDate.parse), now: now)
         }
-        requests = Self.window(headers, "requests")
-        tokens = Self.window(headers, "tokens")
+        requests = Self.window(headers, Self.requestNames)
+        tokens = Self.window(headers, Self.tokenNames)
         concurrentRequests = headers["current-concurrent-requests"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         maximumConcurrentRequests = headers["maximum-concurrent-requests"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         pollAfter = headers["openai-poll-after-ms"].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }.map { .milliseconds(max(0, $0)) }
@@ -54,10 +54,23 @@ public struct RateLimitHints: Sendable, Hashable {
         return .milliseconds(Int64(max(0, seconds) * 1000))
     }
 
-    private static func window(_ headers: HTTPHeaders, _ name: String) -> Window? {
-        let limit = headers["x-ratelimit-limit-\(name)"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let remaining = headers["x-ratelimit-remaining-\(name)"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let reset = headers["x-ratelimit-reset-\(name)"].flatMap { goDuration($0.trimmingCharacters(in: .whitespaces)) }
+    /// The header names of one window, built once: every response is read for them.
+    private struct WindowNames {
+        let limit, remaining, reset: String
+        init(_ name: String) {
+            limit = "x-ratelimit-limit-\(name)"
+            remaining = "x-ratelimit-remaining-\(name)"
+            reset = "x-ratelimit-reset-\(name)"
+        }
+    }
+
+    private static let requestNames = WindowNames("requests")
+    private static let tokenNames = WindowNames("tokens")
+
+    private static func window(_ headers: HTTPHeaders, _ names: WindowNames) -> Window? {
+        let limit = headers[names.limit].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let remaining = headers[names.remaining].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let reset = headers[names.reset].flatMap { goDuration($0.trimmingCharacters(in: .whitespaces)) }
         if limit == nil, remaining == nil, reset == nil { return nil }
         return Window(limit: limit, remaining: remaining, reset: reset)
     }

@@ -182,6 +182,15 @@ import Testing
         #expect(configError("[providers.local]\nenabled = false")?.key == "providers.default")
     }
 
+    @Test func httpCAFileIsAnAbsolutePathAndNeedsARestart() throws {
+        #expect(try ReelConfig.parse("", source: "test.toml", environment: [:]).http.caFile == nil)
+        let config = try ReelConfig.parse("[http]\nca_file = \"${CONF}/ca.pem\"", source: "test.toml", environment: ["CONF": "/etc/reeld"])
+        #expect(config.http.caFile == "/etc/reeld/ca.pem")
+        #expect(configError("[http]\nca_file = \"ca.pem\"")?.key == "http.ca_file")
+        #expect(configError("[http]\nca_dir = \"/etc\"")?.key == "http.ca_dir")
+        #expect(ReelConfig().restartOnlyChanges(in: config) == ["http.ca_file"])
+    }
+
     @Test func syntaxErrorsCarryTheLineAndColumn() {
         let e = configError("[queue]\nworkers = 1\nworkers = 2")
         #expect(e?.position == TOMLPosition(line: 3, column: 11))

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import ReelHTTP
 import ReelLoopbackHTTP
 import Synchronization
@@ -79,6 +80,34 @@ import Testing
             #expect(download.contentType == "video/mp4")
             #expect(try Data(contentsOf: file) == Data(content))
             #expect(!FileManager.default.fileExists(atPath: file.path + ".part"))
+        }
+    }
+
+    /// Bytes wait for the disk in a bounded buffer: with one far smaller than the files, the
+    /// downloads pause and resume many times, side by side, and still hash and land intact.
+    @Test func downloadsThroughASmallBufferPauseAndStayIntact() async throws {
+        let contents = [pattern(3 << 20 + 7), Array(pattern(2 << 20 + 65_537).reversed()), pattern(1 << 20)]
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try LoopbackServer { request, connection in
+            let index = Int(request.path.dropFirst("/f".count)) ?? 0
+            connection.respond(status: 200, body: contents[index])
+        }
+        defer { server.stop() }
+        let configuration = HTTPClient.Configuration(proxies: ProxySettings(), downloadBufferBytes: 64 << 10)
+        try await HTTPClient.withRunningClient(configuration: configuration, logger: Logger(label: "reeld.http.test")) { client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, content) in contents.enumerated() {
+                    group.addTask {
+                        let file = directory.appendingPathComponent("f\(index)")
+                        let download = try await client.download(HTTPRequest(url: server.baseURL + "/f\(index)"), to: file, maxBytes: 8 << 20)
+                        #expect(download.byteCount == Int64(content.count))
+                        #expect(download.sha256 == SHA256.hash(data: content).map { String(format: "%02x", $0) }.joined())
+                        #expect(try Data(contentsOf: file) == Data(content))
+                    }
+                }
+                try await group.waitForAll()
+            }
         }
     }
 

@@ -169,6 +169,41 @@ public final class LoopbackConnection {
         return false
     }
 
+    /// Answers a `CONNECT` as a proxy does and relays bytes both ways between the client and
+    /// 127.0.0.1:`port` until either side closes: a tunnel, whatever the client asked for.
+    public func tunnel(toPort port: Int) {
+        keepAlive = false
+        let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard upstream >= 0 else { return }
+        defer { Glibc.close(upstream) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            respond(status: 502)
+            return
+        }
+        write(Array("HTTP/1.1 200 Connection established\r\n\r\n".utf8))
+        var scratch = [UInt8](repeating: 0, count: 16384)
+        var descriptors = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: upstream, events: Int16(POLLIN), revents: 0)]
+        while poll(&descriptors, 2, 10_000) > 0 {
+            for (index, (from, to)) in [(fd, upstream), (upstream, fd)].enumerated() where descriptors[index].revents != 0 {
+                let n = recv(from, &scratch, scratch.count, 0)
+                if n <= 0 { return }
+                var offset = 0
+                while offset < n {
+                    let sent = scratch.withUnsafeBytes { send(to, $0.baseAddress! + offset, n - offset, Int32(MSG_NOSIGNAL)) }
+                    if sent <= 0 { return }
+                    offset += sent
+                }
+            }
+        }
+    }
+
     /// Ends the connection now (after a deliberately short body, say).
     public func close() {
         keepAlive = false

@@ -7,17 +7,18 @@ extension OpenAIProvider {
     /// reference images are given, so the new image keeps their look.
     func image(_ request: GenerationRequest, context: GenerationContext) async throws -> GenerationResult {
         let model = request.model ?? settings.imageModel
-        let size = OpenAIImageSize.size(width: request.width, height: request.height)
+        let size = OpenAIImageSize.size(model: model, width: request.width, height: request.height)
         let http: HTTPRequest
         if request.referenceImages.isEmpty {
-            let body: JSONValue = ["model": .string(model), "prompt": .string(request.prompt), "n": 1, "size": .string(size), "output_format": "png"]
-            http = .json(url: url("/images/generations"), body: body, headers: headers, options: options(total: settings.imageTimeout))
+            var body: [String: JSONValue] = ["model": .string(model), "prompt": .string(request.prompt), "n": 1, "output_format": "png"]
+            if let size { body["size"] = .string(size) }
+            http = .json(url: url("/images/generations"), body: .object(body), headers: headers, options: options(total: settings.imageTimeout))
         } else {
             var form = MultipartForm()
             form.addField("model", model)
             form.addField("prompt", request.prompt)
             form.addField("n", "1")
-            form.addField("size", size)
+            if let size { form.addField("size", size) }
             form.addField("output_format", "png")
             for reference in request.referenceImages {
                 let data: [UInt8]

@@ -47,7 +47,7 @@ extension OpenAIProvider {
         } catch let error where error.status == 404 {
             return
         } catch {
-            throw OpenAIFailure.jobError(error)
+            throw jobError(error, context: context)
         }
     }
 
@@ -62,7 +62,7 @@ extension OpenAIProvider {
         case "completed":
             return .finished(try await downloadVideo(id: id, video: json, request: request, context: context))
         case "failed":
-            throw OpenAIFailure.modelError(json["error"], what: "the video \(id)", requestID: response.requestID)
+            throw OpenAIFailure.failedVideo(json["error"], id: id, requestID: response.requestID)
         default:
             throw OpenAIFailure.malformed("video status \(status)", requestID: response.requestID)
         }
@@ -85,7 +85,7 @@ extension OpenAIProvider {
             download = try await client.download(http, to: file, maxBytes: settings.maxVideoBytes)
         } catch {
             context.logger.warning("OpenAI video download failed", metadata: Self.metadata(http, requestID: error.requestID, extra: ["error": "\(error)"]))
-            throw OpenAIFailure.jobError(error)
+            throw jobError(error, context: context)
         }
         context.logger.debug("OpenAI video downloaded", metadata: Self.metadata(http, requestID: download.requestID, extra: ["bytes": "\(download.byteCount)"]))
         let seconds = video["seconds"]?.stringValue.flatMap(Double.init) ?? video["seconds"]?.doubleValue ?? 0

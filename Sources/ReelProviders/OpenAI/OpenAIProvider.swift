@@ -77,13 +77,18 @@ public struct OpenAIProvider: Provider {
             response = try await client.execute(request)
         } catch {
             context.logger.warning("OpenAI request failed", metadata: Self.metadata(request, requestID: error.requestID, extra: ["error": "\(error)"]))
-            throw OpenAIFailure.jobError(error)
+            throw jobError(error, context: context)
         }
         context.logger.debug("OpenAI answered", metadata: Self.metadata(request, requestID: response.requestID, extra: ["status": "\(response.status)"]))
         guard let json = try? response.json() else {
             throw OpenAIFailure.malformed("not JSON (\(response.body.count) bytes)", requestID: response.requestID)
         }
         return (json, response)
+    }
+
+    /// A failed exchange as the engine's error, with OpenAI's wait capped by the settings.
+    func jobError(_ error: HTTPError, context: GenerationContext) -> any Error {
+        OpenAIFailure.jobError(error, maxRetryAfter: settings.maxRetryAfter, logger: context.logger)
     }
 
     /// Method, path and the provider's request id: never a header value, so never the key.

@@ -33,13 +33,17 @@ public struct OpenAISettings: Sendable {
     public var maxVideoBytes: Int64
     /// The poll interval when a video's answer carries no `openai-poll-after-ms`.
     public var defaultPollInterval: Duration
+    /// The longest wait taken from OpenAI's `Retry-After` (or `retry-after-ms`); a longer one is
+    /// cut to this and logged, so a job is not parked for days on the provider's word.
+    public var maxRetryAfter: Duration
 
     public init(
         apiKey: String, baseURL: String = "https://api.openai.com/v1", organization: String? = nil, project: String? = nil,
         textAPI: TextAPI = .responses, textModel: String = "gpt-4.1", imageModel: String = "gpt-image-1.5", videoModel: String = "sora-2",
         soraEnabled: Bool = false, connectTimeout: Duration = .seconds(10), textTimeout: Duration = .seconds(180),
         imageTimeout: Duration = .seconds(300), videoRequestTimeout: Duration = .seconds(60), downloadTimeout: Duration = .seconds(900),
-        maxVideoBytes: Int64 = 2 << 30, defaultPollInterval: Duration = .seconds(10)
+        maxVideoBytes: Int64 = 2 << 30, defaultPollInterval: Duration = .seconds(10),
+        maxRetryAfter: Duration = .seconds(600)
     ) {
         self.apiKey = apiKey
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -57,6 +61,7 @@ public struct OpenAISettings: Sendable {
         self.downloadTimeout = downloadTimeout
         self.maxVideoBytes = maxVideoBytes
         self.defaultPollInterval = defaultPollInterval
+        self.maxRetryAfter = maxRetryAfter
     }
 }
 

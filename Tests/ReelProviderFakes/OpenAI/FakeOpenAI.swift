@@ -171,6 +171,20 @@ public final class FakeOpenAI: Sendable {
 
     public static let gptImageSizes: Set<String> = ["auto", "1024x1024", "1536x1024", "1024x1536"]
 
+    /// Whether `model` takes `size`, as the API reference lists them per model.
+    public static func accepts(model: String, size: String) -> Bool {
+        if model.hasPrefix("gpt-image-2") {
+            if size == "auto" { return true }
+            let sides = size.split(separator: "x").compactMap { Int($0) }
+            guard sides.count == 2, sides.allSatisfy({ $0 > 0 && $0 % 16 == 0 }) else { return false }
+            let (w, h) = (sides[0], sides[1])
+            return max(w, h) <= 3840 && w * h <= 3840 * 2160 && w <= 3 * h && h <= 3 * w
+        }
+        if model.hasPrefix("dall-e-3") { return ["1024x1024", "1792x1024", "1024x1792"].contains(size) }
+        if model.hasPrefix("dall-e-2") { return ["256x256", "512x512", "1024x1024"].contains(size) }
+        return gptImageSizes.contains(size)
+    }
+
     private static func imageAnswer(size: String) -> Reply {
         .json(status: 200, [
             "created": 1_713_833_628, "data": [["b64_json": .string(Data(imageBytes).base64EncodedString())]],
@@ -183,8 +197,9 @@ public final class FakeOpenAI: Sendable {
         guard let body = json(request), let prompt = body["prompt"]?.stringValue, !prompt.isEmpty, body["model"]?.stringValue != nil else {
             return invalid("Missing required parameter: 'prompt'.", param: "prompt")
         }
-        let size = body["size"]?.stringValue ?? "auto"
-        guard gptImageSizes.contains(size) else {
+        // No size: the model's default, which every model has.
+        guard let size = body["size"]?.stringValue else { return imageAnswer(size: "auto") }
+        guard accepts(model: body["model"]?.stringValue ?? "", size: size) else {
             return invalid("Invalid value: '\(size)'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'.", param: "size")
         }
         return imageAnswer(size: size)
@@ -198,7 +213,7 @@ public final class FakeOpenAI: Sendable {
             return invalid("Missing required parameter: 'image'.", param: "image")
         }
         let size = parts.text("size") ?? "1024x1024"
-        guard gptImageSizes.contains(size) else { return invalid("Invalid value: '\(size)'.", param: "size") }
+        guard accepts(model: parts.text("model") ?? "", size: size) else { return invalid("Invalid value: '\(size)'.", param: "size") }
         return imageAnswer(size: size)
     }
 

@@ -29,6 +29,60 @@ import Testing
         }
     }
 
+    /// OpenAI's own clients obey `x-should-retry` over the status.
+    @Test func shouldRetryFalseMakesAServerErrorPermanent() async throws {
+        try await withOpenAI { h in
+            h.fake.script("POST /v1/images/generations", .json(
+                status: 500, FakeOpenAI.errorBody("The server had an error while processing your request.", type: "server_error", code: nil),
+                headers: [("x-should-retry", "false")]))
+            let error = try #require(await jobError { try await h.generate(request) })
+            #expect(error.failureClass == .permanent)
+            #expect(error.message.contains("must not be retried"))
+            #expect(error.detail?["should_retry"] == false)
+        }
+    }
+
+    @Test func shouldRetryTrueMakesAConflictLikeStatusRetried() async throws {
+        try await withOpenAI { h in
+            h.fake.script("POST /v1/images/generations", .json(
+                status: 400, FakeOpenAI.errorBody("The engine is currently overloaded.", type: "invalid_request_error", code: nil),
+                headers: [("x-should-retry", "true"), ("retry-after", "3")]))
+            let error = try #require(await jobError { try await h.generate(request) })
+            #expect(error.failureClass == .transient)
+            #expect(error.retryAfter == .seconds(3))
+        }
+    }
+
+    @Test func shouldRetryTrueOnARateLimitStaysThrottled() async throws {
+        try await withOpenAI { h in
+            h.fake.script("POST /v1/images/generations", .json(
+                status: 429, FakeOpenAI.errorBody("Rate limit reached.", type: "requests", code: "rate_limit_exceeded"),
+                headers: [("x-should-retry", "true")]))
+            let error = try #require(await jobError { try await h.generate(request) })
+            #expect(error.failureClass == .throttled)
+        }
+    }
+
+    /// "Retry in 3 days" must not park the job past its deadline without a word: the wait is cut
+    /// to the configured maximum and the cut is logged.
+    @Test func aVeryLongRetryAfterIsCappedAndLogged() async throws {
+        try await withOpenAI({ $0.maxRetryAfter = .seconds(120) }) { h in
+            h.fake.script("POST /v1/images/generations", .json(
+                status: 429, FakeOpenAI.errorBody("Rate limit reached.", type: "requests", code: "rate_limit_exceeded"),
+                headers: [("retry-after", String(3 * 86_400))]))
+            let error = try #require(await jobError { try await h.generate(request) })
+            #expect(error.failureClass == .throttled)
+            #expect(error.retryAfter == .seconds(120))
+            let lines = h.logs.lines.withLock { $0 }
+            #expect(lines.contains { $0.hasPrefix("warning") && $0.contains("maximum") && $0.contains("259200") })
+
+            h.fake.script("POST /v1/images/generations", .json(
+                status: 503, FakeOpenAI.errorBody("Service unavailable.", type: "server_error", code: nil), headers: [("retry-after", "30")]))
+            let short = try #require(await jobError { try await h.generate(request) })
+            #expect(short.retryAfter == .seconds(30))
+        }
+    }
+
     @Test func insufficientQuotaIsAPermanentBillingFailureNotARetry() async throws {
         try await withOpenAI { h in
             h.fake.script("POST /v1/images/generations", .json(

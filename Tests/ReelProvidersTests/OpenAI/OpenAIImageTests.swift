@@ -32,6 +32,31 @@ import Testing
         }
     }
 
+    /// Each model family gets a size it accepts: GPT Image 2 the requested shape in multiples of
+    /// 16 within its limits, DALL·E its own fixed sizes.
+    @Test(arguments: [
+        ("gpt-image-2", 1920, 1080, "1920x1088"), ("gpt-image-2", 1080, 1920, "1088x1920"), ("gpt-image-2", 7680, 4320, "3840x2160"),
+        ("gpt-image-2", 6000, 1000, "3840x1280"), ("gpt-image-2", 300, 300, "816x816"), ("gpt-image-1", 1920, 1080, "1536x1024"),
+        ("gpt-image-1-mini", 1000, 1000, "1024x1024"), ("dall-e-3", 1920, 1080, "1792x1024"), ("dall-e-2", 500, 400, "512x512"),
+    ])
+    func sizesFollowTheModel(model: String, width: Int, height: Int, size: String) async throws {
+        try await withOpenAI { h in
+            let request = GenerationRequest(kind: .image, model: model, prompt: "x", width: width, height: height, externalID: "gen-m")
+            _ = try finished(try await h.generate(request))
+            let sent = try #require(h.fake.requests("POST /v1/images/generations").first)
+            #expect(try JSONValue(parsing: sent.body)["size"] == .string(size))
+            #expect(FakeOpenAI.accepts(model: model, size: size))
+        }
+    }
+
+    @Test func aDallEModelWithoutARequestedSizeSendsNone() async throws {
+        try await withOpenAI { h in
+            _ = try finished(try await h.generate(GenerationRequest(kind: .image, model: "dall-e-3", prompt: "x", externalID: "gen-d")))
+            let sent = try #require(h.fake.requests("POST /v1/images/generations").first)
+            #expect(try JSONValue(parsing: sent.body)["size"] == nil)
+        }
+    }
+
     @Test func referenceImagesGoToEditsAsMultipart() async throws {
         try await withOpenAI { h in
             let references = FileManager.default.temporaryDirectory.appendingPathComponent("reeld-refs-\(UUID().uuidString)")

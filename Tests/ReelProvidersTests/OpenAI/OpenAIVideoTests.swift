@@ -60,6 +60,21 @@ import Testing
         }
     }
 
+    /// Another attempt would create (and bill) a new video: a video that failed with a server
+    /// error fails the job instead of being made again.
+    @Test func aVideoFailedWithAServerErrorIsNotRetriedIntoANewVideo() async throws {
+        try await withOpenAI { h in
+            let (task, _) = try pending(try await h.generate(request))
+            h.fake.setVideo(task.id, status: "failed", error: ["code": "server_error", "message": "The server had an error while processing your request."])
+            let error = try #require(await jobError { try await h.provider.poll(task, request: request, context: h.context) })
+            #expect(error.failureClass == .permanent)
+            #expect(error.message.contains("server had an error"))
+            #expect(error.message.contains("not retried"))
+            #expect(error.detail?["code"] == "server_error")
+            #expect(h.fake.requests("POST /v1/videos").count == 1)
+        }
+    }
+
     @Test func aTruncatedDownloadIsTransientAndLeavesNoFile() async throws {
         try await withOpenAI { h in
             let (task, _) = try pending(try await h.generate(request))
