@@ -58,20 +58,7 @@ extension JobQueue {
             select c.run_user, c.run_class, t.provider as run_provider, count(*)::int as n
             from changed c, target t where c.run_user is not null
             group by 1, 2, 3
-        ), lanes_ended as (
-            insert into reeld.lane_ends as e (user_id, job_class, ended)
-            select q.run_user, q.run_class, sum(q.n) from run_ends q
-            group by 1, 2 order by 1, 2
-            on conflict (user_id, job_class) do update set ended = e.ended + excluded.ended
-            returning 1
-        ), providers_ended as (
-            -- After the lanes (the one-time condition runs lanes_ended first).
-            insert into reeld.provider_ends as e (name, ended)
-            select q.run_provider, sum(q.n) from run_ends q
-            where q.run_provider is not null and (select count(*) from lanes_ended) >= 0
-            group by 1 order by 1
-            on conflict (name) do update set ended = e.ended + excluded.ended
-        )
+        ), \(countRunEndsSQL)
         select changed.* from changed, published, (select count(*) from settled) settled
         """
 }

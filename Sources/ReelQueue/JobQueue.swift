@@ -239,21 +239,7 @@ public struct JobQueue: Sendable {
             select c.run_user, c.run_class, c.run_provider, count(*)::int as n
             from changed c where c.run_user is not null
             group by 1, 2, 3
-        ), lanes_ended as (
-            insert into reeld.lane_ends as e (user_id, job_class, ended)
-            select q.run_user, q.run_class, sum(q.n) from run_ends q
-            group by 1, 2 order by 1, 2
-            on conflict (user_id, job_class) do update set ended = e.ended + excluded.ended
-            returning 1
-        ), providers_ended as (
-            -- After the lanes (the one-time condition runs lanes_ended first): a statement
-            -- runs the CTEs nobody reads in an order of its own.
-            insert into reeld.provider_ends as e (name, ended)
-            select q.run_provider, sum(q.n) from run_ends q
-            where q.run_provider is not null and (select count(*) from lanes_ended) >= 0
-            group by 1 order by 1
-            on conflict (name) do update set ended = e.ended + excluded.ended
-        )
+        ), \(countRunEndsSQL)
         select changed.* from changed, published, (select count(*) from settled) settled
         """
 
@@ -347,21 +333,7 @@ public struct JobQueue: Sendable {
             select c.run_user, c.run_class, c.run_provider, count(*)::int as n
             from changed c where c.run_user is not null
             group by 1, 2, 3
-        ), lanes_ended as (
-            insert into reeld.lane_ends as e (user_id, job_class, ended)
-            select q.run_user, q.run_class, sum(q.n) from run_ends q
-            group by 1, 2 order by 1, 2
-            on conflict (user_id, job_class) do update set ended = e.ended + excluded.ended
-            returning 1
-        ), providers_ended as (
-            -- After the lanes (the one-time condition runs lanes_ended first): a statement
-            -- runs the CTEs nobody reads in an order of its own.
-            insert into reeld.provider_ends as e (name, ended)
-            select q.run_provider, sum(q.n) from run_ends q
-            where q.run_provider is not null and (select count(*) from lanes_ended) >= 0
-            group by 1 order by 1
-            on conflict (name) do update set ended = e.ended + excluded.ended
-        )
+        ), \(countRunEndsSQL)
         select changed.* from changed, published, (select count(*) from settled) settled
         """
 
@@ -421,21 +393,7 @@ public struct JobQueue: Sendable {
             select c.run_user, c.run_class, c.run_provider, count(*)::int as n
             from changed c where c.run_user is not null
             group by 1, 2, 3
-        ), lanes_ended as (
-            insert into reeld.lane_ends as e (user_id, job_class, ended)
-            select q.run_user, q.run_class, sum(q.n) from run_ends q
-            group by 1, 2 order by 1, 2
-            on conflict (user_id, job_class) do update set ended = e.ended + excluded.ended
-            returning 1
-        ), providers_ended as (
-            -- After the lanes (the one-time condition runs lanes_ended first): a statement
-            -- runs the CTEs nobody reads in an order of its own.
-            insert into reeld.provider_ends as e (name, ended)
-            select q.run_provider, sum(q.n) from run_ends q
-            where q.run_provider is not null and (select count(*) from lanes_ended) >= 0
-            group by 1 order by 1
-            on conflict (name) do update set ended = e.ended + excluded.ended
-        )
+        ), \(countRunEndsSQL)
         select changed.* from changed, published, (select count(*) from settled) settled
         """
 
@@ -466,21 +424,7 @@ public struct JobQueue: Sendable {
             select c.run_user, c.run_class, c.run_provider, count(*)::int as n
             from changed c where c.run_user is not null
             group by 1, 2, 3
-        ), lanes_ended as (
-            insert into reeld.lane_ends as e (user_id, job_class, ended)
-            select q.run_user, q.run_class, sum(q.n) from run_ends q
-            group by 1, 2 order by 1, 2
-            on conflict (user_id, job_class) do update set ended = e.ended + excluded.ended
-            returning 1
-        ), providers_ended as (
-            -- After the lanes (the one-time condition runs lanes_ended first): a statement
-            -- runs the CTEs nobody reads in an order of its own.
-            insert into reeld.provider_ends as e (name, ended)
-            select q.run_provider, sum(q.n) from run_ends q
-            where q.run_provider is not null and (select count(*) from lanes_ended) >= 0
-            group by 1 order by 1
-            on conflict (name) do update set ended = e.ended + excluded.ended
-        )
+        ), \(countRunEndsSQL)
         select changed.* from changed, published, (select count(*) from settled) settled
         """
 
@@ -527,21 +471,7 @@ public struct JobQueue: Sendable {
             select c.run_user, c.run_class, c.run_provider, count(*)::int as n
             from changed c where c.run_user is not null
             group by 1, 2, 3
-        ), lanes_ended as (
-            insert into reeld.lane_ends as e (user_id, job_class, ended)
-            select q.run_user, q.run_class, sum(q.n) from run_ends q
-            group by 1, 2 order by 1, 2
-            on conflict (user_id, job_class) do update set ended = e.ended + excluded.ended
-            returning 1
-        ), providers_ended as (
-            -- After the lanes (the one-time condition runs lanes_ended first): a statement
-            -- runs the CTEs nobody reads in an order of its own.
-            insert into reeld.provider_ends as e (name, ended)
-            select q.run_provider, sum(q.n) from run_ends q
-            where q.run_provider is not null and (select count(*) from lanes_ended) >= 0
-            group by 1 order by 1
-            on conflict (name) do update set ended = e.ended + excluded.ended
-        )
+        ), \(countRunEndsSQL)
         select changed.* from changed, published, (select count(*) from settled) settled
         """
 
@@ -667,21 +597,7 @@ public struct JobQueue: Sendable {
             select c.run_user, c.run_class, c.run_provider, count(*)::int as n
             from changed c where c.run_user is not null
             group by 1, 2, 3
-        ), lanes_ended as (
-            insert into reeld.lane_ends as e (user_id, job_class, ended)
-            select q.run_user, q.run_class, sum(q.n) from run_ends q
-            group by 1, 2 order by 1, 2
-            on conflict (user_id, job_class) do update set ended = e.ended + excluded.ended
-            returning 1
-        ), providers_ended as (
-            -- After the lanes (the one-time condition runs lanes_ended first): a statement
-            -- runs the CTEs nobody reads in an order of its own.
-            insert into reeld.provider_ends as e (name, ended)
-            select q.run_provider, sum(q.n) from run_ends q
-            where q.run_provider is not null and (select count(*) from lanes_ended) >= 0
-            group by 1 order by 1
-            on conflict (name) do update set ended = e.ended + excluded.ended
-        )
+        ), \(countRunEndsSQL)
         select changed.* from changed, published, (select count(*) from settled) settled
         """
 
