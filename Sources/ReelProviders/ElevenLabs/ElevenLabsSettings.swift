@@ -66,14 +66,10 @@ public struct ElevenLabsSettings: Sendable {
     }
 }
 
-extension ElevenLabsSettings: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+extension ElevenLabsSettings: RedactedSettings {
     /// Everything but the key: settings may be logged or dumped.
     public var description: String {
         "ElevenLabsSettings(baseURL: \(baseURL), apiKey: [redacted], speechModel: \(speechModel), soundEffectModel: \(soundEffectModel), "
             + "musicModel: \(musicModel), defaultVoiceID: \(defaultVoiceID), outputFormat: \(outputFormat), speechTimestamps: \(speechTimestamps))"
     }
-
-    public var debugDescription: String { description }
-
-    public var customMirror: Mirror { Mirror(self, children: ["description": description], displayStyle: .struct) }
 }

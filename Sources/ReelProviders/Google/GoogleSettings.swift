@@ -52,13 +52,9 @@ public struct GoogleSettings: Sendable {
     }
 }
 
-extension GoogleSettings: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+extension GoogleSettings: RedactedSettings {
     /// Everything but the key: settings may be logged or dumped.
     public var description: String {
         "GoogleSettings(baseURL: \(baseURL), apiKey: [redacted], textModel: \(textModel), imageModel: \(imageModel), videoModel: \(videoModel))"
     }
-
-    public var debugDescription: String { description }
-
-    public var customMirror: Mirror { Mirror(self, children: ["description": description], displayStyle: .struct) }
 }

@@ -56,14 +56,10 @@ public struct KlingSettings: Sendable {
     }
 }
 
-extension KlingSettings: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+extension KlingSettings: RedactedSettings {
     /// Everything but the keys: settings may be logged or dumped.
     public var description: String {
         "KlingSettings(baseURL: \(baseURL), accessKey: [redacted], secretKey: [redacted], videoModel: \(videoModel), "
             + "imageModel: \(imageModel), mode: \(mode))"
     }
-
-    public var debugDescription: String { description }
-
-    public var customMirror: Mirror { Mirror(self, children: ["description": description], displayStyle: .struct) }
 }

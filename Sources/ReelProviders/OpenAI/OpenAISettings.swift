@@ -65,14 +65,10 @@ public struct OpenAISettings: Sendable {
     }
 }
 
-extension OpenAISettings: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+extension OpenAISettings: RedactedSettings {
     /// Everything but the key: settings may be logged or dumped.
     public var description: String {
         "OpenAISettings(baseURL: \(baseURL), apiKey: [redacted], textAPI: \(textAPI.rawValue), textModel: \(textModel), "
             + "imageModel: \(imageModel), videoModel: \(videoModel), soraEnabled: \(soraEnabled))"
     }
-
-    public var debugDescription: String { description }
-
-    public var customMirror: Mirror { Mirror(self, children: ["description": description], displayStyle: .struct) }
 }

@@ -17,7 +17,7 @@ func withElevenLabs<R>(
     var settings = ElevenLabsSettings(apiKey: key, baseURL: fake.baseURL)
     adjust(&settings)
     // The log capture of the OpenAI tests: every line with its metadata.
-    let logs = OpenAILogs()
+    let logs = LogLines()
     let context = GenerationContext(workDirectory: work, logger: logs.logger)
     return try await HTTPClient.withRunningClient(logger: Logger(label: "reeld.elevenlabs.test")) { client in
         try await body(ElevenLabsHarness(provider: ElevenLabsProvider(settings: settings, client: client), fake: fake, context: context, logs: logs))
@@ -28,7 +28,7 @@ struct ElevenLabsHarness {
     let provider: ElevenLabsProvider
     let fake: FakeElevenLabs
     let context: GenerationContext
-    let logs: OpenAILogs
+    let logs: LogLines
 
     func generate(_ request: GenerationRequest) async throws -> GenerationResult {
         try finished(try await provider.generate(request, context: context))

@@ -16,7 +16,7 @@ func withGoogle<R>(
     var settings = GoogleSettings(apiKey: key, baseURL: fake.baseURL)
     adjust(&settings)
     // The same capture of log lines as the OpenAI tests use.
-    let logs = OpenAILogs()
+    let logs = LogLines()
     let context = GenerationContext(workDirectory: work, logger: logs.logger)
     return try await HTTPClient.withRunningClient(logger: Logger(label: "reeld.google.test")) { client in
         try await body(GoogleHarness(provider: GoogleProvider(settings: settings, client: client), fake: fake, context: context, logs: logs, work: work))
@@ -27,7 +27,7 @@ struct GoogleHarness {
     let provider: GoogleProvider
     let fake: FakeGoogle
     let context: GenerationContext
-    let logs: OpenAILogs
+    let logs: LogLines
     let work: URL
 
     func generate(_ request: GenerationRequest) async throws -> GenerationOutcome {

@@ -17,7 +17,7 @@ func withKling<R>(
     defer { try? FileManager.default.removeItem(at: work) }
     var settings = KlingSettings(accessKey: accessKey, secretKey: secretKey, baseURL: fake.baseURL, pollInterval: .seconds(15))
     adjust(&settings)
-    let logs = KlingLogs()
+    let logs = LogLines()
     let context = GenerationContext(workDirectory: work, logger: logs.logger)
     return try await HTTPClient.withRunningClient(logger: Logger(label: "reeld.kling.test")) { client in
         let provider = now.map { KlingProvider(settings: settings, client: client, now: $0) } ?? KlingProvider(settings: settings, client: client)
@@ -29,7 +29,7 @@ struct KlingHarness {
     let provider: KlingProvider
     let fake: FakeKling
     let context: GenerationContext
-    let logs: KlingLogs
+    let logs: LogLines
     let work: URL
 
     func generate(_ request: GenerationRequest) async throws -> GenerationOutcome {
@@ -67,33 +67,5 @@ func anyError<T>(_ body: () async throws -> T) async -> (any Error)? {
         return nil
     } catch {
         return error
-    }
-}
-
-/// Every log line with its metadata, so a test can see what reaches a log.
-final class KlingLogs: Sendable {
-    let lines = Mutex<[String]>([])
-
-    var logger: Logger {
-        var logger = Logger(label: "reeld.kling.test") { _ in Handler(logs: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    var all: [String] { lines.withLock { $0 } }
-
-    struct Handler: LogHandler {
-        let logs: KlingLogs
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-            logs.lines.withLock { $0.append("\(level) \(message) \(self.metadata.merging(metadata ?? [:]) { $1 })") }
-        }
     }
 }

@@ -16,7 +16,7 @@ func withOpenAI<R>(
     defer { try? FileManager.default.removeItem(at: work) }
     var settings = OpenAISettings(apiKey: key, baseURL: fake.baseURL, soraEnabled: true)
     adjust(&settings)
-    let logs = OpenAILogs()
+    let logs = LogLines()
     let context = GenerationContext(workDirectory: work, logger: logs.logger)
     return try await HTTPClient.withRunningClient(logger: Logger(label: "reeld.openai.test")) { client in
         try await body(OpenAIHarness(provider: OpenAIProvider(settings: settings, client: client), fake: fake, context: context, logs: logs))
@@ -27,7 +27,7 @@ struct OpenAIHarness {
     let provider: OpenAIProvider
     let fake: FakeOpenAI
     let context: GenerationContext
-    let logs: OpenAILogs
+    let logs: LogLines
 
     func generate(_ request: GenerationRequest) async throws -> GenerationOutcome {
         try await provider.generate(request, context: context)
@@ -54,30 +54,4 @@ func finished(_ outcome: GenerationOutcome) throws -> GenerationResult {
 func pending(_ outcome: GenerationOutcome) throws -> (ProviderTask, Duration) {
     guard case .pending(let task, let pace) = outcome else { throw JobError.permanent("expected a pending outcome, got \(outcome)") }
     return (task, pace)
-}
-
-/// Every log line with its metadata, so a test can see what reaches a log.
-final class OpenAILogs: Sendable {
-    let lines = Mutex<[String]>([])
-
-    var logger: Logger {
-        var logger = Logger(label: "reeld.openai.test") { _ in Handler(logs: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    struct Handler: LogHandler {
-        let logs: OpenAILogs
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-            logs.lines.withLock { $0.append("\(level) \(message) \(self.metadata.merging(metadata ?? [:]) { $1 })") }
-        }
-    }
 }
