@@ -61,11 +61,5 @@ final class HTTP2TestServer {
 
     var baseURL: String { "https://127.0.0.1:\(port)" }
 
-    /// SIGKILL, not `terminate()`: the test process's children may inherit a mask that holds
-    /// SIGTERM back, and a stop that waits on a live server would hang the suite.
-    func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(at: directory)
-    }
+    func stop() { TLSTestServer.stop(process, removing: directory) }
 }

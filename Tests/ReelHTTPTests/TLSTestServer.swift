@@ -54,9 +54,11 @@ final class TLSTestServer {
 
     var baseURL: String { "https://127.0.0.1:\(port)" }
 
+    func stop() { Self.stop(process, removing: directory) }
+
     /// SIGKILL, not `terminate()`: the test process's children may inherit a mask that holds
     /// SIGTERM back, and a stop that waits on a live server would hang the suite.
-    func stop() {
+    static func stop(_ process: Process, removing directory: URL) {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: directory)
