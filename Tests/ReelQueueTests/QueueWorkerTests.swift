@@ -25,6 +25,16 @@ import Testing
               backoff: Backoff(base: .milliseconds(10), cap: .milliseconds(50)))
     }
 
+    /// A configuration under which no timer wakes the worker within a test (the fallback poll
+    /// and the liveness pass are an hour away): what starts a job must be a NOTIFY or the
+    /// worker's own wake-up.
+    func configWithoutTimers() -> QueueWorker.Configuration {
+        var configuration = config()
+        configuration.pollInterval = .seconds(3600)
+        configuration.livenessInterval = .seconds(3600)
+        return configuration
+    }
+
     func state(_ id: UUID) async throws -> JobState {
         JobState(rawValue: try await database.query("select state from jobs where id = $1::uuid", [id])[0].string("state"))!
     }
@@ -56,12 +66,8 @@ import Testing
     @Test func idleWorkerPicksUpNewJobsThroughNotify() async throws {
         var handlers = HandlerRegistry()
         handlers.register(.noop, ClosureHandler { _, _ in .completed(["ok": true]) })
-        // No timer wakes this worker within the test: the fallback poll and the liveness pass
-        // are an hour away, so only a NOTIFY can start a job submitted while it waits.
-        var configuration = config()
-        configuration.pollInterval = .seconds(3600)
-        configuration.livenessInterval = .seconds(3600)
-        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: configuration, listenURL: url, logger: TestDatabase.logger)
+        // Only a NOTIFY can start a job submitted while this worker waits.
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: configWithoutTimers(), listenURL: url, logger: TestDatabase.logger)
         try await withWorker(worker) {
             // One at a time, each after the last completed: a wake-up left over from the
             // worker's start could run one of them, never all.
@@ -104,12 +110,8 @@ import Testing
             if calls.add(1, ordering: .relaxed).newValue < 3 { throw JobError("flaky provider") }
             return .completed([:])
         })
-        // No timer wakes this worker within the test: a retry due 0–50 ms out must be claimed
-        // because the worker that scheduled it wakes for it, not by the fallback poll.
-        var configuration = config()
-        configuration.pollInterval = .seconds(3600)
-        configuration.livenessInterval = .seconds(3600)
-        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: configuration, listenURL: url, logger: TestDatabase.logger)
+        // A retry due 0–50 ms out is claimed because the worker that scheduled it wakes for it.
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: configWithoutTimers(), listenURL: url, logger: TestDatabase.logger)
         try await withWorker(worker) {
             let id = try await queue.submit(JobSubmission(kind: .noop)).jobID
             #expect(try await eventually(timeout: .seconds(15)) { try await state(id) == .completed })
@@ -128,10 +130,7 @@ import Testing
             if calls.add(1, ordering: .relaxed).newValue < 3 { return .snooze(after: .milliseconds(100), state: nil) }
             return .completed([:])
         })
-        var configuration = config()
-        configuration.pollInterval = .seconds(3600)
-        configuration.livenessInterval = .seconds(3600)
-        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: configuration, listenURL: url, logger: TestDatabase.logger)
+        let worker = QueueWorker(queue: queue, handlers: handlers, configuration: configWithoutTimers(), listenURL: url, logger: TestDatabase.logger)
         try await withWorker(worker) {
             let id = try await queue.submit(JobSubmission(kind: .noop)).jobID
             #expect(try await eventually(timeout: .seconds(15)) { try await state(id) == .completed })
