@@ -28,7 +28,11 @@ struct ProviderStage: Sendable {
     /// The lease the nodes use: a killed node's job is rescued a few seconds later.
     static let leaseSeconds = 3
 
-    init(prefix: String, endpoints: [FakeEndpoint], extraConfig: String = "", credits: Int = 100_000) async throws {
+    /// `[providers.local] enabled` on the nodes.
+    let localEnabled: Bool
+
+    init(prefix: String, endpoints: [FakeEndpoint], extraConfig: String = "", credits: Int = 100_000, localEnabled: Bool = false) async throws {
+        self.localEnabled = localEnabled
         directory = try TemporaryDirectory(prefix: prefix)
         url = try TestDatabase.makeDatabase()
         database = Database(configuration: .init(url: url, maxConnections: 2), logger: TestDatabase.logger)
@@ -69,7 +73,7 @@ struct ProviderStage: Sendable {
         settings.leaseSeconds = Self.leaseSeconds
         settings.heartbeatSeconds = 1
         settings.rescueIntervalSeconds = 1
-        settings.localProviderEnabled = false
+        settings.localProviderEnabled = localEnabled
         settings.extraConfig = providersConfig
         return try ReeldProcess(settings, label: label ?? name, environment: ["CREDENTIALS_DIRECTORY": credentials.path])
     }

@@ -38,6 +38,8 @@ public final class FakeOpenAI: Sendable {
         public var videoProgress: VideoProgress = .manual
         /// Polls so far per video id.
         public var videoPolls: [String: Int] = [:]
+        /// What a structured (JSON Schema) text answer says: a storyboard.
+        public var storyboardText = #"{"title":"The Fair","scenes":[{"shot":"wide"}]}"#
     }
 
     /// The routes whose 2xx answers ``createCount`` counts and ``holdCreates`` withholds.
@@ -62,6 +64,12 @@ public final class FakeOpenAI: Sendable {
     public var servedVideo: [UInt8] {
         get { state.value.video }
         set { state.withLock { $0.video = newValue } }
+    }
+
+    /// The text every structured answer (Responses or Chat Completions) carries from now on.
+    public var storyboardText: String {
+        get { state.value.storyboardText }
+        set { state.withLock { $0.storyboardText = newValue } }
     }
 
     public var videoProgress: VideoProgress {
@@ -162,7 +170,7 @@ public final class FakeOpenAI: Sendable {
 
     private static func answer(_ request: LoopbackRequest, route: String, state: LoopbackState<State>) -> Reply {
         switch route {
-        case "POST /v1/responses": return responses(request)
+        case "POST /v1/responses": return responses(request, storyboard: state.value.storyboardText)
         case "POST /v1/chat/completions": return chat(request)
         case "POST /v1/images/generations": return imageGeneration(request, image: state.value.image)
         case "POST /v1/images/edits": return imageEdit(request, image: state.value.image)
@@ -199,7 +207,7 @@ public final class FakeOpenAI: Sendable {
         return try? JSONValue(parsing: request.body)
     }
 
-    private static func responses(_ request: LoopbackRequest) -> Reply {
+    private static func responses(_ request: LoopbackRequest, storyboard: String) -> Reply {
         guard let body = json(request), let model = body["model"]?.stringValue, body["input"] != nil else {
             return invalid("Missing required parameter: 'model' or 'input'.")
         }
@@ -209,7 +217,7 @@ public final class FakeOpenAI: Sendable {
             guard format["type"] == "json_schema", format["name"]?.stringValue != nil, format["schema"]?.objectValue != nil, format["json_schema"] == nil else {
                 return invalid("Invalid 'text.format': expected type, name and schema.", param: "text.format")
             }
-            text = #"{"title":"The Fair","scenes":[{"shot":"wide"}]}"#
+            text = storyboard
         }
         return .json(status: 200, [
             "id": "resp_1", "object": "response", "status": "completed", "model": .string(model), "error": nil, "incomplete_details": nil,

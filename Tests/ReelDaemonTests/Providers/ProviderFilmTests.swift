@@ -1,0 +1,102 @@
+import Foundation
+import ReelCore
+import ReelProviderFakes
+import ReelTestSupport
+import Testing
+
+@testable import ReelRender
+
+extension ProcessTests.ProviderFilmTests {
+    /// Two scenes of five seconds: a length every video provider makes as asked.
+    static let sceneSeconds = [5.0, 5.0]
+
+    static var storyboard: JSONValue {
+        [
+            "title": "Harbour Light", "logline": "A lighthouse keeper's last night on duty.", "music_prompt": "slow strings",
+            "scenes": .array(sceneSeconds.enumerated().map { n, seconds in
+                [
+                    "title": .string("Scene \(n + 1)"), "description": .string("The harbour, shot \(n + 1)"),
+                    "narration": .string("The keeper climbs the stairs for the \(n == 0 ? "first" : "last") time."),
+                    "start_frame_prompt": .string("Harbour at dusk, shot \(n + 1), start"),
+                    "end_frame_prompt": .string("Harbour at dusk, shot \(n + 1), end"),
+                    "duration_seconds": .double(seconds),
+                ]
+            }),
+        ]
+    }
+
+    /// `workflow.run` with no provider named: the routing tables send each kind to its fake, every
+    /// fake serves real media made here, and the film exported at the end is made of it.
+    @Test func aWorkflowRunThroughTheRemoteProvidersEndsInAFilmMadeOfTheirMedia() async throws {
+        let openAI = try FakeOpenAI()
+        openAI.storyboardText = Self.storyboard.jsonText
+        openAI.servedImage = try FakeMedia.png(width: 320, height: 180)
+
+        let cast: [String: String] = [
+            "text.storyboard": "openai", "image.generate": "openai", "video.generate": "local",
+            "audio.speech": "local", "audio.music": "local", "audio.sfx": "local",
+        ]
+        let routing = cast.sorted { $0.key < $1.key }.map { "[routing.\"\($0.key)\"]\nproviders = [\"\($0.value)\"]\n" }.joined()
+        let stage = try await ProviderStage(prefix: "reeld-film", endpoints: [.openAI(openAI)], extraConfig: routing, localEnabled: true)
+        defer { stage.remove() }
+        let node = try stage.startNode("film")
+        defer { node.process.killAndReap() }
+
+        let run = try await stage.submit(.workflowRun, ["brief": "A lighthouse keeper's last night", "scenes": .int(Int64(Self.sceneSeconds.count))])
+        let ended = try await stage.waitUntilEnded(run, nodes: [node], timeout: .seconds(600))
+        try #require(ended.state == "completed", "\(ended)\n\(node.process.stderrTail())")
+
+        // Every generation ran at the provider its kind is routed to, and completed.
+        let generations = try await stage.generations()
+        let kinds: [String: String] = [
+            "text": "text.storyboard", "image": "image.generate", "video": "video.generate",
+            "speech": "audio.speech", "music": "audio.music", "sound_effect": "audio.sfx",
+        ]
+        #expect(generations.count == 1 + 1 + 2 * Self.sceneSeconds.count + Self.sceneSeconds.count + 3, "\(generations)")
+        for generation in generations {
+            let kind = kinds[generation.kind] ?? generation.kind
+            #expect(generation.provider == cast[kind] && generation.state == "completed", "\(generation)")
+        }
+        #expect(Set(generations.map(\.provider)) == Set(cast.values))
+        #expect(openAI.createCount == 1 + 1 + 2 * Self.sceneSeconds.count)
+
+        // The film: stored, decodable through and through, as long as the storyboard's scenes
+        // less the crossfades the timeline puts between them.
+        let film = try await stage.filmFile(run: run, node: node)
+        let facts = try MediaProbe.probe(film)
+        #expect(facts.streams.filter { $0.type == .video }.map(\.codecName) == ["h264"])
+        #expect(facts.streams.filter { $0.type == .audio }.map(\.codecName) == ["aac"])
+        let fps = try #require(facts.videoStream?.framesPerSecond)
+        let decoded = try DecodeCheck.frames(of: film, threads: 1, control: RenderControl())
+        #expect(decoded.damaged == 0 && decoded.frames > 0, "\(decoded)")
+        let overlap = try await stage.timelineOverlap(node: node)
+        let expected = Self.sceneSeconds.reduce(0, +) - overlap
+        let duration = try #require(facts.durationSeconds)
+        #expect(abs(duration - expected) <= 1 / fps, "film \(duration) s, scenes \(Self.sceneSeconds) less \(overlap) s of crossfades")
+        #expect(abs(Double(decoded.frames) - expected * fps) <= 1, "\(decoded.frames) frames at \(fps) fps for \(expected) s")
+
+        // Every job settled: charged what it used, the rest released; the balance is the ledger's.
+        let account = try await stage.account()
+        #expect(account.balanced && account.captured > 0, "\(account)")
+        try await stage.stop([node])
+    }
+}
+
+extension ProviderStage {
+    /// The exported film of workflow run `run`, in `node`'s storage.
+    func filmFile(run: UUID, node: ReeldProcess) async throws -> URL {
+        let film = try #require(try await job(run).result?["film_asset_id"]?.stringValue, "the run names its film")
+        let key = try await database.query("select storage_key from public.assets where id = $1::uuid", [film])[0].string("storage_key")
+        let url = node.settings.directory.appendingPathComponent("storage").appendingPathComponent(key)
+        try #require(FileManager.default.fileExists(atPath: url.path), "the film \(url.path) exists")
+        return url
+    }
+
+    /// Seconds the project's timeline overlaps its clips by (the crossfades between them).
+    func timelineOverlap(node: ReeldProcess) async throws -> Double {
+        let key = try await database.query(
+            "select storage_key from public.assets where project_id = $1::uuid and role = 'timeline'", [project])[0].string("storage_key")
+        let timeline = try Timeline(json: Data(contentsOf: node.settings.directory.appendingPathComponent("storage").appendingPathComponent(key)))
+        return timeline.video.compactMap { $0.transition?.duration }.reduce(0, +)
+    }
+}
