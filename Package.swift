@@ -74,7 +74,7 @@ let package = Package(
         // A small HTTP/1.1 server on loopback sockets for ReelHTTP's tests and `reeld bench
         // providers` (which starts its own); under Tests/ because nothing in production serves through it.
         .target(name: "ReelLoopbackHTTP", path: "Tests/ReelLoopbackHTTP", swiftSettings: strict),
-        .target(name: "ReelProviders", dependencies: ["ReelCore", "ReelBlocking", "ReelRender", "ReelHTTP", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "ReelProviders", dependencies: ["ReelCore", "ReelBlocking", "ReelRender", "ReelHTTP", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .target(
             name: "ReelStorage",
             dependencies: ["ReelCore", .product(name: "Crypto", package: "swift-crypto")],
@@ -157,7 +157,7 @@ let package = Package(
         ),
         // Local servers that speak each provider's documented wire format, for the adapters' tests
         // and the end-to-end tests that run whole nodes against them.
-        .target(name: "ReelProviderFakes", dependencies: ["ReelCore", "ReelLoopbackHTTP"], path: "Tests/ReelProviderFakes", swiftSettings: strict),
+        .target(name: "ReelProviderFakes", dependencies: ["ReelCore", "ReelLoopbackHTTP", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/ReelProviderFakes", swiftSettings: strict),
         .target(name: "ReelTestSupport", dependencies: ["ReelCore", "ReelDB", "ReelLocalCluster"], path: "Tests/ReelTestSupport", swiftSettings: strict),
         .testTarget(name: "ReelCoreTests", dependencies: ["ReelCore"], swiftSettings: strict),
         .testTarget(name: "ReelDBTests", dependencies: ["ReelDB", "ReelTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),

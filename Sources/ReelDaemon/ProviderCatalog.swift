@@ -25,6 +25,7 @@ public enum ProviderCatalog {
         "openai": { config, _, http in
             OpenAIProvider(settings: OpenAISettings(config.providers.remote("openai") ?? RemoteProvider(name: "openai"), soraEnabled: config.providers.soraEnabled), client: http)
         },
+        "kling": { config, _, http in KlingProvider(settings: KlingSettings(config.providers.remote("kling") ?? RemoteProvider(name: "kling")), client: http) },
     ]
 
     /// The provider names this build can run.
@@ -33,14 +34,22 @@ public enum ProviderCatalog {
     /// One line per enabled provider this build cannot run, naming its `enabled` key; empty when
     /// every enabled provider has an adapter.
     public static func problems(in config: ReelConfig) -> [String] {
-        config.providers.enabledNames.filter { factories[$0] == nil }.map {
-            "providers.\($0).enabled: provider \"\($0)\" is not available in this build (available: \(available.joined(separator: ", ")))"
+        problems(in: config, factories: factories)
+    }
+
+    /// `problems(in:)` against a given set of adapters (tests: a build without one).
+    static func problems(in config: ReelConfig, factories: [String: Factory]) -> [String] {
+        let available = factories.keys.sorted().joined(separator: ", ")
+        return config.providers.enabledNames.filter { factories[$0] == nil }.map {
+            "providers.\($0).enabled: provider \"\($0)\" is not available in this build (available: \(available))"
         }
     }
 
     /// The enabled providers, built; throws when one has no adapter in this build.
-    static func registry(config: ReelConfig, pool: BlockingPool, http: HTTPClient) throws(ProviderCatalogError) -> ProviderRegistry {
-        let problems = problems(in: config)
+    static func registry(
+        config: ReelConfig, pool: BlockingPool, http: HTTPClient, factories: [String: Factory] = factories
+    ) throws(ProviderCatalogError) -> ProviderRegistry {
+        let problems = problems(in: config, factories: factories)
         guard problems.isEmpty else { throw ProviderCatalogError(problems: problems) }
         var providers: [String: any Provider] = [:]
         for name in config.providers.enabledNames {

@@ -22,15 +22,40 @@ import Testing
     }
 
     @Test func anEnabledProviderWithoutAnAdapterIsRefusedNamingItsKey() throws {
+        // Every provider the config knows has an adapter by now: a build without Kling's stands in.
+        let withoutKling = ProviderCatalog.factories.filter { $0.key != "kling" }
         let config = try ReelConfig.parse("[providers.kling]\nenabled = true\n", environment: credentials)
-        let problems = ProviderCatalog.problems(in: config)
+        let problems = ProviderCatalog.problems(in: config, factories: withoutKling)
         #expect(problems.count == 1)
         #expect(problems.first?.hasPrefix("providers.kling.enabled: provider \"kling\" is not available in this build") == true)
+        // The list names what that build has, not kling (other adapters may join it).
+        #expect(problems.first?.hasSuffix("(available: \(withoutKling.keys.sorted().joined(separator: ", ")))") == true)
+        #expect(withoutKling["local"] != nil)
         let pool = BlockingPool(maxThreads: 1)
         defer { pool.shutdown() }
         #expect(throws: ProviderCatalogError.self) {
-            try ProviderCatalog.registry(config: config, pool: pool, http: HTTPClient(logger: Logger(label: "test")))
+            try ProviderCatalog.registry(config: config, pool: pool, http: HTTPClient(logger: Logger(label: "test")), factories: withoutKling)
         }
+    }
+
+    @Test func anEnabledKlingIsBuiltFromItsTable() throws {
+        let config = try ReelConfig.parse("""
+            [providers.kling]
+            enabled = true
+            base_url = "http://127.0.0.1:9/"
+            timeout_seconds = 45
+            [providers.kling.models]
+            "video.generate" = "kling-video-o1"
+            """, environment: credentials)
+        #expect(ProviderCatalog.problems(in: config) == [])
+        let pool = BlockingPool(maxThreads: 1)
+        defer { pool.shutdown() }
+        let registry = try ProviderCatalog.registry(config: config, pool: pool, http: HTTPClient(logger: Logger(label: "test")))
+        let kling = try #require(registry.providers["kling"] as? KlingProvider)
+        #expect(kling.settings.baseURL == "http://127.0.0.1:9")
+        #expect(kling.settings.videoModel == "kling-video-o1")
+        #expect(kling.settings.requestTimeout == .seconds(45))
+        #expect(kling.capabilities == [.video, .image])
     }
 
     @Test func anEnabledOpenAIIsBuiltFromItsTable() throws {
