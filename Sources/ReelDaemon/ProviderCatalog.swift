@@ -26,6 +26,7 @@ public enum ProviderCatalog {
             OpenAIProvider(settings: OpenAISettings(config.providers.remote("openai") ?? RemoteProvider(name: "openai"), soraEnabled: config.providers.soraEnabled), client: http)
         },
         "kling": { config, _, http in KlingProvider(settings: KlingSettings(config.providers.remote("kling") ?? RemoteProvider(name: "kling")), client: http) },
+        "google": { config, _, http in GoogleProvider(settings: GoogleSettings(config.providers.remote("google") ?? RemoteProvider(name: "google")), client: http) },
     ]
 
     /// The provider names this build can run.

@@ -76,6 +76,29 @@ import Testing
         #expect(!openai.capabilities.contains(.video))
     }
 
+    @Test func anEnabledGoogleIsBuiltFromItsTable() throws {
+        let config = try ReelConfig.parse("""
+            [providers.google]
+            enabled = true
+            base_url = "http://127.0.0.1:9/v1beta/"
+            timeout_seconds = 45
+            [providers.google.models]
+            "image.generate" = "gemini-3-pro-image-preview"
+            """, environment: credentials)
+        #expect(ProviderCatalog.problems(in: config) == [])
+        let pool = BlockingPool(maxThreads: 1)
+        defer { pool.shutdown() }
+        let registry = try ProviderCatalog.registry(config: config, pool: pool, http: HTTPClient(logger: Logger(label: "test")))
+        let google = try #require(registry.providers["google"] as? GoogleProvider)
+        #expect(google.settings.baseURL == "http://127.0.0.1:9/v1beta")
+        #expect(google.settings.imageModel == "gemini-3-pro-image-preview")
+        #expect(google.settings.textModel == "gemini-2.5-flash")
+        #expect(google.settings.videoModel == "veo-3.1-generate-preview")
+        #expect(google.settings.textTimeout == .seconds(45))
+        #expect(google.settings.videoRequestTimeout == .seconds(45))
+        #expect(google.capabilities.contains(.video))
+    }
+
     @Test func aDisabledProviderNeedsNoAdapter() throws {
         let config = try ReelConfig.parse("[providers.google]\nenabled = false\n[providers.local]\nenabled = true\n")
         #expect(ProviderCatalog.problems(in: config) == [])
