@@ -69,6 +69,6 @@ public struct RemoteProvider: Sendable, Hashable, CustomStringConvertible {
         "openai": [.storyboard: "gpt-4o-2024-08-06", .image: "gpt-image-1.5", .video: "sora-2"],
         "google": [.storyboard: "gemini-2.5-flash", .image: "gemini-2.5-flash-image", .video: "veo-3.1-generate-preview"],
         "kling": [.video: "kling-v2-6", .image: "kling-v2-1"],
-        "elevenlabs": [.speech: "eleven_multilingual_v2", .soundEffect: "eleven_text_to_sound_v2"],
+        "elevenlabs": [.speech: "eleven_multilingual_v2", .soundEffect: "eleven_text_to_sound_v2", .music: "music_v1"],
     ]
 }

@@ -27,6 +27,7 @@ public enum ProviderCatalog {
         },
         "kling": { config, _, http in KlingProvider(settings: KlingSettings(config.providers.remote("kling") ?? RemoteProvider(name: "kling")), client: http) },
         "google": { config, _, http in GoogleProvider(settings: GoogleSettings(config.providers.remote("google") ?? RemoteProvider(name: "google")), client: http) },
+        "elevenlabs": { config, _, http in ElevenLabsProvider(settings: ElevenLabsSettings(config.providers.remote("elevenlabs") ?? RemoteProvider(name: "elevenlabs")), client: http) },
     ]
 
     /// The provider names this build can run.

@@ -99,6 +99,30 @@ import Testing
         #expect(google.capabilities.contains(.video))
     }
 
+    @Test func anEnabledElevenLabsIsBuiltFromItsTable() throws {
+        let config = try ReelConfig.parse("""
+            [providers.elevenlabs]
+            enabled = true
+            base_url = "http://127.0.0.1:9"
+            timeout_seconds = 200
+            [providers.elevenlabs.models]
+            "audio.speech" = "eleven_flash_v2_5"
+            "audio.music" = "music_v2"
+            """, environment: credentials)
+        #expect(ProviderCatalog.problems(in: config) == [])
+        let pool = BlockingPool(maxThreads: 1)
+        defer { pool.shutdown() }
+        let registry = try ProviderCatalog.registry(config: config, pool: pool, http: HTTPClient(logger: Logger(label: "test")))
+        let elevenlabs = try #require(registry.providers["elevenlabs"] as? ElevenLabsProvider)
+        #expect(elevenlabs.settings.baseURL == "http://127.0.0.1:9")
+        #expect(elevenlabs.settings.speechModel == "eleven_flash_v2_5")
+        #expect(elevenlabs.settings.musicModel == "music_v2")
+        #expect(elevenlabs.settings.soundEffectModel == "eleven_text_to_sound_v2")
+        #expect(elevenlabs.settings.speechTimeout == .seconds(200))
+        #expect(elevenlabs.settings.musicTimeout == .seconds(600))
+        #expect(elevenlabs.capabilities == [.speech, .soundEffect, .music])
+    }
+
     @Test func aDisabledProviderNeedsNoAdapter() throws {
         let config = try ReelConfig.parse("[providers.google]\nenabled = false\n[providers.local]\nenabled = true\n")
         #expect(ProviderCatalog.problems(in: config) == [])
