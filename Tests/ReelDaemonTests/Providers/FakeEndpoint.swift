@@ -24,3 +24,20 @@ extension FakeEndpoint {
         FakeEndpoint(name: "openai", baseURL: fake.baseURL, keys: ["openai-api-key": FakeOpenAI.key], lines: sora ? ["sora_enabled = true"] : [])
     }
 }
+
+extension FakeEndpoint {
+    /// Google at `fake` (its root ends in `/v1beta`), its key in `google-api-key`.
+    static func google(_ fake: FakeGoogle) -> FakeEndpoint {
+        FakeEndpoint(name: "google", baseURL: fake.baseURL, keys: ["google-api-key": FakeGoogle.key])
+    }
+
+    /// Kling at `fake`, its key pair in `kling-access-key` and `kling-secret-key`.
+    static func kling(_ fake: FakeKling) -> FakeEndpoint {
+        FakeEndpoint(name: "kling", baseURL: fake.baseURL, keys: ["kling-access-key": FakeKling.accessKey, "kling-secret-key": FakeKling.secretKey])
+    }
+
+    /// ElevenLabs at `fake`, its key in `elevenlabs-api-key`.
+    static func elevenLabs(_ fake: FakeElevenLabs) -> FakeEndpoint {
+        FakeEndpoint(name: "elevenlabs", baseURL: fake.baseURL, keys: ["elevenlabs-api-key": FakeElevenLabs.key])
+    }
+}
