@@ -25,19 +25,27 @@ extension ProcessTests.ProviderFilmTests {
         ]
     }
 
-    /// `workflow.run` with no provider named: the routing tables send each kind to its fake, every
+    /// `workflow.run` with no provider named, on a node with OpenAI, Google, Kling and ElevenLabs
+    /// enabled and `local` off: the routing tables send each kind to a fake (the storyboard to
+    /// Google, images to OpenAI, clips to Kling, voice, music and effects to ElevenLabs), every
     /// fake serves real media made here, and the film exported at the end is made of it.
-    @Test func aWorkflowRunThroughTheRemoteProvidersEndsInAFilmMadeOfTheirMedia() async throws {
+    @Test func aWorkflowRunThroughEveryRemoteProviderEndsInAFilmMadeOfTheirMedia() async throws {
+        let google = try FakeGoogle()
+        google.storyboardText = Self.storyboard.jsonText
         let openAI = try FakeOpenAI()
-        openAI.storyboardText = Self.storyboard.jsonText
         openAI.servedImage = try FakeMedia.png(width: 320, height: 180)
+        let kling = try FakeKling(videoBytes: try FakeMedia.mp4(seconds: 5, width: 320, height: 180))
+        let elevenLabs = try FakeElevenLabs(
+            speechAudio: try FakeMedia.m4a(seconds: 4, seed: 1), soundEffectAudio: try FakeMedia.m4a(seconds: 2, seed: 2),
+            musicAudio: try FakeMedia.m4a(seconds: 10, seed: 3))
 
         let cast: [String: String] = [
-            "text.storyboard": "openai", "image.generate": "openai", "video.generate": "local",
-            "audio.speech": "local", "audio.music": "local", "audio.sfx": "local",
+            "text.storyboard": "google", "image.generate": "openai", "video.generate": "kling",
+            "audio.speech": "elevenlabs", "audio.music": "elevenlabs", "audio.sfx": "elevenlabs",
         ]
         let routing = cast.sorted { $0.key < $1.key }.map { "[routing.\"\($0.key)\"]\nproviders = [\"\($0.value)\"]\n" }.joined()
-        let stage = try await ProviderStage(prefix: "reeld-film", endpoints: [.openAI(openAI)], extraConfig: routing, localEnabled: true)
+        let stage = try await ProviderStage(
+            prefix: "reeld-film", endpoints: [.openAI(openAI), .google(google), .kling(kling), .elevenLabs(elevenLabs)], extraConfig: routing)
         defer { stage.remove() }
         let node = try stage.startNode("film")
         defer { node.process.killAndReap() }
@@ -57,8 +65,25 @@ extension ProcessTests.ProviderFilmTests {
             let kind = kinds[generation.kind] ?? generation.kind
             #expect(generation.provider == cast[kind] && generation.state == "completed", "\(generation)")
         }
-        #expect(Set(generations.map(\.provider)) == Set(cast.values))
-        #expect(openAI.createCount == 1 + 1 + 2 * Self.sceneSeconds.count)
+        #expect(Set(generations.map(\.provider)) == ["openai", "google", "kling", "elevenlabs"])
+        // One create per generation: nothing was made twice.
+        let scenes = Self.sceneSeconds.count
+        #expect(google.createCount == 1 && openAI.createCount == 1 + 2 * scenes && kling.createCount == scenes && elevenLabs.createCount == 3,
+                "creates: google \(google.createCount), openai \(openAI.createCount), kling \(kling.createCount), elevenlabs \(elevenLabs.createCount)")
+        // Each stored asset is what its provider served.
+        let served: [String: [UInt8]] = [
+            "image": openAI.servedImage, "video": kling.videoBytes,
+            "speech": elevenLabs.speechAudio, "music": elevenLabs.musicAudio, "sound_effect": elevenLabs.soundEffectAudio,
+        ]
+        for generation in generations where generation.kind != "text" {
+            let asset = try #require(generation.assetID, "\(generation)")
+            let size = try await stage.database.query("select size_bytes from public.assets where id = $1::uuid", [asset])[0].int("size_bytes")
+            #expect(size == served[generation.kind]?.count, "\(generation): \(size) bytes stored")
+        }
+        // The project's scenes are the storyboard Google wrote.
+        let titles = try await stage.database.query(
+            "select title, duration_seconds from public.scenes where project_id = $1::uuid order by index", [stage.project])
+        #expect(try titles.map { try $0.string("title") } == Self.sceneSeconds.indices.map { "Scene \($0 + 1)" })
 
         // The film: stored, decodable through and through, as long as the storyboard's scenes
         // less the crossfades the timeline puts between them.

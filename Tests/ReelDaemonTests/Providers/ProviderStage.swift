@@ -28,11 +28,7 @@ struct ProviderStage: Sendable {
     /// The lease the nodes use: a killed node's job is rescued a few seconds later.
     static let leaseSeconds = 3
 
-    /// `[providers.local] enabled` on the nodes.
-    let localEnabled: Bool
-
-    init(prefix: String, endpoints: [FakeEndpoint], extraConfig: String = "", credits: Int = 100_000, localEnabled: Bool = false) async throws {
-        self.localEnabled = localEnabled
+    init(prefix: String, endpoints: [FakeEndpoint], extraConfig: String = "", credits: Int = 100_000) async throws {
         directory = try TemporaryDirectory(prefix: prefix)
         url = try TestDatabase.makeDatabase()
         database = Database(configuration: .init(url: url, maxConnections: 2), logger: TestDatabase.logger)
@@ -73,7 +69,7 @@ struct ProviderStage: Sendable {
         settings.leaseSeconds = Self.leaseSeconds
         settings.heartbeatSeconds = 1
         settings.rescueIntervalSeconds = 1
-        settings.localProviderEnabled = localEnabled
+        settings.localProviderEnabled = false
         settings.extraConfig = providersConfig
         return try ReeldProcess(settings, label: label ?? name, environment: ["CREDENTIALS_DIRECTORY": credentials.path])
     }
