@@ -16,9 +16,9 @@ enum GoogleFailure {
         let detailBase: [String: JSONValue] = ["provider": "google", "request_id": error.requestID.map(JSONValue.string) ?? .null]
         switch error.kind {
         case .status(let failure):
-            let body = failure.error?.json["error"]
-            let status = failure.error?.type
-            let message = failure.error?.message ?? "no error message"
+            let body = errorObject(failure.error?.json)
+            let status = failure.error?.type ?? body?["status"]?.stringValue
+            let message = failure.error?.message ?? body?["message"]?.stringValue ?? "no error message"
             let reason = Self.reason(body)
             var detail = detailBase
             detail["status"] = .int(Int64(failure.status))
@@ -33,7 +33,7 @@ enum GoogleFailure {
             }
             switch failure.status {
             case 429:
-                return JobError("Google rate limit: \(said)", class: .throttled, retryAfter: error.retryAfter, detail: .object(detail))
+                return JobError("Google rate limit: \(said)", class: .throttled, retryAfter: error.retryAfter ?? retryDelay(body), detail: .object(detail))
             case 408, 499, 500...599:
                 return JobError("Google server error \(failure.status): \(said)", class: .transient, retryAfter: error.retryAfter, detail: .object(detail))
             default:
@@ -63,6 +63,22 @@ enum GoogleFailure {
             return lowered.contains("enable billing") || lowered.contains("billing account") || lowered.contains("billing to be enabled")
         }
         return false
+    }
+
+    /// Google's error object: `{"error": {…}}`, or the same inside a one-element array, as some
+    /// of Google's front ends send it.
+    static func errorObject(_ json: JSONValue?) -> JSONValue? {
+        json?["error"] ?? json?.arrayValue?.first?["error"]
+    }
+
+    /// `RetryInfo.retryDelay`, a protobuf duration ("38s", "0.5s"), when the body was not read
+    /// by the HTTP client (an error inside an array).
+    static func retryDelay(_ error: JSONValue?) -> Duration? {
+        for detail in error?["details"]?.arrayValue ?? [] {
+            guard let text = detail["retryDelay"]?.stringValue, text.hasSuffix("s"), let seconds = Double(text.dropLast()), seconds.isFinite, seconds >= 0 else { continue }
+            return .milliseconds(Int64(seconds * 1000))
+        }
+        return nil
     }
 
     /// `ErrorInfo.reason` from `error.details`, when Google sent one.

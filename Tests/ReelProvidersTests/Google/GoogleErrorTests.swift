@@ -19,6 +19,16 @@ import Testing
         }
     }
 
+    @Test func anErrorInsideAnArrayIsReadAllTheSame() async throws {
+        try await withGoogle { h in
+            h.fake.script(route, .json(status: 429, [FakeGoogle.rateLimited(retryDelay: "1.5s")]))
+            let seen = try #require(await googleFailure { try await h.generate(request) })
+            #expect(seen.error.failureClass == .throttled)
+            #expect(seen.error.retryAfter == .milliseconds(1500))
+            #expect(seen.error.message.contains("You exceeded your current quota"))
+        }
+    }
+
     @Test func rateLimitWithARetryAfterHeaderIsThrottledForThatLong() async throws {
         try await withGoogle { h in
             h.fake.script(route, .json(status: 429, FakeGoogle.rateLimited(retryDelay: nil), headers: [("Retry-After", "7")]))
