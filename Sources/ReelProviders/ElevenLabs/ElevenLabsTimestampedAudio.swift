@@ -6,7 +6,7 @@ import ReelCore
 /// all of it: it is decoded piece by piece from the memory-mapped file into the audio file, and
 /// only what remains (the alignment arrays, a few bytes per character) is parsed, so a long
 /// speech is never held whole in memory.
-struct ElevenLabsTimestampedAudio {
+enum ElevenLabsTimestampedAudio {
     /// What is wrong with the answer, for ``ElevenLabsFailure/malformed(_:requestID:)``.
     struct Malformed: Error {
         var reason: String
