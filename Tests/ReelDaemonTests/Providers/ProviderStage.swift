@@ -25,8 +25,11 @@ struct ProviderStage: Sendable {
     /// Further TOML for the nodes: `[routing.*]`, costs, deadlines.
     let extraConfig: String
 
-    /// The lease the nodes use: a killed node's job is rescued a few seconds later.
-    static let leaseSeconds = 3
+    /// The lease the nodes use, renewed every second: a killed node's job is rescued a few
+    /// seconds later, while a live node on a loaded machine would have to miss seven heartbeats
+    /// in a row to lose its job to its own rescuer (and call a provider twice, failing the
+    /// create counts for no fault of the code under test).
+    static let leaseSeconds = 8
 
     init(prefix: String, endpoints: [FakeEndpoint], extraConfig: String = "", credits: Int = 100_000) async throws {
         directory = try TemporaryDirectory(prefix: prefix)
