@@ -81,9 +81,10 @@ extension ProcessTests.ProviderFilmTests {
             #expect(size == served[generation.kind]?.count, "\(generation): \(size) bytes stored")
         }
         // The project's scenes are the storyboard Google wrote.
-        let titles = try await stage.database.query(
+        let scenesRows = try await stage.database.query(
             "select title, duration_seconds from public.scenes where project_id = $1::uuid order by index", [stage.project])
-        #expect(try titles.map { try $0.string("title") } == Self.sceneSeconds.indices.map { "Scene \($0 + 1)" })
+        #expect(try scenesRows.map { try $0.string("title") } == Self.sceneSeconds.indices.map { "Scene \($0 + 1)" })
+        #expect(try scenesRows.map { try $0.double("duration_seconds") } == Self.sceneSeconds)
 
         // The film: stored, decodable through and through, as long as the storyboard's scenes
         // less the crossfades the timeline puts between them.
