@@ -54,6 +54,15 @@ import Testing
     /// configuration snippets parse, SQL runs, timelines decode, `reelctl` lines exit 0.
     @Suite struct DocumentationExamplesTests {}
 
+    /// Real nodes against the fake providers in the test process, SIGKILLed between a provider
+    /// taking a create and the task being recorded: after a restart each provider's documented
+    /// recovery rule holds, counted in its create calls and in the user's ledger.
+    @Suite struct ProviderCrashTests {}
+
+    /// `workflow.run` through every remote provider's fake at once, ending in an exported film
+    /// made of their media.
+    @Suite struct ProviderFilmTests {}
+
     /// `reeld demo` end to end, as a user runs it: a real process with its own throwaway
     /// PostgreSQL, the local provider and libav. The film is checked through libav, and the
     /// database the demo leaves behind is started again and read.

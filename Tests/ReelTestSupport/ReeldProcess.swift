@@ -17,6 +17,9 @@ public struct ReeldProcess: Sendable {
         public var shutdownGraceSeconds = 5
         public var rescanSeconds = 30
         public var logLevel = "info"
+        /// `[providers.local] enabled`: off for a node that must only use remote providers (then
+        /// `extraConfig` names another `[providers] default`).
+        public var localProviderEnabled = true
         /// More TOML appended to the config (tables the fields above do not cover: tiers,
         /// provider limits, costs).
         public var extraConfig = ""
@@ -54,6 +57,7 @@ public struct ReeldProcess: Sendable {
                 [storage]
                 root = \(quoted(directory.appendingPathComponent("storage").path))
                 [providers.local]
+                enabled = \(localProviderEnabled)
                 tasks_dir = \(quoted(directory.appendingPathComponent("local-tasks").path))
                 [log]
                 level = \(quoted(logLevel))

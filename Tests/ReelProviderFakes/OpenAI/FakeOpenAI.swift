@@ -12,11 +12,69 @@ public final class FakeOpenAI: Sendable {
 
     public typealias Reply = FakeReply
 
+    /// What becomes of a video once created, without a test moving it along by hand.
+    public enum VideoProgress: Sendable {
+        /// Stays queued until ``setVideo(_:status:error:)``.
+        case manual
+        /// Completed when polled for the `polls`-th time (0: already on the first poll).
+        case completeAfter(polls: Int)
+        /// Failed with `error` when polled for the `polls`-th time.
+        case failAfter(polls: Int, error: JSONValue)
+    }
+
     public struct State: Sendable {
         public var scripted: [String: [Reply]] = [:]
         public var requests: [LoopbackRequest] = []
         public var videos: [String: JSONValue] = [:]
         public var nextID = 1
+        /// Creates (text, image and video calls a real account would be billed for) answered 2xx.
+        public var createCount = 0
+        /// While set, an accepted create is recorded and counted but its answer is withheld until
+        /// the client's connection closes: the window between the provider taking the work and
+        /// the client learning its id, where a crash leaves a paid generation unrecorded.
+        public var holdCreates = false
+        public var image: [UInt8] = FakeOpenAI.imageBytes
+        public var video: [UInt8] = FakeOpenAI.videoBytes
+        public var videoProgress: VideoProgress = .manual
+        /// Polls so far per video id.
+        public var videoPolls: [String: Int] = [:]
+        /// What a structured (JSON Schema) text answer says: a storyboard.
+        public var storyboardText = #"{"title":"The Fair","scenes":[{"shot":"wide"}]}"#
+    }
+
+    /// The routes whose 2xx answers ``createCount`` counts and ``holdCreates`` withholds.
+    public static let createRoutes: Set<String> = [
+        "POST /v1/responses", "POST /v1/chat/completions", "POST /v1/images/generations", "POST /v1/images/edits", "POST /v1/videos",
+    ]
+
+    public var createCount: Int { state.value.createCount }
+
+    public var holdCreates: Bool {
+        get { state.value.holdCreates }
+        set { state.withLock { $0.holdCreates = newValue } }
+    }
+
+    /// The bytes every image answer carries (base64) from now on; ``imageBytes`` until set.
+    public var servedImage: [UInt8] {
+        get { state.value.image }
+        set { state.withLock { $0.image = newValue } }
+    }
+
+    /// The bytes every video download returns from now on; ``videoBytes`` until set.
+    public var servedVideo: [UInt8] {
+        get { state.value.video }
+        set { state.withLock { $0.video = newValue } }
+    }
+
+    /// The text every structured answer (Responses or Chat Completions) carries from now on.
+    public var storyboardText: String {
+        get { state.value.storyboardText }
+        set { state.withLock { $0.storyboardText = newValue } }
+    }
+
+    public var videoProgress: VideoProgress {
+        get { state.value.videoProgress }
+        set { state.withLock { $0.videoProgress = newValue } }
     }
 
     public let state: LoopbackState<State>
@@ -47,6 +105,10 @@ public final class FakeOpenAI: Sendable {
 
     /// Moves a video along as OpenAI's workers would.
     public func setVideo(_ id: String, status: String, error: JSONValue = .null) {
+        Self.setVideo(id, status: status, error: error, state: state)
+    }
+
+    private static func setVideo(_ id: String, status: String, error: JSONValue = .null, state: LoopbackState<State>) {
         state.withLock {
             guard case .object(var video) = $0.videos[id] else { return }
             video["status"] = .string(status)
@@ -75,11 +137,27 @@ public final class FakeOpenAI: Sendable {
             return
         }
         if let scripted {
-            send(scripted, connection, base)
+            send(scripted, connection, base, route: route, state: state)
             return
         }
         base += [("x-ratelimit-limit-requests", "500"), ("x-ratelimit-remaining-requests", "499"), ("x-ratelimit-reset-requests", "120ms")]
-        send(answer(request, route: route, state: state), connection, base)
+        send(answer(request, route: route, state: state), connection, base, route: route, state: state)
+    }
+
+    /// Sends `reply`, counting an accepted create, and withholding it while creates are held.
+    private static func send(_ reply: Reply, _ connection: LoopbackConnection, _ base: [(String, String)], route: String, state: LoopbackState<State>) {
+        if createRoutes.contains(route), reply.isSuccess {
+            let hold = state.withLock {
+                $0.createCount += 1
+                return $0.holdCreates
+            }
+            if hold {
+                // The client is expected to die or give up; a stopped server closes it too.
+                _ = connection.waitUntilClosed(timeout: .seconds(600))
+                return
+            }
+        }
+        send(reply, connection, base)
     }
 
     private static func send(_ reply: Reply, _ connection: LoopbackConnection, _ base: [(String, String)]) {
@@ -92,10 +170,10 @@ public final class FakeOpenAI: Sendable {
 
     private static func answer(_ request: LoopbackRequest, route: String, state: LoopbackState<State>) -> Reply {
         switch route {
-        case "POST /v1/responses": return responses(request)
+        case "POST /v1/responses": return responses(request, storyboard: state.value.storyboardText)
         case "POST /v1/chat/completions": return chat(request)
-        case "POST /v1/images/generations": return imageGeneration(request)
-        case "POST /v1/images/edits": return imageEdit(request)
+        case "POST /v1/images/generations": return imageGeneration(request, image: state.value.image)
+        case "POST /v1/images/edits": return imageEdit(request, image: state.value.image)
         case "POST /v1/videos": return createVideo(request, state: state)
         default: break
         }
@@ -107,13 +185,14 @@ public final class FakeOpenAI: Sendable {
             }
             switch (request.method, parts.count) {
             case ("GET", 3):
+                let video = advance(id, state: state) ?? video
                 let pending = video["status"] == "queued" || video["status"] == "in_progress"
                 return .json(status: 200, video, headers: pending ? [("openai-poll-after-ms", "2500")] : [])
             case ("GET", 4) where parts[3] == "content":
                 guard video["status"]?.stringValue == "completed" else {
                     return .json(status: 400, errorBody("Video is not ready yet.", type: "invalid_request_error", code: nil))
                 }
-                return .raw(status: 200, contentType: "video/mp4", videoBytes)
+                return .raw(status: 200, contentType: "video/mp4", state.value.video)
             case ("DELETE", 3):
                 state.withLock { _ = $0.videos.removeValue(forKey: id) }
                 return .json(status: 200, ["id": .string(id), "object": "video.deleted", "deleted": true])
@@ -128,7 +207,7 @@ public final class FakeOpenAI: Sendable {
         return try? JSONValue(parsing: request.body)
     }
 
-    private static func responses(_ request: LoopbackRequest) -> Reply {
+    private static func responses(_ request: LoopbackRequest, storyboard: String) -> Reply {
         guard let body = json(request), let model = body["model"]?.stringValue, body["input"] != nil else {
             return invalid("Missing required parameter: 'model' or 'input'.")
         }
@@ -138,7 +217,7 @@ public final class FakeOpenAI: Sendable {
             guard format["type"] == "json_schema", format["name"]?.stringValue != nil, format["schema"]?.objectValue != nil, format["json_schema"] == nil else {
                 return invalid("Invalid 'text.format': expected type, name and schema.", param: "text.format")
             }
-            text = #"{"title":"The Fair","scenes":[{"shot":"wide"}]}"#
+            text = storyboard
         }
         return .json(status: 200, [
             "id": "resp_1", "object": "response", "status": "completed", "model": .string(model), "error": nil, "incomplete_details": nil,
@@ -185,27 +264,48 @@ public final class FakeOpenAI: Sendable {
         return gptImageSizes.contains(size)
     }
 
-    private static func imageAnswer(size: String) -> Reply {
+    /// Counts a poll of video `id` and moves it along as ``videoProgress`` says; the video as it now is.
+    private static func advance(_ id: String, state: LoopbackState<State>) -> JSONValue? {
+        let (progress, polls): (VideoProgress, Int) = state.withLock {
+            $0.videoPolls[id, default: 0] += 1
+            return ($0.videoProgress, $0.videoPolls[id]!)
+        }
+        switch progress {
+        case .manual: return nil
+        case .completeAfter(let after):
+            guard polls > after else { return nil }
+        case .failAfter(let after, _):
+            guard polls > after else { return nil }
+        }
+        if case .failAfter(_, let error) = progress {
+            setVideo(id, status: "failed", error: error, state: state)
+        } else {
+            setVideo(id, status: "completed", state: state)
+        }
+        return state.value.videos[id]
+    }
+
+    private static func imageAnswer(size: String, image: [UInt8]) -> Reply {
         .json(status: 200, [
-            "created": 1_713_833_628, "data": [["b64_json": .string(Data(imageBytes).base64EncodedString())]],
+            "created": 1_713_833_628, "data": [["b64_json": .string(Data(image).base64EncodedString())]],
             "background": "opaque", "output_format": "png", "size": .string(size == "auto" ? "1024x1024" : size), "quality": "medium",
             "usage": ["input_tokens": 50, "input_tokens_details": ["text_tokens": 10, "image_tokens": 40], "output_tokens": 50, "total_tokens": 100],
         ])
     }
 
-    private static func imageGeneration(_ request: LoopbackRequest) -> Reply {
+    private static func imageGeneration(_ request: LoopbackRequest, image: [UInt8]) -> Reply {
         guard let body = json(request), let prompt = body["prompt"]?.stringValue, !prompt.isEmpty, body["model"]?.stringValue != nil else {
             return invalid("Missing required parameter: 'prompt'.", param: "prompt")
         }
         // No size: the model's default, which every model has.
-        guard let size = body["size"]?.stringValue else { return imageAnswer(size: "auto") }
+        guard let size = body["size"]?.stringValue else { return imageAnswer(size: "auto", image: image) }
         guard accepts(model: body["model"]?.stringValue ?? "", size: size) else {
             return invalid("Invalid value: '\(size)'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'.", param: "size")
         }
-        return imageAnswer(size: size)
+        return imageAnswer(size: size, image: image)
     }
 
-    private static func imageEdit(_ request: LoopbackRequest) -> Reply {
+    private static func imageEdit(_ request: LoopbackRequest, image: [UInt8]) -> Reply {
         guard let parts = MultipartParts(request), parts.text("prompt") != nil, parts.text("model") != nil else {
             return invalid("Missing required parameter: 'prompt'.", param: "prompt")
         }
@@ -214,7 +314,7 @@ public final class FakeOpenAI: Sendable {
         }
         let size = parts.text("size") ?? "1024x1024"
         guard accepts(model: parts.text("model") ?? "", size: size) else { return invalid("Invalid value: '\(size)'.", param: "size") }
-        return imageAnswer(size: size)
+        return imageAnswer(size: size, image: image)
     }
 
     public static let videoSeconds: Set<String> = ["4", "8", "12"]
@@ -241,5 +341,16 @@ public final class FakeOpenAI: Sendable {
             return video
         }
         return .json(status: 200, video, headers: [("openai-poll-after-ms", "2500")])
+    }
+}
+
+private extension FakeReply {
+    /// Whether a create answered with this took the work (and would be billed).
+    var isSuccess: Bool {
+        switch self {
+        case .json(let status, _, _), .raw(let status, _, _, _): (200..<300).contains(status)
+        case .truncated: true
+        case .stall: false
+        }
     }
 }
