@@ -13,7 +13,7 @@ import ReelLoopbackHTTP
 /// without one a route answers as the API does when all goes well. For node-level tests the
 /// audio each kind serves can be set to real, decodable media, answers can be delayed, and
 /// `holdCreates` accepts a call (counted) but withholds its answer until the client hangs up.
-public final class FakeElevenLabs: Sendable {
+public final class FakeElevenLabs: FakeKnobs, Sendable {
     public static let key = "sk_fake_elevenlabs_0123456789abcdef0123456789abcdef"
 
     public typealias Reply = FakeReply
@@ -68,39 +68,6 @@ public final class FakeElevenLabs: Sendable {
 
     /// The host, as `base_url` takes it (the adapter appends `/v1`).
     public var baseURL: String { server.baseURL }
-
-    public var speechAudio: [UInt8] {
-        get { state.value.speechAudio }
-        set { state.withLock { $0.speechAudio = newValue } }
-    }
-
-    public var soundEffectAudio: [UInt8] {
-        get { state.value.soundEffectAudio }
-        set { state.withLock { $0.soundEffectAudio = newValue } }
-    }
-
-    public var musicAudio: [UInt8] {
-        get { state.value.musicAudio }
-        set { state.withLock { $0.musicAudio = newValue } }
-    }
-
-    public var holdCreates: Bool {
-        get { state.value.holdCreates }
-        set { state.withLock { $0.holdCreates = newValue } }
-    }
-
-    public var answerDelay: Duration {
-        get { state.value.answerDelay }
-        set { state.withLock { $0.answerDelay = newValue } }
-    }
-
-    public var voices: Set<String>? {
-        get { state.value.voices }
-        set { state.withLock { $0.voices = newValue } }
-    }
-
-    public var createCount: Int { state.value.createCount }
-    public var heldCount: Int { state.value.heldCount }
 
     public func script(_ route: String, _ replies: Reply...) {
         state.withLock { $0.scripted[route, default: []] += replies }

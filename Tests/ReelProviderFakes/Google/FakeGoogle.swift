@@ -12,7 +12,7 @@ import ReelLoopbackHTTP
 /// Tests queue special answers per route ("POST /v1beta/models/gemini-2.5-flash:generateContent");
 /// without one a route answers as the API does when all goes well. The media it serves can be
 /// set, so a test can hand out real, decodable files.
-public final class FakeGoogle: Sendable {
+public final class FakeGoogle: FakeKnobs, Sendable {
     public static let key = "AIzaSyFAKE-google-test-key-0123456789"
 
     public typealias Reply = FakeReply
@@ -42,14 +42,22 @@ public final class FakeGoogle: Sendable {
         public var requests: [LoopbackRequest] = []
         var operations: [String: Operation] = [:]
         var nextID = 1
+        /// Create calls received with a valid key (`generateContent` and `predictLongRunning`), whatever the answer.
         public var createCount = 0
+        /// When on, a create call (`generateContent`, `predictLongRunning`) is accepted (counted,
+        /// and a Veo operation made) but its answer is withheld until the client hangs up.
         public var holdCreates = false
+        /// The image every image answer carries, and its MIME type.
         public var imageMedia: [UInt8] = FakeGoogle.placeholderImage
         public var imageMimeType = "image/png"
+        /// The bytes every video download returns.
         public var videoMedia: [UInt8] = FakeGoogle.placeholderVideo
+        /// The JSON text a text model answers with when asked for structured output.
         public var storyboardText = #"{"title":"The Fair","scenes":[{"shot":"wide"}]}"#
+        /// Polls until an operation created from now on is done (1: done on the first poll).
         public var pollsUntilDone = 1
         public var videoOutcome: VideoOutcome = .succeed
+        /// The model ids served (a test may add one).
         public var models: Set<String> = FakeGoogle.knownModels
     }
 
@@ -81,56 +89,6 @@ public final class FakeGoogle: Sendable {
     public var baseURL: String { server.baseURL + "/v1beta" }
 
     // MARK: Settings and records (all under the lock, so a test may change them at any time)
-
-    /// When on, a create call (`generateContent`, `predictLongRunning`) is accepted (counted,
-    /// and a Veo operation made) but its answer is withheld until the client hangs up.
-    public var holdCreates: Bool {
-        get { state.value.holdCreates }
-        set { state.withLock { $0.holdCreates = newValue } }
-    }
-
-    /// The image every image answer carries, and its MIME type.
-    public var imageMedia: [UInt8] {
-        get { state.value.imageMedia }
-        set { state.withLock { $0.imageMedia = newValue } }
-    }
-
-    public var imageMimeType: String {
-        get { state.value.imageMimeType }
-        set { state.withLock { $0.imageMimeType = newValue } }
-    }
-
-    /// The bytes every video download returns.
-    public var videoMedia: [UInt8] {
-        get { state.value.videoMedia }
-        set { state.withLock { $0.videoMedia = newValue } }
-    }
-
-    /// The JSON text a text model answers with when asked for structured output.
-    public var storyboardText: String {
-        get { state.value.storyboardText }
-        set { state.withLock { $0.storyboardText = newValue } }
-    }
-
-    /// The model ids served (a test may add one).
-    public var models: Set<String> {
-        get { state.value.models }
-        set { state.withLock { $0.models = newValue } }
-    }
-
-    /// Polls until an operation created from now on is done (1: done on the first poll).
-    public var pollsUntilDone: Int {
-        get { state.value.pollsUntilDone }
-        set { state.withLock { $0.pollsUntilDone = newValue } }
-    }
-
-    public var videoOutcome: VideoOutcome {
-        get { state.value.videoOutcome }
-        set { state.withLock { $0.videoOutcome = newValue } }
-    }
-
-    /// Create calls received with a valid key (`generateContent` and `predictLongRunning`), whatever the answer.
-    public var createCount: Int { state.value.createCount }
 
     /// The names of the Veo operations made, oldest first.
     public var operationNames: [String] {

@@ -12,7 +12,7 @@ import ReelLoopbackHTTP
 /// Every answer has the `{code, message, request_id, data}` envelope. Tests queue special
 /// answers per route ("POST /v1/videos/text2video"); without one a route answers as Kling does
 /// when all goes well.
-public final class FakeKling: Sendable {
+public final class FakeKling: FakeKnobs, Sendable {
     public static let accessKey = "ak-fake-kling-0123"
     public static let secretKey = "sk-fake-kling-secret-abcdefghijklmnop"
 
@@ -46,10 +46,20 @@ public final class FakeKling: Sendable {
         /// Where the fake's CDN is: the server's own address.
         public var cdnBaseURL = ""
         public var nextID: Int64 = 860_000_000_000_000_001
+        /// Create calls accepted (tasks made), held ones included.
         public var createCount = 0
+        /// When on, a create is accepted (the task exists and is counted) but its answer is withheld
+        /// until the client closes the connection: the window between "Kling took it" and "reeld
+        /// recorded the task id".
         public var holdCreates = false
+        /// What tasks created from now on do.
         public var taskBehaviour: TaskBehaviour = .succeed(afterPolls: 1)
+        /// When set, every answer about a task still pending carries `Retry-After` (whole seconds,
+        /// at least 1): Kling documents no pace, so the adapter honours one when a server sends it.
+        /// Lets a whole node poll quickly in tests instead of at the adapter's 15 s default.
         public var pollAfter: Duration?
+        /// The bytes every finished video (every image) is served as; real decodable media for tests
+        /// that render a film from them.
         public var videoBytes: [UInt8]
         public var imageBytes: [UInt8]
         /// The access/secret key pairs the fake accepts.
@@ -79,45 +89,6 @@ public final class FakeKling: Sendable {
 
     // MARK: Knobs for tests
 
-    /// The bytes every finished video (every image) is served as; real decodable media for tests
-    /// that render a film from them.
-    public var videoBytes: [UInt8] {
-        get { state.value.videoBytes }
-        set { state.withLock { $0.videoBytes = newValue } }
-    }
-
-    public var imageBytes: [UInt8] {
-        get { state.value.imageBytes }
-        set { state.withLock { $0.imageBytes = newValue } }
-    }
-
-    /// What tasks created from now on do.
-    public var taskBehaviour: TaskBehaviour {
-        get { state.value.taskBehaviour }
-        set { state.withLock { $0.taskBehaviour = newValue } }
-    }
-
-    /// When on, a create is accepted (the task exists and is counted) but its answer is withheld
-    /// until the client closes the connection: the window between "Kling took it" and "reeld
-    /// recorded the task id".
-    public var holdCreates: Bool {
-        get { state.value.holdCreates }
-        set { state.withLock { $0.holdCreates = newValue } }
-    }
-
-    /// When set, every answer about a task still pending carries `Retry-After` (whole seconds,
-    /// at least 1): Kling documents no pace, so the adapter honours one when a server sends it.
-    /// Lets a whole node poll quickly in tests instead of at the adapter's 15 s default.
-    public var pollAfter: Duration? {
-        get { state.value.pollAfter }
-        set { state.withLock { $0.pollAfter = newValue } }
-    }
-
-    /// Create calls accepted (tasks made), held ones included.
-    public var createCount: Int { state.value.createCount }
-
-    public var tasks: [TaskRecord] { state.value.tasks }
-
     public func script(_ route: String, _ replies: Reply...) {
         state.withLock { $0.scripted[route, default: []] += replies }
     }
@@ -136,10 +107,10 @@ public final class FakeKling: Sendable {
     public func waitForCreates(_ count: Int, timeout: Duration = .seconds(30)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if createCount >= count { return true }
+            if self.createCount >= count { return true }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return createCount >= count
+        return self.createCount >= count
     }
 
     /// Sets what an existing task does next.

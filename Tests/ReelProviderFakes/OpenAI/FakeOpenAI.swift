@@ -7,7 +7,7 @@ import ReelLoopbackHTTP
 /// `x-request-id` on every answer and errors in the documented `{"error": {…}}` shape. Tests
 /// queue special answers per route ("POST /v1/responses"); without one a route answers as the
 /// API does when all goes well.
-public final class FakeOpenAI: Sendable {
+public final class FakeOpenAI: FakeKnobs, Sendable {
     public static let key = "sk-test-fake-0123456789abcdef"
 
     public typealias Reply = FakeReply
@@ -47,13 +47,6 @@ public final class FakeOpenAI: Sendable {
         "POST /v1/responses", "POST /v1/chat/completions", "POST /v1/images/generations", "POST /v1/images/edits", "POST /v1/videos",
     ]
 
-    public var createCount: Int { state.value.createCount }
-
-    public var holdCreates: Bool {
-        get { state.value.holdCreates }
-        set { state.withLock { $0.holdCreates = newValue } }
-    }
-
     /// The bytes every image answer carries (base64) from now on; ``imageBytes`` until set.
     public var servedImage: [UInt8] {
         get { state.value.image }
@@ -64,17 +57,6 @@ public final class FakeOpenAI: Sendable {
     public var servedVideo: [UInt8] {
         get { state.value.video }
         set { state.withLock { $0.video = newValue } }
-    }
-
-    /// The text every structured answer (Responses or Chat Completions) carries from now on.
-    public var storyboardText: String {
-        get { state.value.storyboardText }
-        set { state.withLock { $0.storyboardText = newValue } }
-    }
-
-    public var videoProgress: VideoProgress {
-        get { state.value.videoProgress }
-        set { state.withLock { $0.videoProgress = newValue } }
     }
 
     public let state: LoopbackState<State>
