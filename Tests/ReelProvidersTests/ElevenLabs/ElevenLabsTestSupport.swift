@@ -12,14 +12,9 @@ func withElevenLabs<R>(
     _ body: (ElevenLabsHarness) async throws -> R
 ) async throws -> R {
     let fake = try FakeElevenLabs()
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent("reeld-elevenlabs-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: work) }
     var settings = ElevenLabsSettings(apiKey: key, baseURL: fake.baseURL)
     adjust(&settings)
-    // The log capture of the OpenAI tests: every line with its metadata.
-    let logs = LogLines()
-    let context = GenerationContext(workDirectory: work, logger: logs.logger)
-    return try await HTTPClient.withRunningClient(logger: Logger(label: "reeld.elevenlabs.test")) { client in
+    return try await withAdapterContext("elevenlabs") { client, context, logs, _ in
         try await body(ElevenLabsHarness(provider: ElevenLabsProvider(settings: settings, client: client), fake: fake, context: context, logs: logs))
     }
 }

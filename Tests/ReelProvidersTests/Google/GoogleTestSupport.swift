@@ -11,14 +11,9 @@ func withGoogle<R>(
     _ body: (GoogleHarness) async throws -> R
 ) async throws -> R {
     let fake = try FakeGoogle()
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent("reeld-google-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: work) }
     var settings = GoogleSettings(apiKey: key, baseURL: fake.baseURL)
     adjust(&settings)
-    // The same capture of log lines as the OpenAI tests use.
-    let logs = LogLines()
-    let context = GenerationContext(workDirectory: work, logger: logs.logger)
-    return try await HTTPClient.withRunningClient(logger: Logger(label: "reeld.google.test")) { client in
+    return try await withAdapterContext("google") { client, context, logs, work in
         try await body(GoogleHarness(provider: GoogleProvider(settings: settings, client: client), fake: fake, context: context, logs: logs, work: work))
     }
 }

@@ -13,13 +13,9 @@ func withKling<R>(
     _ adjust: (inout KlingSettings) -> Void = { _ in }, _ body: (KlingHarness) async throws -> R
 ) async throws -> R {
     let fake = try FakeKling()
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent("reeld-kling-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: work) }
     var settings = KlingSettings(accessKey: accessKey, secretKey: secretKey, baseURL: fake.baseURL, pollInterval: .seconds(15))
     adjust(&settings)
-    let logs = LogLines()
-    let context = GenerationContext(workDirectory: work, logger: logs.logger)
-    return try await HTTPClient.withRunningClient(logger: Logger(label: "reeld.kling.test")) { client in
+    return try await withAdapterContext("kling") { client, context, logs, work in
         let provider = now.map { KlingProvider(settings: settings, client: client, now: $0) } ?? KlingProvider(settings: settings, client: client)
         return try await body(KlingHarness(provider: provider, fake: fake, context: context, logs: logs, work: work))
     }

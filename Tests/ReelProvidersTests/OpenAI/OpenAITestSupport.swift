@@ -12,13 +12,9 @@ func withOpenAI<R>(
     _ body: (OpenAIHarness) async throws -> R
 ) async throws -> R {
     let fake = try FakeOpenAI()
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent("reeld-openai-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: work) }
     var settings = OpenAISettings(apiKey: key, baseURL: fake.baseURL, soraEnabled: true)
     adjust(&settings)
-    let logs = LogLines()
-    let context = GenerationContext(workDirectory: work, logger: logs.logger)
-    return try await HTTPClient.withRunningClient(logger: Logger(label: "reeld.openai.test")) { client in
+    return try await withAdapterContext("openai") { client, context, logs, _ in
         try await body(OpenAIHarness(provider: OpenAIProvider(settings: settings, client: client), fake: fake, context: context, logs: logs))
     }
 }
