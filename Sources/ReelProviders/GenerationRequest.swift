@@ -26,6 +26,9 @@ public struct GenerationRequest: Sendable, Hashable {
     public var seed: UInt64?
     /// Stable id for this generation (the generations row id): the idempotency key sent to providers.
     public var externalID: String
+    /// When an earlier attempt's create call for this generation went out, if one did: a
+    /// lookup at a provider that takes no client reference searches for work made since then.
+    public var earlierCallSentAt: Date?
 
     public init(
         kind: GenerationKind, model: String? = nil, prompt: String, negativePrompt: String? = nil,

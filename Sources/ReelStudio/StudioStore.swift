@@ -41,6 +41,8 @@ struct StudioStore: Sendable {
         var output: JSONValue?
         /// The provider's task, recorded once the provider accepted the work (`submitted`).
         var providerTaskID: String?
+        /// When the create call went out (the row became `submitting`); nil before any did.
+        var submittingAt: Date?
     }
 
     // MARK: Projects and scenes
@@ -176,11 +178,11 @@ struct StudioStore: Sendable {
                 insert into public.generations (user_id, project_id, scene_id, job_id, kind, provider, model, prompt, params)
                 values ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8, $9::jsonb)
                 on conflict (job_id) do nothing
-                returning id, state, output, provider_task_id
+                returning id, state, output, provider_task_id, extract(epoch from submitting_at) as submitting_at
             )
-            select id, state, output, provider_task_id from made
+            select id, state, output, provider_task_id, submitting_at from made
             union all
-            select id, state, output, provider_task_id from public.generations where job_id = $4::uuid
+            select id, state, output, provider_task_id, extract(epoch from submitting_at) as submitting_at from public.generations where job_id = $4::uuid
             limit 1
             """, [user, project, scene, job, kind, provider, model, prompt, params])[0]
         let stateText = try row.string("state")
@@ -188,7 +190,7 @@ struct StudioStore: Sendable {
             throw JobError.permanent("generation \(try row.uuid("id")) is in an unknown state \(stateText)")
         }
         return Generation(id: try row.uuid("id"), state: state, output: try row.optionalJSON("output"),
-                          providerTaskID: try row.optionalString("provider_task_id"))
+                          providerTaskID: try row.optionalString("provider_task_id"), submittingAt: try row.optionalEpochDate("submitting_at"))
     }
 
     func markSubmitted(generation: UUID, taskID: String) async throws {
@@ -198,10 +200,10 @@ struct StudioStore: Sendable {
     }
 
     /// Committed before the create call goes out, so that an attempt after a crash knows a call
-    /// may have reached the provider.
+    /// may have reached the provider, and since when.
     func markSubmitting(generation: UUID) async throws {
         try await database.query(
-            "update public.generations set state = $2 where id = $1::uuid and state in ($3, $2)",
+            "update public.generations set state = $2, submitting_at = now() where id = $1::uuid and state in ($3, $2)",
             [generation, GenerationState.submitting.rawValue, GenerationState.pending.rawValue])
     }
 

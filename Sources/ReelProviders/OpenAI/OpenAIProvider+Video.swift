@@ -9,17 +9,12 @@ extension OpenAIProvider {
     /// Starts a Sora video (multipart, as OpenAI's clients send it) and answers pending with
     /// the video's id, at the pace OpenAI suggests.
     func createVideo(_ request: GenerationRequest, context: GenerationContext) async throws -> GenerationOutcome {
-        let model = request.model ?? settings.videoModel
+        let ask = videoAsk(request)
         var form = MultipartForm()
-        form.addField("model", model)
-        form.addField("prompt", request.prompt)
-        if let wanted = request.durationSeconds {
-            let seconds = Self.videoSeconds.min { abs(Double($0) - wanted) < abs(Double($1) - wanted) }!
-            form.addField("seconds", String(seconds))
-        }
-        if let width = request.width, let height = request.height {
-            form.addField("size", width > height ? "1280x720" : "720x1280")
-        }
+        form.addField("model", ask.model)
+        form.addField("prompt", ask.prompt)
+        if let seconds = ask.seconds { form.addField("seconds", seconds) }
+        if let size = ask.size { form.addField("size", size) }
         if let start = request.startFrame {
             let data: [UInt8]
             do { data = Array(try Data(contentsOf: start)) } catch {
@@ -30,6 +25,15 @@ extension OpenAIProvider {
         let http = HTTPRequest.multipart(url: url("/videos"), form: form, headers: headers, options: options(total: settings.videoRequestTimeout))
         let (json, response) = try await exchange(http, context: context)
         return try await videoState(json, response: response, request: request, context: context)
+    }
+
+    /// The model, prompt, length and shape a create for `request` sends.
+    func videoAsk(_ request: GenerationRequest) -> OpenAIVideoAsk {
+        let seconds = request.durationSeconds.map { wanted in
+            String(Self.videoSeconds.min { abs(Double($0) - wanted) < abs(Double($1) - wanted) }!)
+        }
+        let size = request.width.flatMap { width in request.height.map { height in width > height ? "1280x720" : "720x1280" } }
+        return OpenAIVideoAsk(model: request.model ?? settings.videoModel, prompt: request.prompt, seconds: seconds, size: size)
     }
 
     func pollVideo(id: String, request: GenerationRequest, context: GenerationContext) async throws -> GenerationOutcome {

@@ -49,7 +49,8 @@ struct GenerationHandler: JobHandler {
             context.logger.info("Generation already completed before; returning its output")
             return .completed(output)
         }
-        let request = try await makeRequest(job: job, generation: generation.id)
+        var request = try await makeRequest(job: job, generation: generation.id)
+        request.earlierCallSentAt = generation.submittingAt
         let workDirectory = scratchRoot.appendingPathComponent(job.id.lowercasedText)
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         let generationContext = GenerationContext(workDirectory: workDirectory, logger: context.logger)
@@ -184,7 +185,13 @@ struct GenerationHandler: JobHandler {
                         metadata: ["generation": "\(generation.lowercasedText)"])
             return nil
         case .lookUp:
-            guard let task = try await provider.lookup(externalID: request.externalID, request: request, context: context) else {
+            let found: ProviderTask?
+            do {
+                found = try await provider.lookup(externalID: request.externalID, request: request, context: context)
+            } catch let unknown as TaskNotIdentified {
+                try await outcomeUnknown(generation: generation, provider: provider, why: unknown.reason, logger: logger)
+            }
+            guard let task = found else {
                 logger.info("The provider has no task for this generation; calling it again",
                             metadata: ["generation": "\(generation.lowercasedText)"])
                 return nil
@@ -192,14 +199,20 @@ struct GenerationHandler: JobHandler {
             try await store.markSubmitted(generation: generation, taskID: task.id)
             return task.id
         case .outcomeUnknown:
-            let message = "outcome unknown: an earlier attempt may have started generation \(generation.lowercasedText) at \(provider.name), "
-                + "which cannot be asked about it; not submitted again and not charged"
-            try await store.markOutcomeUnknown(generation: generation, error: message)
-            logger.error("Generation outcome unknown; an operator must check it with the provider",
-                         metadata: ["generation": "\(generation.lowercasedText)", "provider": "\(provider.name)"])
-            // Not marked failed by the caller: the row keeps saying outcome_unknown.
-            throw OutcomeUnknown(message: message)
+            try await outcomeUnknown(generation: generation, provider: provider, why: "which cannot be asked about it", logger: logger)
         }
+    }
+
+    /// Fails the job without charge, leaving the generation `outcome_unknown` with the reason,
+    /// and logs it for an operator to settle with the provider.
+    private func outcomeUnknown(generation: UUID, provider: any Provider, why: String, logger: Logger) async throws -> Never {
+        let message = "outcome unknown: an earlier attempt may have started generation \(generation.lowercasedText) at \(provider.name), "
+            + "\(why); not submitted again and not charged"
+        try await store.markOutcomeUnknown(generation: generation, error: message)
+        logger.error("Generation outcome unknown; an operator must check it with the provider",
+                     metadata: ["generation": "\(generation.lowercasedText)", "provider": "\(provider.name)"])
+        // Not marked failed by the caller: the row keeps saying outcome_unknown.
+        throw OutcomeUnknown(message: message)
     }
 
     /// The provider task this generation already has: the one the job snoozed on, else the one

@@ -108,21 +108,31 @@ extension ProcessTests.ProviderCrashTests {
         try await stage.stop([recovery.second])
     }
 
-    /// Sora takes no client reference, so a video whose create may have been taken is neither
-    /// made again nor looked up: the job fails "outcome unknown" naming the generation, the
-    /// generation stays outcome_unknown for an operator, and the user's reserve is released.
-    @Test func anOpenAISoraVideoInterruptedAfterTheCreateFailsAsOutcomeUnknownUncharged() async throws {
+    /// Sora takes no client reference, but lists the account's videos with what each asked for:
+    /// the next attempt finds the video the dead node's create made among those made since that
+    /// call went out, and polls it to the end. Exactly one create, one charge.
+    @Test func anOpenAISoraVideoInterruptedAfterTheCreateIsFoundInTheListAndCreatedOnce() async throws {
         let fake = try FakeOpenAI()
         fake.servedVideo = try FakeMedia.mp4(seconds: 4)
         fake.videoProgress = .completeAfter(polls: 0)
         fake.holdCreates = true
+        // Another video of the account, with another prompt, made meanwhile.
+        fake.addVideo(prompt: "Gulls over the harbour")
         let stage = try await ProviderStage(prefix: "reeld-crash-openai-sora", endpoints: [.openAI(fake, sora: true)])
         defer { stage.remove() }
         let job = try await stage.submit(.video, ["prompt": "Waves on a breakwater", "provider": "openai", "duration_seconds": 4])
 
         let recovery = try await crashDuringCreate(job, stage: stage, creates: { fake.createCount }, release: { fake.holdCreates = false })
         defer { recovery.second.process.killAndReap() }
-        try await expectOutcomeUnknown(recovery, job: job, stage: stage, provider: "openai", creates: fake.createCount)
+        #expect(fake.createCount == 1, "creates: \(fake.createCount)")
+        #expect(recovery.job.state == "completed", "\(recovery.job)\n\(recovery.second.process.stderrTail())")
+        #expect(!fake.requests("GET /v1/videos").isEmpty, "the list was read")
+        let made = try #require(fake.videoOrder.last)
+        #expect(recovery.generation.state == "completed" && recovery.generation.provider == "openai" && recovery.generation.taskID == made,
+                "\(recovery.generation), the video made: \(made)")
+        #expect(recovery.second.process.standardError.contains("Found the video an earlier call made in OpenAI's list"))
+        try await expectStored(recovery, stage: stage, served: fake.servedVideo)
+        try await expectChargedOnce(job: job, stage: stage)
         try await stage.stop([recovery.second])
     }
 

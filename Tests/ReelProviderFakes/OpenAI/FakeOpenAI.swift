@@ -26,6 +26,8 @@ public final class FakeOpenAI: FakeKnobs, Sendable {
         public var scripted: [String: [Reply]] = [:]
         public var requests: [LoopbackRequest] = []
         public var videos: [String: JSONValue] = [:]
+        /// Video ids in the order they were made, oldest first: `GET /v1/videos` lists them.
+        public var videoOrder: [String] = []
         public var nextID = 1
         /// Creates (text, image and video calls a real account would be billed for) answered 2xx.
         public var createCount = 0
@@ -157,6 +159,7 @@ public final class FakeOpenAI: FakeKnobs, Sendable {
         case "POST /v1/images/generations": return imageGeneration(request, image: state.value.image)
         case "POST /v1/images/edits": return imageEdit(request, image: state.value.image)
         case "POST /v1/videos": return createVideo(request, state: state)
+        case "GET /v1/videos": return listVideos(request, state: state)
         default: break
         }
         let parts = request.path.split(separator: "/").map(String.init)  // ["v1", "videos", id, "content"?]
@@ -311,18 +314,52 @@ public final class FakeOpenAI: FakeKnobs, Sendable {
         guard videoSeconds.contains(seconds) else { return invalid("Invalid value: '\(seconds)'.", param: "seconds") }
         let size = parts.text("size") ?? "720x1280"
         guard videoSizes.contains(size) else { return invalid("Invalid value: '\(size)'.", param: "size") }
-        let video: JSONValue = state.withLock {
+        let video = addVideo(model: parts.text("model") ?? "sora-2", prompt: prompt, seconds: seconds, size: size, state: state)
+        return .json(status: 200, video, headers: [("openai-poll-after-ms", "2500")])
+    }
+
+    /// Adds a queued video, as if this account had asked for it (from another job, another
+    /// client, or before), created at `createdAt` (now by default); returns its id.
+    @discardableResult
+    public func addVideo(model: String = "sora-2", prompt: String, seconds: String = "4", size: String = "720x1280", createdAt: Date = Date()) -> String {
+        Self.addVideo(model: model, prompt: prompt, seconds: seconds, size: size, createdAt: createdAt, state: state)["id"]!.stringValue!
+    }
+
+    private static func addVideo(model: String, prompt: String, seconds: String, size: String, createdAt: Date = Date(),
+                                 state: LoopbackState<State>) -> JSONValue {
+        state.withLock {
             let id = "video_\($0.nextID)"
             $0.nextID += 1
             let video: JSONValue = [
-                "id": .string(id), "object": "video", "model": .string(parts.text("model") ?? "sora-2"), "status": "queued", "progress": 0,
-                "created_at": 1_758_941_485, "completed_at": nil, "expires_at": nil, "prompt": .string(prompt), "size": .string(size),
-                "seconds": .string(seconds), "remixed_from_video_id": nil, "error": nil,
+                "id": .string(id), "object": "video", "model": .string(model), "status": "queued", "progress": 0,
+                "created_at": .int(Int64(createdAt.timeIntervalSince1970)), "completed_at": nil, "expires_at": nil,
+                "prompt": .string(prompt), "size": .string(size), "seconds": .string(seconds), "remixed_from_video_id": nil, "error": nil,
             ]
             $0.videos[id] = video
+            $0.videoOrder.append(id)
             return video
         }
-        return .json(status: 200, video, headers: [("openai-poll-after-ms", "2500")])
+    }
+
+    /// `GET /v1/videos?limit=&after=&order=`: a page of the account's videos (deleted ones
+    /// gone), newest first unless `order=asc`, after the id `after`.
+    private static func listVideos(_ request: LoopbackRequest, state: LoopbackState<State>) -> Reply {
+        let query = URLComponents(string: "http://x" + request.target)?.queryItems ?? []
+        func item(_ name: String) -> String? { query.first { $0.name == name }?.value }
+        let limit = item("limit").flatMap(Int.init) ?? 20
+        guard (1...100).contains(limit) else { return invalid("Invalid value: '\(limit)'.", param: "limit") }
+        let (ids, videos) = state.withLock { state in (state.videoOrder.filter { state.videos[$0] != nil }, state.videos) }
+        var ordered = item("order") == "asc" ? ids : ids.reversed()
+        if let after = item("after") {
+            guard let index = ordered.firstIndex(of: after) else { return invalid("Invalid value: '\(after)'.", param: "after") }
+            ordered = Array(ordered[(index + 1)...])
+        }
+        let page = ordered.prefix(limit)
+        return .json(status: 200, [
+            "object": "list", "data": .array(page.compactMap { videos[$0] }),
+            "first_id": page.first.map(JSONValue.string) ?? .null, "last_id": page.last.map(JSONValue.string) ?? .null,
+            "has_more": .bool(ordered.count > limit),
+        ])
     }
 }
 
