@@ -139,6 +139,9 @@ public struct Migrator: Sendable {
         try conn.execute("set client_min_messages = warning")
         // The advisory lock above may wait (another node migrating); the migrations' own locks may not.
         try conn.execute("set lock_timeout = '\(max(1, Int(lockTimeout / .milliseconds(1))))ms'")
+        // A migration takes as long as its work does (an index built concurrently on a large jobs
+        // table, a backfill): the connection's statement timeout is for the queue's statements.
+        try conn.execute("set statement_timeout = 0")
         try refusePreBaseline(conn)
         try conn.execute("""
             create schema if not exists reeld;

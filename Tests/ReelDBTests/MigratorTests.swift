@@ -47,6 +47,23 @@ import Testing
         #expect(throws: MigrationError.self) { try local.check(url: url) }
     }
 
+    /// A migration may run as long as its work takes (an index built concurrently on a large
+    /// jobs table takes minutes): the connection's 60 s statement timeout, meant for the
+    /// queue's statements, does not apply to it. Only waiting for a lock is bounded.
+    @Test func aMigrationRunsWithoutTheStatementTimeout() throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.write("create table seen as select current_setting('statement_timeout') as value;", directory, "0001_one.sql")
+        try Self.write("""
+            -- reeld: no-transaction
+            insert into seen select current_setting('statement_timeout');
+            """, directory, "0002_two.sql")
+        try Migrator(directory: directory, logger: TestDatabase.logger).migrate(url: url)
+        let seen = try PostgresConnection(url: url).query("select value from seen").map { try $0.string("value") }
+        #expect(seen == ["0", "0"])
+    }
+
     /// A migration that needs a lock a long transaction holds fails after the lock timeout,
     /// naming itself, instead of waiting with every claim queued behind its lock request.
     @Test func aMigrationWaitingForALockGivesUpAfterTheLockTimeout() throws {
