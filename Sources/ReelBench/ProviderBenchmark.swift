@@ -51,7 +51,7 @@ public struct ProviderBenchmark: Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         let server = Process()
         server.executableURL = URL(fileURLWithPath: executable)
-        server.arguments = ["bench", "providers", "--serve", "--node-polls", String(node.pendingPolls)]
+        server.arguments = ["bench", "providers", "--serve", "--node-polls", String(node.pendingPolls), "--node-tasks", String(node.tasks)]
         let output = Pipe(), input = Pipe()
         server.standardOutput = output
         server.standardInput = input
@@ -177,13 +177,13 @@ public struct ProviderBenchmark: Sendable {
     // MARK: The server (child process)
 
     /// `reeld bench providers --serve`: prints "port N", serves until its stdin closes. Videos
-    /// answer `in_progress` to their first `pendingPolls` polls.
-    public static func serve(pendingPolls: Int) throws {
+    /// answer `in_progress` until `videos` exist, then to `pendingPolls` more polls.
+    public static func serve(pendingPolls: Int, videos expected: Int) throws {
         raiseDescriptorLimit()
         let held = LoopbackState(0)
         let release = DispatchSemaphore(value: 0)
         let block = [UInt8](repeating: 0x5a, count: 1 << 20)
-        let videos = try VideoAPIStandIn(pendingPolls: pendingPolls)
+        let videos = try VideoAPIStandIn(pendingPolls: pendingPolls, expected: expected)
         let server = try LoopbackServer { request, connection in
             if videos.handle(request, connection) { return }
             switch request.path {

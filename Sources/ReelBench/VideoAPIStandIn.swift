@@ -4,22 +4,26 @@ import ReelRender
 
 /// The part of OpenAI's video API that the adapter uses, served by `reeld bench providers
 /// --serve` for the node figure: `POST /v1/videos` makes a queued video, `GET /v1/videos/{id}`
-/// answers `in_progress` (with `openai-poll-after-ms`) for the first `pendingPolls` polls and
-/// `completed` after, `GET /v1/videos/{id}/content` is a small real MP4.
+/// answers `in_progress` (with `openai-poll-after-ms`) until `expected` videos have been created
+/// and then to `pendingPolls` more polls, `completed` after: however fast the node creates them,
+/// all of them are pending at once and polled for a while.
+/// `GET /v1/videos/{id}/content` is a small real MP4.
 /// `GET /v1/bench-stats` tells the benchmark what was created, polled and is still pending.
 ///
 /// It lives in the server's process, so the videos it keeps are not counted in the node's RSS.
 struct VideoAPIStandIn: Sendable {
     struct State: Sendable {
-        /// Polls so far per video; a video is pending until it has been answered `completed`.
+        /// Polls per video since all were created; a video is pending until it has been answered `completed`.
         var polls: [String: Int] = [:]
         var created = 0
         var completed = 0
         var pollsServed = 0
     }
 
-    /// `in_progress` answers before a video is `completed`.
+    /// `in_progress` answers, once all videos exist, before a video is `completed`.
     let pendingPolls: Int
+    /// Videos the benchmark will create; none completes before they all exist.
+    let expected: Int
     /// What `openai-poll-after-ms` suggests: OpenAI's own hint, so the node polls at this pace when it can.
     let pollAfterMilliseconds = 300
     let state = LoopbackState(State())
@@ -27,8 +31,9 @@ struct VideoAPIStandIn: Sendable {
     /// what it stores.
     let content: [UInt8]
 
-    init(pendingPolls: Int) throws {
+    init(pendingPolls: Int, expected: Int) throws {
         self.pendingPolls = pendingPolls
+        self.expected = expected
         content = try Self.clip()
     }
 
@@ -77,9 +82,14 @@ struct VideoAPIStandIn: Sendable {
         let status: String? = state.withLock { state in
             guard let polls = state.polls[id] else { return nil }
             state.pollsServed += 1
-            state.polls[id] = polls + 1
-            guard polls >= pendingPolls else { return "in_progress" }
+            guard state.created >= expected else { return "in_progress" }
+            guard polls >= pendingPolls else {
+                state.polls[id] = polls + 1
+                return "in_progress"
+            }
+            // Counted once: the polls stop growing when a video completes.
             if polls == pendingPolls { state.completed += 1 }
+            state.polls[id] = pendingPolls + 1
             return "completed"
         }
         guard let status else { return connection.respond(status: 404, text: #"{"error":{"message":"no such video"}}"#) }

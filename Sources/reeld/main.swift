@@ -206,7 +206,7 @@ extension Reeld {
             }
 
             func run() async throws {
-                if serve { return try ProviderBenchmark.serve(pendingPolls: nodePolls) }
+                if serve { return try ProviderBenchmark.serve(pendingPolls: nodePolls, videos: nodeTasks) }
                 let logger = bootstrapLogging(level: .warning, backend: .stderr)
                 if let nodeServer {
                     return try await NodeTasksBenchmark(
