@@ -56,14 +56,21 @@ public struct NodeTasksBenchmark: Sendable {
         try await BenchDatabase.withMigrated(migrations: migrations, logger: logger) { url in
             let node = try ReelNode(config: try config(databaseURL: url), logger: logger, withSpool: false)
             let (user, project) = try await seed(node.database)
-            let figures = try await withThrowingTaskGroup(of: Void.self) { group in
+            let figures = try await withThrowingTaskGroup(of: Figures?.self) { group in
                 group.addTask {
-                    do { try await node.run() } catch is CancellationError {}
+                    try await node.run()
+                    return nil
                 }
-                // The node starts its pools, claimers and LISTEN; what it holds idle is the baseline.
-                try await Task.sleep(for: .seconds(2))
-                let figures = try await measure(node, user: user, project: project)
+                group.addTask {
+                    // The node starts its pools, claimers and LISTEN; what it holds idle is the baseline.
+                    try await Task.sleep(for: .seconds(2))
+                    return try await measure(node, user: user, project: project)
+                }
+                // Whichever ends first: the figures, or a node that failed (and would leave the
+                // jobs waiting forever); the other is cancelled.
+                let first = try await group.next()!
                 group.cancelAll()
+                guard let figures = first else { throw BenchmarkFailure("the node stopped before its jobs completed") }
                 return figures
             }
             try check(figures)

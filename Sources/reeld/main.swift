@@ -194,7 +194,7 @@ extension Reeld {
             @Option(help: "Directory the downloads are written to (and removed from).") var directory: String = NSTemporaryDirectory()
             @Option(help: "Video tasks one node holds pending at the provider (a throwaway database and an OpenAI stand-in).") var nodeTasks: Int = 1000
             @Option(help: "The node's workers (queue.workers).") var nodeWorkers: Int = 64
-            @Option(help: "Polls each video is answered in_progress before it completes.") var nodePolls: Int = 10
+            @Option(help: "Polls each video is answered in_progress once all exist, before it completes.") var nodePolls: Int = 10
             @Option(help: "Migrations directory.") var migrations: String?
             @Flag(help: .hidden) var serve = false
             /// Set in the child that runs the node figure: the benchmark server's root.
