@@ -8,23 +8,41 @@ import Synchronization
 /// `reeld bench providers`: ReelHTTP's client against a loopback server that runs in a child
 /// process (`--serve`), so the RSS figures are the client's alone. Prints the client's overhead
 /// per call (the server's own time subtracted), the memory of one client holding many pending
-/// requests, and a large download against the `curl` command on the same URL.
+/// requests, a large download against the `curl` command on the same URL, and the memory of a
+/// whole node holding many pending video tasks (``NodeTasksBenchmark``, in a child of its own).
 public struct ProviderBenchmark: Sendable {
     public var calls: Int
     public var pending: Int
     public var downloadBytes: Int64
     public var runs: Int
     public var directory: URL
-    /// This executable, to start the server in.
+    /// This executable, to start the server and the node in.
     public var executable: String
+    /// The node figure: video tasks, the node's workers, polls each video answers `in_progress`.
+    public var node: NodeOptions
 
-    public init(calls: Int, pending: Int, downloadBytes: Int64, runs: Int, directory: URL, executable: String) {
+    public struct NodeOptions: Sendable {
+        public var tasks: Int
+        public var workers: Int
+        public var pendingPolls: Int
+        public var migrations: URL
+
+        public init(tasks: Int, workers: Int, pendingPolls: Int, migrations: URL) {
+            self.tasks = tasks
+            self.workers = workers
+            self.pendingPolls = pendingPolls
+            self.migrations = migrations
+        }
+    }
+
+    public init(calls: Int, pending: Int, downloadBytes: Int64, runs: Int, directory: URL, executable: String, node: NodeOptions) {
         self.calls = calls
         self.pending = pending
         self.downloadBytes = downloadBytes
         self.runs = max(1, runs)
         self.directory = directory
         self.executable = executable
+        self.node = node
     }
 
     public func run(logger: Logger) async throws {
@@ -33,7 +51,7 @@ public struct ProviderBenchmark: Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         let server = Process()
         server.executableURL = URL(fileURLWithPath: executable)
-        server.arguments = ["bench", "providers", "--serve"]
+        server.arguments = ["bench", "providers", "--serve", "--node-polls", String(node.pendingPolls), "--node-tasks", String(node.tasks)]
         let output = Pipe(), input = Pipe()
         server.standardOutput = output
         server.standardInput = input
@@ -54,6 +72,17 @@ public struct ProviderBenchmark: Sendable {
             try await pendingRequests(client, base)
             try await downloads(client, base)
         }
+        try nodeTasks(base)
+    }
+
+    /// The node figure, run by a child of this executable (``NodeTasksBenchmark``) whose output is printed here.
+    private func nodeTasks(_ base: String) throws {
+        let (status, text, _) = try RenderBenchmark.spawn(executable, [
+            "bench", "providers", "--node-server", base, "--node-tasks", String(node.tasks), "--node-workers", String(node.workers),
+            "--migrations", node.migrations.path, "--directory", directory.appendingPathComponent("node").path,
+        ])
+        print(text, terminator: "")
+        guard status == 0 else { throw BenchmarkFailure("the node benchmark failed (exit \(status))") }
     }
 
     private func overhead(_ client: HTTPClient, _ base: String) async throws {
@@ -147,13 +176,16 @@ public struct ProviderBenchmark: Sendable {
 
     // MARK: The server (child process)
 
-    /// `reeld bench providers --serve`: prints "port N", serves until its stdin closes.
-    public static func serve() throws {
+    /// `reeld bench providers --serve`: prints "port N", serves until its stdin closes. Videos
+    /// answer `in_progress` until `videos` exist, then to `pendingPolls` more polls.
+    public static func serve(pendingPolls: Int, videos expected: Int) throws {
         raiseDescriptorLimit()
         let held = LoopbackState(0)
         let release = DispatchSemaphore(value: 0)
         let block = [UInt8](repeating: 0x5a, count: 1 << 20)
+        let videos = try VideoAPIStandIn(pendingPolls: pendingPolls, expected: expected)
         let server = try LoopbackServer { request, connection in
+            if videos.handle(request, connection) { return }
             switch request.path {
             case "/tiny":
                 let body = Array(#"{"id":"video_123","status":"in_progress","progress":42}"#.utf8)

@@ -6,7 +6,6 @@ import ReelConfig
 import ReelDaemon
 import ReelDB
 import ReelFileRender
-import ReelLocalCluster
 import ReelSystemd
 import ReelVersion
 
@@ -187,26 +186,40 @@ extension Reeld {
 
         struct Providers: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "The HTTP client for provider APIs against a local server: overhead per call, many pending requests, a large download against the curl command.")
+                abstract: "The HTTP client for provider APIs against a local server: overhead per call, many pending requests, a large download against the curl command; and a node holding many pending video tasks.")
             @Option(help: "Sequential calls timed for the overhead figure.") var calls: Int = 5000
             @Option(help: "Requests held pending at once.") var pending: Int = 1000
             @Option(help: "Size of the download, in MiB.") var downloadMib: Int = 1024
             @Option(help: "Downloads of each kind, alternated; medians are printed.") var runs: Int = 3
             @Option(help: "Directory the downloads are written to (and removed from).") var directory: String = NSTemporaryDirectory()
+            @Option(help: "Video tasks one node holds pending at the provider (a throwaway database and an OpenAI stand-in).") var nodeTasks: Int = 1000
+            @Option(help: "The node's workers (queue.workers).") var nodeWorkers: Int = 64
+            @Option(help: "Polls each video is answered in_progress once all exist, before it completes.") var nodePolls: Int = 10
+            @Option(help: "Migrations directory.") var migrations: String?
             @Flag(help: .hidden) var serve = false
+            /// Set in the child that runs the node figure: the benchmark server's root.
+            @Option(help: .hidden) var nodeServer: String?
 
             func validate() throws {
                 guard calls > 0, pending > 0, downloadMib > 0, runs > 0 else { throw ValidationError("--calls, --pending, --download-mib and --runs must be positive") }
+                guard nodeTasks > 0, nodeWorkers > 0, nodePolls >= 0 else { throw ValidationError("--node-tasks and --node-workers must be positive, --node-polls not negative") }
             }
 
             func run() async throws {
-                if serve { return try ProviderBenchmark.serve() }
+                if serve { return try ProviderBenchmark.serve(pendingPolls: nodePolls, videos: nodeTasks) }
                 let logger = bootstrapLogging(level: .warning, backend: .stderr)
+                if let nodeServer {
+                    return try await NodeTasksBenchmark(
+                        tasks: nodeTasks, workers: nodeWorkers, server: nodeServer,
+                        migrations: try MigrationsLocator.find(explicit: migrations), directory: URL(fileURLWithPath: directory)
+                    ).run(logger: logger)
+                }
                 // The server runs in a child of this very executable, so RSS figures are the client's alone.
                 let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
                 try await ProviderBenchmark(
                     calls: calls, pending: pending, downloadBytes: Int64(downloadMib) << 20, runs: runs,
-                    directory: URL(fileURLWithPath: directory).appendingPathComponent("reeld-bench-providers-\(getpid())"), executable: executable
+                    directory: URL(fileURLWithPath: directory).appendingPathComponent("reeld-bench-providers-\(getpid())"), executable: executable,
+                    node: .init(tasks: nodeTasks, workers: nodeWorkers, pendingPolls: nodePolls, migrations: try MigrationsLocator.find(explicit: migrations))
                 ).run(logger: logger)
             }
         }
@@ -236,25 +249,10 @@ extension Reeld {
 
             func run() async throws {
                 let logger = bootstrapLogging(level: .warning, backend: .stderr)
-                var cluster: LocalCluster?
-                let url: String
-                if let databaseURL {
-                    url = databaseURL
-                } else {
-                    let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reeld-bench-\(getpid())")
-                    cluster = LocalCluster(directory: directory)
-                    try cluster!.start()
-                    url = cluster!.url()
+                try await BenchDatabase.withMigrated(url: databaseURL, migrations: try MigrationsLocator.find(explicit: migrations), logger: logger) { url in
+                    try await QueueBenchmark(jobs: jobs, workers: workers, batch: batch, latencySamples: samples, fair: fair, users: users, rounds: rounds, claimers: claimers)
+                        .run(url: url, logger: logger)
                 }
-                defer {
-                    if let cluster {
-                        try? cluster.stop()
-                        try? FileManager.default.removeItem(at: cluster.directory)
-                    }
-                }
-                try Migrator(directory: try MigrationsLocator.find(explicit: migrations), logger: logger).migrate(url: url)
-                try await QueueBenchmark(jobs: jobs, workers: workers, batch: batch, latencySamples: samples, fair: fair, users: users, rounds: rounds, claimers: claimers)
-                    .run(url: url, logger: logger)
             }
         }
     }
