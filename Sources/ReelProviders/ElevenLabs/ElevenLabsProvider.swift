@@ -70,7 +70,7 @@ public struct ElevenLabsProvider: Provider {
     /// Sends a request and streams its answer, whatever it is, into `file` up to `maxBytes`;
     /// every failure already classified, an empty answer refused.
     func fetchBody(_ request: HTTPRequest, to file: URL, maxBytes: Int64, context: GenerationContext) async throws -> HTTPDownload {
-        try makeWorkDirectory(context)
+        try context.makeWorkDirectory()
         let download: HTTPDownload
         do throws(HTTPError) {
             download = try await client.download(request, to: file, maxBytes: maxBytes)
@@ -84,14 +84,6 @@ public struct ElevenLabsProvider: Provider {
             throw ElevenLabsFailure.malformed("an empty body", requestID: download.requestID)
         }
         return download
-    }
-
-    func makeWorkDirectory(_ context: GenerationContext) throws {
-        do {
-            try FileManager.default.createDirectory(at: context.workDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw JobError("cannot make the work directory: \(error.localizedDescription)", class: .transient)
-        }
     }
 
     /// Where a generation's audio goes in the work directory.

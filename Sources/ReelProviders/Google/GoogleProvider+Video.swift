@@ -143,11 +143,7 @@ extension GoogleProvider {
         var options = options(total: settings.downloadTimeout)
         options.redirects = .follow(max: 5)
         let http = HTTPRequest(url: source.url, headers: source.withKey ? headers : HTTPHeaders(), options: options)
-        do {
-            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        } catch {
-            throw JobError("cannot make the work directory: \(error.localizedDescription)", class: .transient)
-        }
+        try context.makeWorkDirectory()
         let download: HTTPDownload
         do throws(HTTPError) {
             download = try await client.download(http, to: file, maxBytes: settings.maxVideoBytes)

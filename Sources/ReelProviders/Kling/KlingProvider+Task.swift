@@ -51,11 +51,7 @@ extension KlingProvider {
         guard !urls.isEmpty else {
             throw KlingFailure.malformed("a finished task \(taskID) without task_result.\(isVideo ? "videos" : "images")[].url", requestID: requestID)
         }
-        do {
-            try FileManager.default.createDirectory(at: context.workDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw JobError("cannot make the work directory: \(error.localizedDescription)", class: .transient)
-        }
+        try context.makeWorkDirectory()
         var files: [GeneratedFile] = []
         for (index, url) in urls.enumerated() {
             let fallback = isVideo ? "mp4" : "png"

@@ -79,11 +79,7 @@ extension OpenAIProvider {
             url: url("/videos/\(Self.pathSegment(id))/content?variant=video"), headers: headers,
             options: options(total: settings.downloadTimeout))
         let file = context.workDirectory.appendingPathComponent("openai-video-\(Self.safeName(id)).mp4")
-        do {
-            try FileManager.default.createDirectory(at: context.workDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw JobError("cannot make the work directory: \(error.localizedDescription)", class: .transient)
-        }
+        try context.makeWorkDirectory()
         let download: HTTPDownload
         do throws(HTTPError) {
             download = try await client.download(http, to: file, maxBytes: settings.maxVideoBytes)
