@@ -31,8 +31,11 @@ import Testing
         }
         let submitSQL = "select job_id from reeld.submit_job('system.sleep', jsonb_build_object('seconds', 1, 'class', $2::text), $1::uuid)"
 
-        // The client holds the video lane...
+        // The client holds the video lane... Its own deadlock check is put off, so that on a
+        // loaded machine, where the settings' check may be late, it is still theirs that finds
+        // the cycle.
         try await client.withConnection { conn in
+            try conn.execute("set deadlock_timeout = '60s'")
             try conn.execute("begin")
             try conn.query(submitSQL, [user, "video"])
         }
@@ -48,8 +51,8 @@ import Testing
                     where wait_event_type = 'Lock' and query like '%apply_settings%' and pid <> pg_backend_pid()
                     """)[0].int("n") == 1
             }
-            // The client now wants the audio lane: a cycle. The settings waited first, so their
-            // deadlock check (deadlock_timeout, 1 s) runs first and finds it: they are aborted.
+            // The client now wants the audio lane: a cycle. The settings' deadlock check
+            // (deadlock_timeout, 1 s) finds it: they are aborted.
             try await client.withConnection { conn in
                 try conn.query(submitSQL, [user, "audio"])
                 try conn.execute("commit")
