@@ -88,15 +88,11 @@ public struct ElevenLabsProvider: Provider {
 
     /// Where a generation's audio goes in the work directory.
     func audioFile(_ kind: String, _ request: GenerationRequest, context: GenerationContext) -> URL {
-        context.workDirectory.appendingPathComponent("elevenlabs-\(kind)-\(Self.safeName(request.externalID)).\(Self.fileExtension(settings.outputFormat))")
+        context.workDirectory.appendingPathComponent("elevenlabs-\(kind)-\(ProviderNaming.fileName(request.externalID)).\(Self.fileExtension(settings.outputFormat))")
     }
 
-    /// Method, path and ElevenLabs' request id: never a header value, so never the key.
     static func metadata(_ request: HTTPRequest, requestID: String?, extra: Logger.Metadata = [:]) -> Logger.Metadata {
-        var metadata = extra
-        metadata["elevenlabs.request"] = "\(request.method) \(URL(string: request.url)?.path ?? "?")"
-        if let requestID { metadata["elevenlabs.request_id"] = "\(requestID)" }
-        return metadata
+        ProviderNaming.metadata("elevenlabs", request, requestID: requestID, extra: extra)
     }
 
     /// `character-cost`: what ElevenLabs billed for the call, when it says.
@@ -127,15 +123,10 @@ public struct ElevenLabsProvider: Provider {
         }
     }
 
-    /// An external id as a file name: letters, digits, `-` and `_` only.
-    static func safeName(_ text: String) -> String {
-        String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "_" }.prefix(80))
-    }
-
     /// A voice id as one path segment: ElevenLabs' ids are letters and digits; anything else is
     /// refused before a call, so a job's argument cannot reach another path.
     static func voiceSegment(_ voice: String) throws -> String {
-        guard !voice.isEmpty, voice.count <= 64, voice.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+        guard !voice.isEmpty, voice.count <= 64, voice.allSatisfy(ProviderNaming.isSafe) else {
             throw JobError.permanent("args.voice: \"\(voice.prefix(80))\" is not an ElevenLabs voice id (letters and digits)")
         }
         return voice

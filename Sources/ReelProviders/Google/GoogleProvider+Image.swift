@@ -47,7 +47,7 @@ extension GoogleProvider {
         }
         let type = inline.mimeType
         let suffix = type == "image/jpeg" ? "jpg" : type == "image/webp" ? "webp" : "png"
-        let file = context.workDirectory.appendingPathComponent("google-image-\(Self.safeName(request.externalID)).\(suffix)")
+        let file = context.workDirectory.appendingPathComponent("google-image-\(ProviderNaming.fileName(request.externalID)).\(suffix)")
         try Self.write(bytes, to: file, what: "image")
         var notes: [String] = []
         if let tokens = answer.totalTokens { notes.append("tokens: \(Int(tokens))") }

@@ -114,7 +114,7 @@ extension GoogleProvider {
         }
         let video = sample["video"] ?? sample
         let shape = Self.videoShape(request, withReferences: request.startFrame == nil && !request.referenceImages.isEmpty)
-        let file = context.workDirectory.appendingPathComponent("google-video-\(Self.safeName(operation)).mp4")
+        let file = context.workDirectory.appendingPathComponent("google-video-\(ProviderNaming.fileName(operation)).mp4")
         if let encoded = (video["encodedVideo"] ?? video["bytesBase64Encoded"] ?? video["encoded_video"])?.stringValue {
             guard let bytes = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters), !bytes.isEmpty else {
                 throw GoogleFailure.malformed("the video's bytes are not base64", requestID: operation)

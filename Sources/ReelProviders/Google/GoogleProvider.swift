@@ -99,12 +99,8 @@ public struct GoogleProvider: Provider {
         return (json, response)
     }
 
-    /// Method, path and Google's ids: never a header value, so never the key.
     static func metadata(_ request: HTTPRequest, requestID: String?, extra: Logger.Metadata = [:]) -> Logger.Metadata {
-        var metadata = extra
-        metadata["google.request"] = "\(request.method) \(URL(string: request.url)?.path ?? "?")"
-        if let requestID { metadata["google.request_id"] = "\(requestID)" }
-        return metadata
+        ProviderNaming.metadata("google", request, requestID: requestID, extra: extra)
     }
 
     /// `generationConfig.seed` is an int32: a larger seed is folded into that range, so the same
@@ -128,16 +124,7 @@ public struct GoogleProvider: Provider {
         if head.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return "image/png" }
         if head.starts(with: [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
         if head.count == 12, head.starts(with: Array("RIFF".utf8)), Array(head[8..<12]) == Array("WEBP".utf8) { return "image/webp" }
-        switch name.pathExtension.lowercased() {
-        case "jpg", "jpeg": return "image/jpeg"
-        case "webp": return "image/webp"
-        default: return "image/png"
-        }
-    }
-
-    /// An id as a file name: letters, digits, `-` and `_` only.
-    static func safeName(_ text: String) -> String {
-        String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "_" }.suffix(80))
+        return ProviderNaming.imageType(named: name)
     }
 
     static func write(_ bytes: Data, to file: URL, what: String) throws {

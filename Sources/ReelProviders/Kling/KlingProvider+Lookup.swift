@@ -11,7 +11,7 @@ extension KlingProvider {
     /// has no such task; anything else throws, and the attempt is retried.
     public func lookup(externalID: String, request: GenerationRequest, context: GenerationContext) async throws -> ProviderTask? {
         let endpoint = self.endpoint(request)
-        let byPath = HTTPRequest(url: url(endpoint.path + "/" + Self.pathSegment(externalID)), headers: headers, options: options(total: settings.requestTimeout))
+        let byPath = HTTPRequest(url: url(endpoint.path + "/" + ProviderNaming.pathSegment(externalID, fallback: "invalid-task-id")), headers: headers, options: options(total: settings.requestTimeout))
         do {
             let (json, _) = try await exchange(byPath, context: context)
             if let task = matching(json["data"], externalID: externalID) { return task }

@@ -56,7 +56,7 @@ extension KlingProvider {
         for (index, url) in urls.enumerated() {
             let fallback = isVideo ? "mp4" : "png"
             let ext = Self.fileExtension(url, fallback: fallback)
-            let file = context.workDirectory.appendingPathComponent("kling-\(isVideo ? "video" : "image")-\(Self.safeName(taskID))-\(index).\(ext)")
+            let file = context.workDirectory.appendingPathComponent("kling-\(isVideo ? "video" : "image")-\(ProviderNaming.fileName(taskID))-\(index).\(ext)")
             // The CDN's links are signed themselves: no token goes there, and it may redirect.
             let http = HTTPRequest(url: url, options: HTTPRequestOptions(connectTimeout: settings.connectTimeout, totalTimeout: settings.downloadTimeout, redirects: .follow(max: 5)))
             let download: HTTPDownload

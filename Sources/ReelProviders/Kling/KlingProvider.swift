@@ -40,7 +40,7 @@ public struct KlingProvider: Provider {
             throw JobError.permanent("provider kling has no task to poll for \(request.kind.rawValue)")
         }
         let endpoint = self.endpoint(request)
-        let http = HTTPRequest(url: url(endpoint.path + "/" + Self.pathSegment(task.id)), headers: headers, options: options(total: settings.requestTimeout))
+        let http = HTTPRequest(url: url(endpoint.path + "/" + ProviderNaming.pathSegment(task.id, fallback: "invalid-task-id")), headers: headers, options: options(total: settings.requestTimeout))
         let (json, response) = try await exchange(http, context: context)
         return try await outcome(json, response: response, endpoint: endpoint, request: request, context: context)
     }
@@ -98,22 +98,7 @@ public struct KlingProvider: Provider {
         return (json, response)
     }
 
-    /// Method, path and Kling's request id: never a header value, so never the token.
     static func metadata(_ request: HTTPRequest, requestID: String?, extra: Logger.Metadata = [:]) -> Logger.Metadata {
-        var metadata = extra
-        metadata["kling.request"] = "\(request.method) \(URL(string: request.url)?.path ?? "?")"
-        if let requestID { metadata["kling.request_id"] = "\(requestID)" }
-        return metadata
-    }
-
-    /// An id as one path segment: anything but letters, digits, `-` and `_` is refused, so an id
-    /// from a stored task cannot reach another path.
-    static func pathSegment(_ id: String) -> String {
-        !id.isEmpty && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") } ? id : "invalid-task-id"
-    }
-
-    /// An id as a file name: letters, digits, `-` and `_` only.
-    static func safeName(_ text: String) -> String {
-        String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "_" }.prefix(80))
+        ProviderNaming.metadata("kling", request, requestID: requestID, extra: extra)
     }
 }

@@ -26,7 +26,7 @@ extension OpenAIProvider {
                     throw JobError.permanent("cannot read the reference image \(reference.lastPathComponent): \(error.localizedDescription)")
                 }
                 // Several images go as repeated `image[]` parts, as OpenAI's own clients send them.
-                form.addFile("image[]", filename: reference.lastPathComponent, contentType: Self.imageType(reference), data: data)
+                form.addFile("image[]", filename: reference.lastPathComponent, contentType: ProviderNaming.imageType(named: reference), data: data)
             }
             http = .multipart(url: url("/images/edits"), form: form, headers: headers, options: options(total: settings.imageTimeout))
         }
@@ -38,7 +38,7 @@ extension OpenAIProvider {
             throw OpenAIFailure.malformed("data[0].b64_json is not base64", requestID: response.requestID)
         }
         let format = json["output_format"]?.stringValue ?? "png"
-        let file = context.workDirectory.appendingPathComponent("openai-image-\(Self.safeName(request.externalID)).\(format == "jpeg" ? "jpg" : format)")
+        let file = context.workDirectory.appendingPathComponent("openai-image-\(ProviderNaming.fileName(request.externalID)).\(format == "jpeg" ? "jpg" : format)")
         do {
             try FileManager.default.createDirectory(at: context.workDirectory, withIntermediateDirectories: true)
             try bytes.write(to: file, options: .atomic)
@@ -54,18 +54,5 @@ extension OpenAIProvider {
         if size == "auto", request.width != nil || request.height != nil { notes.append("size chosen by OpenAI") }
         return GenerationResult(
             files: [GeneratedFile(url: file, mimeType: "image/\(format)")], usage: Usage(unit: "images", amount: 1), model: model, notes: notes)
-    }
-
-    static func imageType(_ url: URL) -> String {
-        switch url.pathExtension.lowercased() {
-        case "jpg", "jpeg": "image/jpeg"
-        case "webp": "image/webp"
-        default: "image/png"
-        }
-    }
-
-    /// An external id as a file name: letters, digits, `-` and `_` only.
-    static func safeName(_ text: String) -> String {
-        String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(80))
     }
 }

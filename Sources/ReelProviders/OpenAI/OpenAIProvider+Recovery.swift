@@ -57,7 +57,7 @@ extension OpenAIProvider {
 
     private func listVideos(after: String?, context: GenerationContext) async throws -> JSONValue {
         var query = "limit=100&order=desc"
-        if let after { query += "&after=\(Self.pathSegment(after))" }
+        if let after { query += "&after=\(ProviderNaming.pathSegment(after, fallback: "invalid-video-id"))" }
         let http = HTTPRequest(url: url("/videos?\(query)"), headers: headers, options: options(total: settings.videoRequestTimeout))
         return try await exchange(http, context: context).0
     }

@@ -20,7 +20,7 @@ extension OpenAIProvider {
             do { data = Array(try Data(contentsOf: start)) } catch {
                 throw JobError.permanent("cannot read the start frame \(start.lastPathComponent): \(error.localizedDescription)")
             }
-            form.addFile("input_reference", filename: start.lastPathComponent, contentType: Self.imageType(start), data: data)
+            form.addFile("input_reference", filename: start.lastPathComponent, contentType: ProviderNaming.imageType(named: start), data: data)
         }
         let http = HTTPRequest.multipart(url: url("/videos"), form: form, headers: headers, options: options(total: settings.videoRequestTimeout))
         let (json, response) = try await exchange(http, context: context)
@@ -37,7 +37,7 @@ extension OpenAIProvider {
     }
 
     func pollVideo(id: String, request: GenerationRequest, context: GenerationContext) async throws -> GenerationOutcome {
-        let http = HTTPRequest(url: url("/videos/\(Self.pathSegment(id))"), headers: headers, options: options(total: settings.videoRequestTimeout))
+        let http = HTTPRequest(url: url("/videos/\(ProviderNaming.pathSegment(id, fallback: "invalid-video-id"))"), headers: headers, options: options(total: settings.videoRequestTimeout))
         let (json, response) = try await exchange(http, context: context)
         return try await videoState(json, response: response, request: request, context: context)
     }
@@ -45,7 +45,7 @@ extension OpenAIProvider {
     /// Deletes a video at OpenAI (`DELETE /videos/{id}`), for a job cancelled while its video
     /// is made. The API has no separate cancel; a video already gone counts as deleted.
     public func deleteVideo(_ task: ProviderTask, context: GenerationContext) async throws {
-        let http = HTTPRequest(method: .delete, url: url("/videos/\(Self.pathSegment(task.id))"), headers: headers, options: options(total: settings.videoRequestTimeout))
+        let http = HTTPRequest(method: .delete, url: url("/videos/\(ProviderNaming.pathSegment(task.id, fallback: "invalid-video-id"))"), headers: headers, options: options(total: settings.videoRequestTimeout))
         do throws(HTTPError) {
             _ = try await client.execute(http)
         } catch let error where error.status == 404 {
@@ -76,9 +76,9 @@ extension OpenAIProvider {
         var headers = self.headers
         headers.set("Accept", "application/binary")
         let http = HTTPRequest(
-            url: url("/videos/\(Self.pathSegment(id))/content?variant=video"), headers: headers,
+            url: url("/videos/\(ProviderNaming.pathSegment(id, fallback: "invalid-video-id"))/content?variant=video"), headers: headers,
             options: options(total: settings.downloadTimeout))
-        let file = context.workDirectory.appendingPathComponent("openai-video-\(Self.safeName(id)).mp4")
+        let file = context.workDirectory.appendingPathComponent("openai-video-\(ProviderNaming.fileName(id)).mp4")
         try context.makeWorkDirectory()
         let download: HTTPDownload
         do throws(HTTPError) {
@@ -92,11 +92,5 @@ extension OpenAIProvider {
         return GenerationResult(
             files: [GeneratedFile(url: download.file, mimeType: "video/mp4")], usage: Usage(unit: "video_seconds", amount: seconds),
             model: video["model"]?.stringValue ?? request.model ?? settings.videoModel)
-    }
-
-    /// An id as one path segment: anything but letters, digits, `-` and `_` is refused, so an
-    /// id from a stored task cannot reach another path.
-    static func pathSegment(_ id: String) -> String {
-        id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") } ? id : "invalid-video-id"
     }
 }

@@ -91,11 +91,7 @@ public struct OpenAIProvider: Provider {
         OpenAIFailure.jobError(error, maxRetryAfter: settings.maxRetryAfter, logger: context.logger)
     }
 
-    /// Method, path and the provider's request id: never a header value, so never the key.
     static func metadata(_ request: HTTPRequest, requestID: String?, extra: Logger.Metadata = [:]) -> Logger.Metadata {
-        var metadata = extra
-        metadata["openai.request"] = "\(request.method) \(URL(string: request.url)?.path ?? "?")"
-        if let requestID { metadata["openai.request_id"] = "\(requestID)" }
-        return metadata
+        ProviderNaming.metadata("openai", request, requestID: requestID, extra: extra)
     }
 }
